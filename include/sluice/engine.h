@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sluice engine's control API: the data channel between a TUN device
+ * and encrypted UDP (ESP-in-UDP), with a stream fallback supplied by the
+ * control plane. Control planes (and the Unix control socket) drive it with
+ * these calls only; they never touch packets on the fast path.
+ *
+ * Every call validates all its arguments before it changes anything, and
+ * returns 0 or a negative errno. One engine runs on one sl_loop (one thread).
+ */
+#ifndef SLUICE_ENGINE_H
+#define SLUICE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct sl_engine;
+struct sl_loop;
+
+#define SL_PEER_ID_MAX 0xFFFFFFu /* ids are 24-bit, as OpenVPN's and if_ovpn's */
+
+/* An address prefix: family AF_INET or AF_INET6, len in bits. */
+struct sl_prefix {
+	uint8_t family;
+	uint8_t len;
+	uint8_t addr[16];
+};
+
+enum sl_event_type {
+	SL_EVENT_PEER_SILENT = 1, /* UDP keepalives unanswered: data moved to the stream */
+	SL_EVENT_PEER_UDP_OK,	  /* UDP answers again: data moved back to UDP */
+	SL_EVENT_KEY_NEAR_LIMIT,  /* tx key near its packet/sequence limit: rekey now */
+	SL_EVENT_ENDPOINT_CHANGED, /* authenticated packet from a new address; peer follows */
+	SL_EVENT_SHUTDOWN,	  /* "down" requested over the control socket */
+};
+
+struct sl_event {
+	enum sl_event_type type;
+	uint32_t peer_id;
+};
+
+typedef void (*sl_event_fn)(void *arg, const struct sl_event *ev);
+
+struct sl_engine_cfg {
+	struct sl_loop *loop;	/* required */
+	const char *ifname;	/* TUN device to create or attach ("sl0") */
+	int tun_fd;		/* >= 0: use this open TUN fd instead (ring/tests) */
+	uint32_t mtu;		/* inner MTU, default 1400 */
+	bool vnet_hdr;		/* try IFF_VNET_HDR (default true via sl_engine_cfg_init) */
+	struct sockaddr_storage listen[2]; /* UDP binds: family 0 = unused; port 0 = any */
+	uint32_t pool_packets;	/* packet buffers, default 1024 */
+	uint32_t batch;		/* packets per recvmmsg/sendmmsg, 1..64, default 64 */
+	const char *ctl_path;	/* Unix control socket path, NULL = none */
+	sl_event_fn on_event;
+	void *event_arg;
+};
+
+void sl_engine_cfg_init(struct sl_engine_cfg *cfg);
+int sl_engine_new(struct sl_engine **out, const struct sl_engine_cfg *cfg);
+void sl_engine_free(struct sl_engine *e);
+const char *sl_engine_ifname(const struct sl_engine *e);
+/* Local UDP port of listen[i] (after binding port 0), or 0. */
+uint16_t sl_engine_udp_port(const struct sl_engine *e, int i);
+
+/*
+ * Stream fallback: the control plane's way to carry one plaintext IP packet
+ * to the peer inside its TLS connection. Return 0 or -errno (counted as io drop).
+ */
+typedef int (*sl_stream_send_fn)(void *arg, const uint8_t *ip, size_t len);
+
+struct sl_peer_cfg {
+	struct sockaddr_storage endpoint; /* family 0: not known yet (server learns it) */
+	uint32_t keepalive_ms;	/* UDP keepalive/DPD probe interval, 0 = off; default 1000 */
+	uint32_t silent_ms;	/* no DPD answer this long -> stream fallback; default 3000 */
+	uint32_t replay_window;	/* default 2048 */
+	bool follow_endpoint;	/* move endpoint to the source of authenticated packets */
+	uint64_t rekey_after_packets; /* SL_EVENT_KEY_NEAR_LIMIT after this many tx, 0 = default 2^30 */
+	sl_stream_send_fn stream_send; /* NULL: no fallback */
+	void *stream_arg;
+};
+
+void sl_peer_cfg_init(struct sl_peer_cfg *cfg);
+int sl_peer_new(struct sl_engine *e, uint32_t peer_id, const struct sl_peer_cfg *cfg);
+int sl_peer_del(struct sl_engine *e, uint32_t peer_id);
+int sl_peer_set_endpoint(struct sl_engine *e, uint32_t peer_id, const struct sockaddr *sa,
+			 socklen_t len);
+int sl_peer_set_keepalive(struct sl_engine *e, uint32_t peer_id, uint32_t keepalive_ms,
+			  uint32_t silent_ms);
+/* Routes decide which peer an outgoing packet goes to and which inner sources a peer may use. */
+int sl_peer_route_add(struct sl_engine *e, uint32_t peer_id, const struct sl_prefix *pfx);
+int sl_peer_route_del(struct sl_engine *e, uint32_t peer_id, const struct sl_prefix *pfx);
+
+/* Key material of one direction. */
+struct sl_key_dir {
+	uint32_t spi;	  /* ESP SPI: rx = ours (unique in the engine), tx = the peer's */
+	uint8_t key[32];  /* cipher key, first sl_cipher_key_len() bytes used */
+	uint8_t salt[4];
+};
+
+struct sl_key_pair {
+	int cipher;	/* enum sl_cipher */
+	bool esn;
+	uint8_t key_id; /* the control plane's name for it (epoch), shown in stats */
+	struct sl_key_dir rx, tx;
+};
+
+enum sl_key_slot { SL_KEY_PRIMARY = 0, SL_KEY_SECONDARY = 1 };
+
+/*
+ * Install a key pair in a slot (replacing and zeroing what was there). The
+ * primary slot's tx key seals outgoing packets; incoming packets are opened
+ * with whichever slot's rx SPI they carry, so after sl_key_swap the old key
+ * keeps working for packets in flight (lame duck) until replaced or deleted.
+ */
+int sl_key_set(struct sl_engine *e, uint32_t peer_id, enum sl_key_slot slot,
+	       const struct sl_key_pair *kp);
+int sl_key_swap(struct sl_engine *e, uint32_t peer_id);
+int sl_key_del(struct sl_engine *e, uint32_t peer_id, enum sl_key_slot slot);
+
+/* Carry a packet that arrived over the stream fallback: checked and written to TUN. */
+int sl_engine_stream_input(struct sl_engine *e, uint32_t peer_id, const uint8_t *ip, size_t len);
+
+enum sl_transport { SL_TRANSPORT_UDP = 0, SL_TRANSPORT_STREAM = 1 };
+
+enum {
+	SL_STAT_DROP_AUTH,
+	SL_STAT_DROP_REPLAY,
+	SL_STAT_DROP_NOKEY,
+	SL_STAT_DROP_NOROUTE,
+	SL_STAT_DROP_MALFORMED,
+	SL_STAT_DROP_TOOBIG,
+	SL_STAT_DROP_NOMEM,
+	SL_STAT_DROP_IO,
+	SL_STAT_DROP__COUNT
+};
+
+struct sl_peer_stats {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t stream_rx_packets, stream_tx_packets; /* of the above, over the fallback */
+	uint64_t keepalive_rx, keepalive_tx;
+	uint64_t drops[SL_STAT_DROP__COUNT]; /* index = enum sl_drop - 1 */
+	enum sl_transport transport;
+	uint64_t last_rx_ns; /* loop clock of the last authenticated packet, 0 = never */
+	uint8_t key_id[2];   /* per slot */
+	bool key_present[2];
+	struct sockaddr_storage endpoint;
+};
+
+int sl_peer_stats(struct sl_engine *e, uint32_t peer_id, struct sl_peer_stats *out);
+/* Drops not attributable to a peer (unknown SPI, no route, no buffer...). */
+int sl_engine_stats(struct sl_engine *e, struct sl_peer_stats *out);
+/* Calls fn for every peer id in ascending order; stops if fn returns non-zero. */
+int sl_engine_foreach_peer(struct sl_engine *e, int (*fn)(void *arg, uint32_t peer_id), void *arg);
+
+#endif

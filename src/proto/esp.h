@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ESP (RFC 4303) in UDP (RFC 3948) with AEAD transforms: AES-GCM (RFC 4106)
+ * and ChaCha20-Poly1305 (RFC 7634). Pure functions on buffers: no I/O, no
+ * global state. Layout on the wire (UDP payload):
+ *
+ *   | SPI (4) | seq low (4) | IV (8) | ciphertext ... | pad | padlen | nh | ICV |
+ *   |<------ AAD: SPI | [seq high] | seq low ------>|
+ *
+ * nonce = salt (4) || IV (8); IV = the 64-bit sequence number, so it is unique per key.
+ */
+#ifndef SL_PROTO_ESP_H
+#define SL_PROTO_ESP_H
+
+#include "core/drop.h"
+#include "core/pkt.h"
+#include "crypto/aead.h"
+#include "crypto/replay.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SL_ESP_HDR_LEN	16 /* SPI + seq + IV */
+#define SL_ESP_HEADROOM SL_ESP_HDR_LEN
+#define SL_ESP_TAILROOM (3 + 2 + SL_AEAD_TAG_MAX) /* pad to 4 + padlen + nh + ICV */
+#define SL_ESP_SALT_LEN 4
+
+/* IP protocol numbers used as ESP next header. */
+#define SL_ESP_NH_IPV4 4
+#define SL_ESP_NH_IPV6 41
+#define SL_ESP_NH_NONE 59 /* dummy packet (RFC 4303 2.6); sluice uses it for keepalive/DPD */
+
+/* Sequence numbers at or past this make the SA ask for a rekey (without ESN). */
+#define SL_ESP_SEQ_SOFT_LIMIT 0xF0000000ull
+
+/* One direction of a security association. */
+struct sl_esp_sa {
+	uint32_t spi;
+	bool esn;		  /* 64-bit sequence numbers, high half implicit */
+	uint8_t salt[SL_ESP_SALT_LEN];
+	uint64_t seq;		  /* tx: last sequence number sent (first sent is 1) */
+	struct sl_aead *aead;	  /* owned */
+	struct sl_replay replay;  /* rx only */
+};
+
+/*
+ * Make an SA from key (cipher key bytes) and salt. tx: encrypt side, else
+ * decrypt side with a replay window of `window` (0 = default).
+ * Returns 0, -EINVAL or -ENOMEM. sl_esp_sa_clear frees and zeroes it.
+ */
+int sl_esp_sa_init(struct sl_esp_sa *sa, enum sl_cipher c, const uint8_t *key, size_t key_len,
+		   const uint8_t salt[SL_ESP_SALT_LEN], uint32_t spi, bool esn, bool tx,
+		   uint32_t window);
+void sl_esp_sa_clear(struct sl_esp_sa *sa);
+
+/*
+ * Seal p in place: trailer (padding 1,2,3.. to a 4-byte boundary, pad length,
+ * next header) and ICV appended, ESP header pushed in front. Needs
+ * SL_ESP_HEADROOM / SL_ESP_TAILROOM. Returns SL_DROP_NONE, SL_DROP_TOOBIG (no
+ * room) or SL_DROP_NOKEY (sequence numbers exhausted: rekey).
+ */
+enum sl_drop sl_esp_seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t next_header);
+
+/* What a UDP datagram on an ESP-in-UDP port is (RFC 3948). */
+enum sl_esp_kind {
+	SL_ESP_KIND_ESP,	    /* SPI != 0: an ESP packet */
+	SL_ESP_KIND_IKE,	    /* non-ESP marker (4 zero bytes): an IKE message */
+	SL_ESP_KIND_NAT_KEEPALIVE, /* the single byte 0xFF */
+	SL_ESP_KIND_MALFORMED,	    /* anything else (too short) */
+};
+
+enum sl_esp_kind sl_esp_classify(const uint8_t *d, size_t len);
+/* SPI of an ESP packet (caller checked the kind). */
+uint32_t sl_esp_spi(const uint8_t *d);
+
+/*
+ * Open p in place with the rx SA: replay pre-check, AEAD verify+decrypt,
+ * replay update, padding and next-header check; on success p holds just the
+ * inner payload and *next_header is set. Returns SL_DROP_NONE, SL_DROP_MALFORMED,
+ * SL_DROP_REPLAY or SL_DROP_AUTH. p is unchanged in length on failure.
+ */
+enum sl_drop sl_esp_open(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t *next_header);
+
+/* Next header for an inner IP packet from its version nibble; 0 if neither 4 nor 6. */
+uint8_t sl_esp_nh_for_ip(const uint8_t *ip, size_t len);
+
+#endif
