@@ -145,6 +145,8 @@ struct sl_peer_stats {
 	uint64_t last_rx_ns; /* loop clock of the last authenticated packet, 0 = never */
 	uint8_t key_id[2];   /* per slot */
 	bool key_present[2];
+	uint32_t rx_spi[2], tx_spi[2];
+	uint64_t tx_seq[2]; /* last sequence number sent per slot */
 	struct sockaddr_storage endpoint;
 };
 

@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define SL_UAPI_MAX_PAIRS   32
 #define SL_UAPI_MAX_REQUEST 8192

@@ -9,6 +9,9 @@
 
 #define SL_UDP_BATCH_MAX 64
 
+/* sl_pkt.flags bit set by sl_udp_recv_batch: the datagram did not fit the buffer. */
+#define SL_UDP_F_TRUNCATED 1
+
 /* Bind a non-blocking UDP socket to addr (port 0 = any). Returns fd or -errno. */
 int sl_udp_open(const struct sockaddr *addr, socklen_t len);
 uint16_t sl_udp_local_port(int fd);
@@ -24,7 +27,7 @@ struct sl_udp_batch {
  * up to its tailroom); sets len and addrs. Returns count, 0 if none, or -errno.
  */
 int sl_udp_recv_batch(int fd, struct sl_udp_batch *b, uint32_t n);
-/* Send b->pkts[0..n) to b->addrs; returns the number sent (all, unless an error) or -errno. */
+/* Send b->pkts[0..n) to b->addrs; returns how many the kernel refused (0: all sent). */
 int sl_udp_send_batch(int fd, struct sl_udp_batch *b);
 
 #endif

@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The fast path, in batches and in place:
+ *
+ *   TUN read (into head room) -> route lookup -> ESP seal in place -> sendmmsg
+ *   recvmmsg (into head room) -> SPI lookup -> replay/AEAD open in place -> source check -> TUN write
+ *
+ * No allocation, no lock, no copy of the payload. Every packet that does
+ * not reach the other side increments exactly one drop counter.
+ */
+#include "dco/engine_int.h"
+
+#include "core/bytes.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+/* Fairness: at most this many batches per wake-up before other fds get a turn. */
+#define ROUNDS_PER_WAKEUP 4
+
+void count_drop(struct sl_peer_stats *s, enum sl_drop reason)
+{
+	if (reason > SL_DROP_NONE && reason < SL_DROP__COUNT)
+		s->drops[reason - 1]++;
+}
+
+struct ip_view {
+	int family;
+	uint32_t len; /* length the IP header claims */
+	const uint8_t *src, *dst;
+};
+
+/* Parse just enough of an inner IP packet: version, length, addresses. */
+static bool ip_view(const uint8_t *ip, uint32_t len, struct ip_view *v)
+{
+	if (len < 1)
+		return false;
+	if ((ip[0] >> 4) == 4) {
+		if (len < 20 || (ip[0] & 0x0f) < 5)
+			return false;
+		v->family = AF_INET;
+		v->len = sl_get_be16(ip + 2);
+		v->src = ip + 12;
+		v->dst = ip + 16;
+		return v->len >= 20 && v->len <= len;
+	}
+	if ((ip[0] >> 4) == 6) {
+		if (len < 40)
+			return false;
+		v->family = AF_INET6;
+		v->len = 40u + sl_get_be16(ip + 4);
+		v->src = ip + 8;
+		v->dst = ip + 24;
+		return v->len <= len;
+	}
+	return false;
+}
+
+static struct peer *route_lookup(struct sl_engine *e, int family, const uint8_t *addr)
+{
+	uint32_t id;
+
+	/* Sole-peer shortcut: one peer that takes everything needs no lookup. */
+	if (e->sole && e->sole->has_default_route[family == AF_INET6])
+		return e->sole;
+	id = sl_route_lookup(e->routes, family, addr);
+	return id == SL_ROUTE_NONE ? NULL : engine_peer(e, id);
+}
+
+static struct udp_out *udp_for(struct sl_engine *e, int family)
+{
+	for (int i = 0; i < 2; i++)
+		if (e->udp[i].fd >= 0 && e->udp[i].family == family)
+			return &e->udp[i];
+	return NULL;
+}
+
+static socklen_t sockaddr_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static void flush_udp(struct sl_engine *e, struct udp_out *out)
+{
+	uint32_t failed;
+
+	if (!out->batch.n)
+		return;
+	failed = (uint32_t)sl_udp_send_batch(out->fd, &out->batch);
+	e->stats.drops[SL_DROP_IO - 1] += failed;
+	for (uint32_t i = 0; i < out->batch.n; i++)
+		sl_pool_put(e->pool, out->batch.pkts[i]);
+	out->batch.n = 0;
+}
+
+static void flush_all(struct sl_engine *e)
+{
+	for (int i = 0; i < 2; i++)
+		if (e->udp[i].fd >= 0)
+			flush_udp(e, &e->udp[i]);
+}
+
+static void queue_udp(struct sl_engine *e, struct udp_out *out, struct sl_pkt *pk,
+		      const struct sockaddr_storage *to)
+{
+	out->batch.pkts[out->batch.n] = pk;
+	memcpy(&out->batch.addrs[out->batch.n], to, sockaddr_len(to));
+	if (++out->batch.n >= e->cfg.batch)
+		flush_udp(e, out);
+}
+
+static bool tx_over_stream(struct sl_engine *e, struct peer *p, struct sl_pkt *pk)
+{
+	if (!p->cfg.stream_send || p->cfg.stream_send(p->cfg.stream_arg, pk->data, pk->len) < 0) {
+		count_drop(&p->stats, SL_DROP_IO);
+		return false;
+	}
+	p->stats.tx_packets++;
+	p->stats.tx_bytes += pk->len;
+	p->stats.stream_tx_packets++;
+	return true;
+}
+
+/* True when the peer's tx key has been used enough that the control plane should rekey. */
+static bool key_near_limit(struct peer *p, struct key_slot *k)
+{
+	uint64_t limit = p->cfg.rekey_after_packets;
+
+	if (!k->tx.esn && limit > SL_ESP_SEQ_SOFT_LIMIT)
+		limit = SL_ESP_SEQ_SOFT_LIMIT;
+	if (k->near_limit_reported || k->tx.seq < limit)
+		return false;
+	k->near_limit_reported = true;
+	return true;
+}
+
+/* Takes ownership of pk. */
+static void tx_packet(struct sl_engine *e, struct sl_pkt *pk)
+{
+	struct ip_view v;
+	struct peer *p;
+	struct key_slot *k;
+	struct udp_out *out;
+	uint32_t inner_len = pk->len;
+	enum sl_drop d;
+
+	if (!ip_view(pk->data, pk->len, &v)) {
+		count_drop(&e->stats, SL_DROP_MALFORMED);
+		goto put;
+	}
+	p = route_lookup(e, v.family, v.dst);
+	if (!p) {
+		count_drop(&e->stats, SL_DROP_NOROUTE);
+		goto put;
+	}
+	if (p->transport == SL_TRANSPORT_STREAM || !p->cfg.endpoint.ss_family) {
+		tx_over_stream(e, p, pk);
+		goto put;
+	}
+	k = &p->slots[SL_KEY_PRIMARY];
+	out = udp_for(e, p->cfg.endpoint.ss_family);
+	if (!k->present || !out) {
+		count_drop(&p->stats, k->present ? SL_DROP_IO : SL_DROP_NOKEY);
+		goto put;
+	}
+	d = sl_esp_seal(&k->tx, pk, v.family == AF_INET ? SL_ESP_NH_IPV4 : SL_ESP_NH_IPV6);
+	if (d != SL_DROP_NONE) {
+		count_drop(&p->stats, d);
+		goto put;
+	}
+	p->stats.tx_packets++;
+	p->stats.tx_bytes += inner_len;
+	queue_udp(e, out, pk, &p->cfg.endpoint);
+	/* Last: the handler may rekey (or even delete the peer) from inside the event. */
+	if (key_near_limit(p, k))
+		engine_emit(e, SL_EVENT_KEY_NEAR_LIMIT, p->id);
+	return;
+put:
+	sl_pool_put(e->pool, pk);
+}
+
+void datapath_on_tun(struct sl_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct sl_engine *e = arg;
+
+	for (int round = 0; round < ROUNDS_PER_WAKEUP; round++) {
+		uint32_t n;
+
+		for (n = 0; n < e->cfg.batch; n++) {
+			struct sl_pkt *pk = sl_pool_get(e->pool);
+			int r;
+
+			if (!pk)
+				break; /* the kernel keeps the packet queued until buffers return */
+			r = sl_tun_read(&e->tun, pk);
+			if (r < 0) {
+				sl_pool_put(e->pool, pk);
+				if (r == -EAGAIN)
+					goto out;
+				count_drop(&e->stats, r == -EMSGSIZE ? SL_DROP_TOOBIG : SL_DROP_IO);
+				continue;
+			}
+			tx_packet(e, pk);
+		}
+		flush_all(e);
+		if (n < e->cfg.batch)
+			break;
+	}
+out:
+	flush_all(e);
+}
+
+/* Inner packet checks shared by the UDP and stream paths: sane IP, right size, allowed source. */
+static enum sl_drop check_inner(struct sl_engine *e, struct peer *p, struct sl_pkt *pk,
+				uint8_t nh)
+{
+	struct ip_view v;
+
+	if (!ip_view(pk->data, pk->len, &v))
+		return SL_DROP_MALFORMED;
+	if (nh && nh != (v.family == AF_INET ? SL_ESP_NH_IPV4 : SL_ESP_NH_IPV6))
+		return SL_DROP_MALFORMED;
+	pk->len = v.len; /* anything after the IP packet is padding */
+	if (pk->len > e->cfg.mtu)
+		return SL_DROP_TOOBIG;
+	/* A peer may only send from addresses routed to it (cryptokey routing). */
+	if (route_lookup(e, v.family, v.src) != p)
+		return SL_DROP_NOROUTE;
+	return SL_DROP_NONE;
+}
+
+static void deliver(struct sl_engine *e, struct peer *p, struct sl_pkt *pk, uint8_t nh,
+		    bool stream)
+{
+	enum sl_drop d = check_inner(e, p, pk, nh);
+
+	if (d == SL_DROP_NONE && sl_tun_write(&e->tun, pk) < 0)
+		d = SL_DROP_IO;
+	if (d != SL_DROP_NONE) {
+		count_drop(&p->stats, d);
+		return;
+	}
+	p->stats.rx_packets++;
+	p->stats.rx_bytes += pk->len;
+	if (stream)
+		p->stats.stream_rx_packets++;
+}
+
+static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+	return x->sin6_port == y->sin6_port &&
+	       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
+}
+
+int datapath_send_dpd(struct sl_engine *e, struct peer *p, uint8_t type)
+{
+	struct key_slot *k = &p->slots[SL_KEY_PRIMARY];
+	struct udp_out *out = udp_for(e, p->cfg.endpoint.ss_family);
+	struct sl_pkt *pk;
+	uint8_t *b;
+
+	if (!k->present || !out)
+		return -ENOKEY;
+	pk = sl_pool_get(e->pool);
+	if (!pk) {
+		count_drop(&e->stats, SL_DROP_NOMEM);
+		return -ENOBUFS;
+	}
+	b = sl_pkt_put(pk, 1);
+	b[0] = type;
+	if (sl_esp_seal(&k->tx, pk, SL_ESP_NH_NONE) != SL_DROP_NONE) {
+		sl_pool_put(e->pool, pk);
+		return -ENOKEY;
+	}
+	p->stats.keepalive_tx++;
+	queue_udp(e, out, pk, &p->cfg.endpoint);
+	flush_udp(e, out);
+	return 0;
+}
+
+/* Our keepalive/DPD rides in ESP dummy packets (next header 59), authenticated like data. */
+static void on_dpd(struct sl_engine *e, struct peer *p, struct sl_pkt *pk)
+{
+	p->stats.keepalive_rx++;
+	if (pk->len >= 1 && pk->data[0] == DPD_REQUEST)
+		datapath_send_dpd(e, p, DPD_REPLY);
+	else if (pk->len >= 1 && pk->data[0] == DPD_REPLY)
+		timers_on_dpd_reply(e, p);
+}
+
+/* Returns true if the peer's endpoint moved (the caller reports it after it is done with p). */
+static bool rx_esp(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *from,
+		   uint32_t *peer_id)
+{
+	uint32_t spi = sl_esp_spi(pk->data);
+	struct peer *p = sl_idmap_get(&e->spis, spi);
+	struct key_slot *k = p ? keys_find_rx(p, spi) : NULL;
+	bool moved = false;
+	uint8_t nh;
+	enum sl_drop d;
+
+	if (!k) {
+		count_drop(&e->stats, SL_DROP_NOKEY);
+		return false;
+	}
+	d = sl_esp_open(&k->rx, pk, &nh);
+	if (d != SL_DROP_NONE) {
+		count_drop(&p->stats, d);
+		return false;
+	}
+	/* Authenticated: only now may the packet move the peer's endpoint (roaming). */
+	p->stats.last_rx_ns = sl_loop_now(e->loop);
+	if (p->cfg.follow_endpoint && !same_endpoint(&p->cfg.endpoint, from)) {
+		moved = p->cfg.endpoint.ss_family != 0;
+		memcpy(&p->cfg.endpoint, from, sockaddr_len(from));
+		*peer_id = p->id;
+	}
+	if (nh == SL_ESP_NH_NONE)
+		on_dpd(e, p, pk);
+	else if (nh == SL_ESP_NH_IPV4 || nh == SL_ESP_NH_IPV6)
+		deliver(e, p, pk, nh, false);
+	else
+		count_drop(&p->stats, SL_DROP_MALFORMED);
+	return moved;
+}
+
+static void rx_datagram(struct sl_engine *e, struct sl_pkt *pk,
+			const struct sockaddr_storage *from)
+{
+	uint32_t moved_peer = 0;
+
+	if (pk->flags & SL_UDP_F_TRUNCATED) {
+		count_drop(&e->stats, SL_DROP_TOOBIG);
+		return;
+	}
+	switch (sl_esp_classify(pk->data, pk->len)) {
+	case SL_ESP_KIND_ESP:
+		if (rx_esp(e, pk, from, &moved_peer))
+			engine_emit(e, SL_EVENT_ENDPOINT_CHANGED, moved_peer);
+		return;
+	case SL_ESP_KIND_NAT_KEEPALIVE:
+		e->stats.keepalive_rx++;
+		return;
+	case SL_ESP_KIND_IKE: /* no IKE daemon behind this port: nothing will answer it */
+	case SL_ESP_KIND_MALFORMED:
+		count_drop(&e->stats, SL_DROP_MALFORMED);
+		return;
+	}
+}
+
+void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct sl_engine *e = arg;
+	struct sl_udp_batch in;
+
+	for (int round = 0; round < ROUNDS_PER_WAKEUP; round++) {
+		uint32_t n;
+		int got;
+
+		for (n = 0; n < e->cfg.batch; n++) {
+			in.pkts[n] = sl_pool_get(e->pool);
+			if (!in.pkts[n])
+				break;
+		}
+		got = n ? sl_udp_recv_batch(fd, &in, n) : 0;
+		for (int i = 0; i < got; i++)
+			rx_datagram(e, in.pkts[i], &in.addrs[i]);
+		for (uint32_t i = 0; i < n; i++)
+			sl_pool_put(e->pool, in.pkts[i]);
+		if (got < 0)
+			count_drop(&e->stats, SL_DROP_IO);
+		if (got < (int)e->cfg.batch)
+			break;
+	}
+	flush_all(e);
+}
+
+int sl_engine_stream_input(struct sl_engine *e, uint32_t peer_id, const uint8_t *ip, size_t len)
+{
+	struct peer *p = engine_peer(e, peer_id);
+	struct sl_pkt *pk;
+
+	if (!p)
+		return -ENOENT;
+	if (len > e->cfg.mtu) {
+		count_drop(&p->stats, SL_DROP_TOOBIG);
+		return -EMSGSIZE;
+	}
+	pk = sl_pool_get(e->pool);
+	if (!pk) {
+		count_drop(&p->stats, SL_DROP_NOMEM);
+		return -ENOBUFS;
+	}
+	/* The one copy on this path: TLS records do not land in our buffers. */
+	memcpy(sl_pkt_put(pk, (uint32_t)len), ip, len);
+	deliver(e, p, pk, 0, true);
+	sl_pool_put(e->pool, pk);
+	return 0;
+}

@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Engine lifecycle, the peer table and routes. Every control call checks
+ * all of its arguments before it changes anything (as if_ovpn does), so a
+ * refused call leaves the engine exactly as it was.
+ */
+#include "dco/engine_int.h"
+
+#include "core/log.h"
+#include "crypto/aead.h"
+#include "proto/proto.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void sl_engine_cfg_init(struct sl_engine_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ifname = "sl0";
+	cfg->tun_fd = -1;
+	cfg->mtu = 1400;
+	cfg->vnet_hdr = true;
+	cfg->pool_packets = 1024;
+	cfg->batch = SL_UDP_BATCH_MAX;
+}
+
+void sl_peer_cfg_init(struct sl_peer_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->keepalive_ms = 1000;
+	cfg->silent_ms = 3000;
+	cfg->replay_window = SL_REPLAY_DEFAULT_WINDOW;
+	cfg->rekey_after_packets = 1ull << 30;
+}
+
+void engine_emit(struct sl_engine *e, enum sl_event_type type, uint32_t peer_id)
+{
+	struct sl_event ev = {.type = type, .peer_id = peer_id};
+
+	if (e->cfg.on_event)
+		e->cfg.on_event(e->cfg.event_arg, &ev);
+}
+
+struct peer *engine_peer(struct sl_engine *e, uint32_t id)
+{
+	return sl_idmap_get(&e->peers, id);
+}
+
+static int sole_peer_cb(void *arg, uint32_t id)
+{
+	*(uint32_t *)arg = id;
+	return 1;
+}
+
+void engine_update_sole(struct sl_engine *e)
+{
+	uint32_t id;
+
+	e->sole = NULL;
+	if (e->npeers == 1 && sl_engine_foreach_peer(e, sole_peer_cb, &id) == 0)
+		e->sole = engine_peer(e, id);
+}
+
+static int open_udp(struct sl_engine *e)
+{
+	for (int i = 0; i < 2; i++) {
+		const struct sockaddr_storage *ss = &e->cfg.listen[i];
+		socklen_t len;
+		int fd;
+
+		e->udp[i].fd = -1;
+		if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
+			continue;
+		len = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+					       : sizeof(struct sockaddr_in6);
+		fd = sl_udp_open((const struct sockaddr *)ss, len);
+		if (fd < 0)
+			return fd;
+		e->udp[i].fd = fd;
+		e->udp[i].family = ss->ss_family;
+		if (sl_loop_add_fd(e->loop, fd, SL_EV_READ, datapath_on_udp, e) < 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+static int open_tun(struct sl_engine *e)
+{
+	if (e->cfg.tun_fd >= 0) {
+		e->tun.fd = e->cfg.tun_fd;
+		e->tun.vnet_hdr = false;
+		snprintf(e->tun.name, sizeof(e->tun.name), "%s", e->cfg.ifname ? e->cfg.ifname : "");
+		e->own_tun = false;
+	} else {
+		int r = sl_tun_open(&e->tun, e->cfg.ifname, e->cfg.vnet_hdr, false);
+
+		if (r < 0)
+			return r;
+		e->own_tun = true;
+	}
+	return sl_loop_add_fd(e->loop, e->tun.fd, SL_EV_READ, datapath_on_tun, e);
+}
+
+static int check_cfg(const struct sl_engine_cfg *cfg)
+{
+	if (!cfg->loop || cfg->mtu < 576 || cfg->mtu > 9000 || cfg->batch == 0 ||
+	    cfg->batch > SL_UDP_BATCH_MAX || cfg->pool_packets < 2 * cfg->batch)
+		return -EINVAL;
+	if (cfg->tun_fd < 0 && (!cfg->ifname || strlen(cfg->ifname) >= IFNAMSIZ))
+		return -EINVAL;
+	return 0;
+}
+
+int sl_engine_new(struct sl_engine **out, const struct sl_engine_cfg *cfg)
+{
+	struct sl_pool_cfg pc;
+	struct sl_engine *e;
+	int r = check_cfg(cfg);
+
+	if (r < 0)
+		return r;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->cfg = *cfg;
+	e->loop = cfg->loop;
+	e->tun.fd = -1;
+	e->udp[0].fd = e->udp[1].fd = -1;
+	sl_idmap_init(&e->peers);
+	sl_idmap_init(&e->spis);
+	/* Room for the largest protocol header and trailer, plus the TUN's virtio header. */
+	pc = (struct sl_pool_cfg){
+		.count = cfg->pool_packets,
+		.headroom = sl_proto_esp.headroom + SL_VNET_HDR_LEN + 16,
+		.mtu = cfg->mtu,
+		.tailroom = sl_proto_esp.tailroom + 16,
+	};
+	e->pool = sl_pool_new(&pc);
+	e->routes = sl_route_new();
+	if (!e->pool || !e->routes) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = open_tun(e);
+	if (r < 0)
+		goto fail;
+	r = open_udp(e);
+	if (r < 0)
+		goto fail;
+	if (cfg->ctl_path) {
+		r = sl_ctl_server_new(&e->ctl, e, cfg->ctl_path);
+		if (r < 0)
+			goto fail;
+	}
+	e->cfg.ifname = e->tun.name;
+	*out = e;
+	return 0;
+fail:
+	sl_engine_free(e);
+	return r;
+}
+
+static int free_peer_cb(void *arg, uint32_t id)
+{
+	sl_peer_del(arg, id);
+	return 0;
+}
+
+void sl_engine_free(struct sl_engine *e)
+{
+	if (!e)
+		return;
+	sl_engine_foreach_peer(e, free_peer_cb, e);
+	sl_ctl_server_free(e->ctl);
+	for (int i = 0; i < 2; i++) {
+		if (e->udp[i].fd >= 0) {
+			sl_loop_del_fd(e->loop, e->udp[i].fd);
+			close(e->udp[i].fd);
+		}
+	}
+	if (e->tun.fd >= 0) {
+		sl_loop_del_fd(e->loop, e->tun.fd);
+		if (e->own_tun)
+			sl_tun_close(&e->tun);
+	}
+	sl_route_free(e->routes);
+	sl_pool_free(e->pool);
+	sl_idmap_free(&e->peers);
+	sl_idmap_free(&e->spis);
+	free(e);
+}
+
+const char *sl_engine_ifname(const struct sl_engine *e)
+{
+	return e->tun.name;
+}
+
+uint16_t sl_engine_udp_port(const struct sl_engine *e, int i)
+{
+	if (i < 0 || i > 1 || e->udp[i].fd < 0)
+		return 0;
+	return sl_udp_local_port(e->udp[i].fd);
+}
+
+static bool endpoint_ok(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == 0 || ss->ss_family == AF_INET || ss->ss_family == AF_INET6;
+}
+
+static int check_peer_cfg(const struct sl_peer_cfg *cfg)
+{
+	if (!endpoint_ok(&cfg->endpoint))
+		return -EAFNOSUPPORT;
+	if (cfg->keepalive_ms && cfg->silent_ms <= cfg->keepalive_ms)
+		return -EINVAL;
+	if (cfg->replay_window &&
+	    (cfg->replay_window < 32 || cfg->replay_window > SL_REPLAY_MAX_WINDOW))
+		return -EINVAL;
+	return 0;
+}
+
+int sl_peer_new(struct sl_engine *e, uint32_t peer_id, const struct sl_peer_cfg *cfg)
+{
+	struct peer *p;
+	int r = check_peer_cfg(cfg);
+
+	if (r < 0)
+		return r;
+	if (peer_id > SL_PEER_ID_MAX)
+		return -EINVAL;
+	if (engine_peer(e, peer_id))
+		return -EEXIST;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->id = peer_id;
+	p->engine = e;
+	p->cfg = *cfg;
+	if (!p->cfg.rekey_after_packets)
+		p->cfg.rekey_after_packets = 1ull << 30;
+	/* With a stream to fall back on, data waits there until UDP has answered once. */
+	p->transport = cfg->stream_send ? SL_TRANSPORT_STREAM : SL_TRANSPORT_UDP;
+	p->udp_since = sl_loop_now(e->loop);
+	if (sl_idmap_put(&e->peers, peer_id, p) < 0) {
+		free(p);
+		return -ENOMEM;
+	}
+	e->npeers++;
+	engine_update_sole(e);
+	timers_peer_start(e, p);
+	return 0;
+}
+
+int sl_peer_del(struct sl_engine *e, uint32_t peer_id)
+{
+	struct peer *p = engine_peer(e, peer_id);
+
+	if (!p)
+		return -ENOENT;
+	timers_peer_stop(e, p);
+	keys_clear_slot(e, p, SL_KEY_PRIMARY);
+	keys_clear_slot(e, p, SL_KEY_SECONDARY);
+	sl_route_remove_peer(e->routes, peer_id);
+	sl_idmap_del(&e->peers, peer_id);
+	e->npeers--;
+	engine_update_sole(e);
+	free(p);
+	return 0;
+}
+
+int sl_peer_set_endpoint(struct sl_engine *e, uint32_t peer_id, const struct sockaddr *sa,
+			 socklen_t len)
+{
+	struct peer *p = engine_peer(e, peer_id);
+
+	if (!p)
+		return -ENOENT;
+	if ((sa->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
+	    (sa->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)) ||
+	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		return -EINVAL;
+	memset(&p->cfg.endpoint, 0, sizeof(p->cfg.endpoint));
+	memcpy(&p->cfg.endpoint, sa,
+	       sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+	return 0;
+}
+
+int sl_peer_set_keepalive(struct sl_engine *e, uint32_t peer_id, uint32_t keepalive_ms,
+			  uint32_t silent_ms)
+{
+	struct peer *p = engine_peer(e, peer_id);
+
+	if (!p)
+		return -ENOENT;
+	if (keepalive_ms && silent_ms <= keepalive_ms)
+		return -EINVAL;
+	p->cfg.keepalive_ms = keepalive_ms;
+	p->cfg.silent_ms = silent_ms;
+	timers_peer_stop(e, p);
+	timers_peer_start(e, p);
+	return 0;
+}
+
+static int check_prefix(const struct sl_prefix *pfx)
+{
+	if (pfx->family == AF_INET)
+		return pfx->len <= 32 ? 0 : -EINVAL;
+	if (pfx->family == AF_INET6)
+		return pfx->len <= 128 ? 0 : -EINVAL;
+	return -EAFNOSUPPORT;
+}
+
+int sl_peer_route_add(struct sl_engine *e, uint32_t peer_id, const struct sl_prefix *pfx)
+{
+	struct peer *p = engine_peer(e, peer_id);
+	int r = check_prefix(pfx);
+
+	if (r < 0)
+		return r;
+	if (!p)
+		return -ENOENT;
+	r = sl_route_insert(e->routes, pfx->family, pfx->addr, pfx->len, peer_id);
+	if (r == 0 && pfx->len == 0)
+		p->has_default_route[pfx->family == AF_INET6] = true;
+	return r;
+}
+
+int sl_peer_route_del(struct sl_engine *e, uint32_t peer_id, const struct sl_prefix *pfx)
+{
+	struct peer *p = engine_peer(e, peer_id);
+	int r = check_prefix(pfx);
+
+	if (r < 0)
+		return r;
+	if (!p)
+		return -ENOENT;
+	r = sl_route_remove(e->routes, pfx->family, pfx->addr, pfx->len, peer_id);
+	if (r == 0 && pfx->len == 0)
+		p->has_default_route[pfx->family == AF_INET6] = false;
+	return r;
+}
+
+static void fill_key_stats(const struct peer *p, struct sl_peer_stats *out)
+{
+	for (int i = 0; i < 2; i++) {
+		const struct key_slot *k = &p->slots[i];
+
+		out->key_present[i] = k->present;
+		out->key_id[i] = k->key_id;
+		out->rx_spi[i] = k->present ? k->rx.spi : 0;
+		out->tx_spi[i] = k->present ? k->tx.spi : 0;
+		out->tx_seq[i] = k->present ? k->tx.seq : 0;
+	}
+}
+
+int sl_peer_stats(struct sl_engine *e, uint32_t peer_id, struct sl_peer_stats *out)
+{
+	struct peer *p = engine_peer(e, peer_id);
+
+	if (!p)
+		return -ENOENT;
+	*out = p->stats;
+	out->transport = p->transport;
+	out->endpoint = p->cfg.endpoint;
+	fill_key_stats(p, out);
+	return 0;
+}
+
+int sl_engine_stats(struct sl_engine *e, struct sl_peer_stats *out)
+{
+	*out = e->stats;
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int sl_engine_foreach_peer(struct sl_engine *e, int (*fn)(void *arg, uint32_t peer_id), void *arg)
+{
+	uint32_t n = 0, *ids;
+	int r = 0;
+
+	if (!e->npeers)
+		return 0;
+	/* Snapshot the ids first: fn may delete peers. */
+	ids = malloc(e->npeers * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < e->peers.cap; i++)
+		if (e->peers.slots[i].state == 1)
+			ids[n++] = e->peers.slots[i].key;
+	qsort(ids, n, sizeof(*ids), cmp_u32);
+	for (uint32_t i = 0; i < n && !r; i++)
+		r = fn(arg, ids[i]) ? 1 : 0;
+	free(ids);
+	return 0;
+}

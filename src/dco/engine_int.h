@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The engine's internal state. One engine runs on one loop and is touched
+ * only by that loop's thread: no locks. Files:
+ *   engine.c    lifecycle, peers, routes and the control API (validate, then commit)
+ *   keyslots.c  key slots: install, swap, delete, SPI index
+ *   datapath.c  TUN -> seal -> UDP and UDP -> open -> TUN, in batches
+ *   timers.c    keepalive / dead-peer detection and the UDP <-> stream switch
+ */
+#ifndef SL_DCO_ENGINE_INT_H
+#define SL_DCO_ENGINE_INT_H
+
+#include "core/loop.h"
+#include "core/pool.h"
+#include "dco/idmap.h"
+#include "dco/route.h"
+#include "io/tun.h"
+#include "io/udp.h"
+#include "proto/esp.h"
+#include "sluice/engine.h"
+
+struct sl_ctl_server;
+
+/* A key pair in a slot: the rx SA is found by its SPI, the tx SA seals for the peer. */
+struct key_slot {
+	bool present;
+	uint8_t key_id;
+	struct sl_esp_sa rx, tx;
+	bool near_limit_reported;
+};
+
+struct peer {
+	uint32_t id;
+	struct sl_engine *engine;
+	struct sl_peer_cfg cfg;		 /* endpoint here is the current one */
+	struct key_slot slots[2];	 /* SL_KEY_PRIMARY seals */
+	enum sl_transport transport;
+	sl_time_ns last_dpd_reply;	 /* last proof that UDP works both ways */
+	sl_time_ns udp_since;		 /* when UDP was last (re)tried: start of the silence clock */
+	bool has_default_route[2];	 /* v4, v6: lets the sole-peer shortcut skip the lookup */
+	struct sl_timer keepalive;
+	struct sl_peer_stats stats;
+};
+
+/* Pending UDP sends of one socket, flushed at the end of a TUN batch. */
+struct udp_out {
+	int fd;
+	int family;
+	struct sl_udp_batch batch;
+};
+
+struct sl_engine {
+	struct sl_engine_cfg cfg;
+	struct sl_loop *loop;
+	struct sl_tun tun;
+	bool own_tun;
+	struct sl_pool *pool;
+	struct udp_out udp[2];
+	struct sl_idmap peers; /* id -> struct peer */
+	struct sl_idmap spis;  /* rx SPI -> struct peer */
+	uint32_t npeers;
+	struct peer *sole; /* the only peer, if exactly one */
+	struct sl_route_table *routes;
+	struct sl_peer_stats stats; /* drops and counts not attributable to a peer */
+	struct sl_ctl_server *ctl;
+};
+
+struct peer *engine_peer(struct sl_engine *e, uint32_t id);
+void engine_emit(struct sl_engine *e, enum sl_event_type type, uint32_t peer_id);
+void engine_update_sole(struct sl_engine *e);
+
+/* keyslots.c */
+void keys_clear_slot(struct sl_engine *e, struct peer *p, int slot);
+struct key_slot *keys_find_rx(struct peer *p, uint32_t spi);
+
+/* datapath.c */
+void datapath_on_tun(struct sl_loop *loop, int fd, uint32_t events, void *arg);
+void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg);
+/* Seal and send one keepalive/DPD message (type DPD_REQUEST or DPD_REPLY) to the peer now. */
+int datapath_send_dpd(struct sl_engine *e, struct peer *p, uint8_t type);
+void count_drop(struct sl_peer_stats *s, enum sl_drop reason);
+
+/* The payload of an ESP packet with next header 59 (RFC 4303 dummy packet): our keepalive/DPD. */
+enum { DPD_REQUEST = 1, DPD_REPLY = 2 };
+
+/* timers.c */
+void timers_peer_start(struct sl_engine *e, struct peer *p);
+void timers_peer_stop(struct sl_engine *e, struct peer *p);
+void timers_on_dpd_reply(struct sl_engine *e, struct peer *p);
+void timers_on_key_installed(struct sl_engine *e, struct peer *p);
+
+/* uapi_server.c */
+int sl_ctl_server_new(struct sl_ctl_server **out, struct sl_engine *e, const char *path);
+void sl_ctl_server_free(struct sl_ctl_server *s);
+
+#endif

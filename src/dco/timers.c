@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Per-peer liveness, named after what happens (as WireGuard's timers.c):
+ * every keepalive interval a DPD request goes out over UDP, answered by the
+ * peer. A reply proves UDP works both ways; when none has come for
+ * silent_ms, data moves to the control plane's stream (TLS), and the probes
+ * go on so data returns to UDP as soon as one is answered again.
+ */
+#include "dco/engine_int.h"
+
+#include "core/log.h"
+
+static void switch_transport(struct sl_engine *e, struct peer *p, enum sl_transport t)
+{
+	if (p->transport == t)
+		return;
+	p->transport = t;
+	sl_info("peer %u: data now over %s", p->id, t == SL_TRANSPORT_UDP ? "UDP" : "the TLS stream");
+	engine_emit(e, t == SL_TRANSPORT_UDP ? SL_EVENT_PEER_UDP_OK : SL_EVENT_PEER_SILENT, p->id);
+}
+
+static void on_keepalive_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
+{
+	struct peer *p = arg;
+	struct sl_engine *e = p->engine;
+	sl_time_ns now = sl_loop_now(loop);
+	sl_time_ns heard = p->last_dpd_reply > p->udp_since ? p->last_dpd_reply : p->udp_since;
+
+	sl_timer_arm(loop, &p->keepalive, p->cfg.keepalive_ms * SL_MSEC);
+	if (p->cfg.endpoint.ss_family)
+		datapath_send_dpd(e, p, DPD_REQUEST);
+	/* Last: the event handler may act on the peer. */
+	if (p->transport == SL_TRANSPORT_UDP && p->cfg.stream_send &&
+	    now - heard >= p->cfg.silent_ms * SL_MSEC)
+		switch_transport(e, p, SL_TRANSPORT_STREAM);
+}
+
+void timers_peer_start(struct sl_engine *e, struct peer *p)
+{
+	sl_timer_init(&p->keepalive, on_keepalive_due, p);
+	if (p->cfg.keepalive_ms)
+		sl_timer_arm(e->loop, &p->keepalive, p->cfg.keepalive_ms * SL_MSEC);
+}
+
+void timers_peer_stop(struct sl_engine *e, struct peer *p)
+{
+	sl_timer_cancel(e->loop, &p->keepalive);
+}
+
+void timers_on_dpd_reply(struct sl_engine *e, struct peer *p)
+{
+	p->last_dpd_reply = sl_loop_now(e->loop);
+	switch_transport(e, p, SL_TRANSPORT_UDP);
+}
+
+/* A fresh primary key: probe at once, so a new session learns within one round trip whether UDP works. */
+void timers_on_key_installed(struct sl_engine *e, struct peer *p)
+{
+	p->udp_since = sl_loop_now(e->loop);
+	if (p->cfg.keepalive_ms && p->cfg.endpoint.ss_family)
+		datapath_send_dpd(e, p, DPD_REQUEST);
+}

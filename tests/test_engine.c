@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The engine end to end without root: two engines on one loop, each with a
+ * SOCK_SEQPACKET socketpair standing in for its TUN device and a UDP socket
+ * on 127.0.0.1. A third socket plays the network's eavesdropper to capture,
+ * tamper with and replay sealed packets. Time is an injected clock.
+ */
+#include "core/bytes.h"
+#include "core/loop.h"
+#include "dco/uapi.h"
+#include "proto/esp.h"
+#include "sluice/engine.h"
+
+#include <errno.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define PEER_A 1 /* B's name for A */
+#define PEER_B 2 /* A's name for B */
+
+struct node {
+	struct sl_engine *e;
+	int tun_far; /* the "kernel" side of the TUN stand-in */
+	struct sockaddr_in udp;
+};
+
+struct world {
+	sl_time_ns now;
+	struct sl_loop *loop;
+	struct node a, b;
+	int spy; /* a UDP socket that can pose as a peer's endpoint */
+	struct sockaddr_in spy_addr;
+	int stream_sent;
+	uint8_t stream_last[2048];
+	size_t stream_last_len;
+	int events[8];
+};
+
+static sl_time_ns fake_now(void *arg)
+{
+	return ((struct world *)arg)->now;
+}
+
+static void on_event(void *arg, const struct sl_event *ev)
+{
+	struct world *w = arg;
+
+	if (ev->type < 8)
+		w->events[ev->type]++;
+}
+
+static int stream_send(void *arg, const uint8_t *ip, size_t len)
+{
+	struct world *w = arg;
+
+	w->stream_sent++;
+	memcpy(w->stream_last, ip, len);
+	w->stream_last_len = len;
+	return 0;
+}
+
+static void loopback(struct sockaddr_storage *ss, uint16_t port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+}
+
+static void node_up(struct world *w, struct node *n, const char *name, const char *ctl)
+{
+	struct sl_engine_cfg cfg;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+	sl_engine_cfg_init(&cfg);
+	cfg.loop = w->loop;
+	cfg.ifname = name;
+	cfg.tun_fd = sv[0];
+	cfg.pool_packets = 256;
+	cfg.on_event = on_event;
+	cfg.event_arg = w;
+	cfg.ctl_path = ctl;
+	loopback(&cfg.listen[0], 0);
+	assert_int_equal(sl_engine_new(&n->e, &cfg), 0);
+	n->tun_far = sv[1];
+	memset(&n->udp, 0, sizeof(n->udp));
+	n->udp.sin_family = AF_INET;
+	n->udp.sin_port = htons(sl_engine_udp_port(n->e, 0));
+	n->udp.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+}
+
+static void make_keys(struct sl_key_pair *a_side, struct sl_key_pair *b_side, uint8_t seed,
+		      uint32_t spi_a, uint32_t spi_b)
+{
+	memset(a_side, 0, sizeof(*a_side));
+	a_side->cipher = SL_CIPHER_AES256GCM;
+	a_side->key_id = seed;
+	a_side->rx.spi = spi_a;
+	a_side->tx.spi = spi_b;
+	memset(a_side->rx.key, seed, 32);
+	memset(a_side->tx.key, seed + 1, 32);
+	memset(a_side->rx.salt, seed + 2, 4);
+	memset(a_side->tx.salt, seed + 3, 4);
+	*b_side = *a_side;
+	b_side->rx = a_side->tx;
+	b_side->tx = a_side->rx;
+}
+
+static void prefix(struct sl_prefix *p, const char *s)
+{
+	assert_int_equal(sl_parse_prefix(s, p), 0);
+}
+
+/* Peers set up both ways; B treats A like a client would its server (default routes). */
+static void peers_up(struct world *w, bool with_stream)
+{
+	struct sl_peer_cfg pc;
+	struct sl_key_pair ka, kb;
+	struct sl_prefix p;
+
+	sl_peer_cfg_init(&pc);
+	pc.follow_endpoint = true;
+	if (with_stream) {
+		pc.stream_send = stream_send;
+		pc.stream_arg = w;
+	}
+	memcpy(&pc.endpoint, &w->b.udp, sizeof(w->b.udp));
+	assert_int_equal(sl_peer_new(w->a.e, PEER_B, &pc), 0);
+	memcpy(&pc.endpoint, &w->a.udp, sizeof(w->a.udp));
+	pc.stream_send = NULL;
+	assert_int_equal(sl_peer_new(w->b.e, PEER_A, &pc), 0);
+	prefix(&p, "198.19.0.2/32");
+	assert_int_equal(sl_peer_route_add(w->a.e, PEER_B, &p), 0);
+	prefix(&p, "2001:db8:1::2/128");
+	assert_int_equal(sl_peer_route_add(w->a.e, PEER_B, &p), 0);
+	prefix(&p, "0.0.0.0/0");
+	assert_int_equal(sl_peer_route_add(w->b.e, PEER_A, &p), 0);
+	prefix(&p, "::/0");
+	assert_int_equal(sl_peer_route_add(w->b.e, PEER_A, &p), 0);
+	make_keys(&ka, &kb, 0x10, 0x1001, 0x2001);
+	assert_int_equal(sl_key_set(w->a.e, PEER_B, SL_KEY_PRIMARY, &ka), 0);
+	assert_int_equal(sl_key_set(w->b.e, PEER_A, SL_KEY_PRIMARY, &kb), 0);
+}
+
+static int setup(void **state)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	struct sl_clock clock = {fake_now, w};
+	socklen_t len = sizeof(w->spy_addr);
+
+	w->now = 1000 * SL_SEC;
+	w->loop = sl_loop_new(&clock);
+	assert_non_null(w->loop);
+	node_up(w, &w->a, "a", NULL);
+	node_up(w, &w->b, "b", NULL);
+	w->spy = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	w->spy_addr.sin_family = AF_INET;
+	w->spy_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(w->spy, (struct sockaddr *)&w->spy_addr, len), 0);
+	getsockname(w->spy, (struct sockaddr *)&w->spy_addr, &len);
+	*state = w;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct world *w = *state;
+
+	sl_engine_free(w->a.e);
+	sl_engine_free(w->b.e);
+	close(w->a.tun_far);
+	close(w->b.tun_far);
+	close(w->spy);
+	sl_loop_free(w->loop);
+	free(w);
+	return 0;
+}
+
+/* Run the loop until nothing happens for a few rounds (bounded). */
+static void settle(struct world *w)
+{
+	int idle = 0;
+
+	for (int i = 0; i < 200 && idle < 3; i++)
+		idle = sl_loop_run_once(w->loop, 5) > 0 ? 0 : idle + 1;
+}
+
+static void advance(struct world *w, sl_time_ns d)
+{
+	w->now += d;
+	settle(w);
+}
+
+static size_t ipv4_packet(uint8_t *b, const char *src, const char *dst, size_t payload, uint8_t fill)
+{
+	size_t len = 20 + payload;
+
+	memset(b, 0, 20);
+	b[0] = 0x45;
+	sl_put_be16(b + 2, (uint16_t)len);
+	b[8] = 64;
+	b[9] = 17;
+	inet_pton(AF_INET, src, b + 12);
+	inet_pton(AF_INET, dst, b + 16);
+	memset(b + 20, fill, payload);
+	return len;
+}
+
+static ssize_t read_far(int fd, uint8_t *buf, size_t cap)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	if (poll(&pfd, 1, 100) <= 0)
+		return -1;
+	return read(fd, buf, cap);
+}
+
+static struct sl_peer_stats stats_of(struct sl_engine *e, uint32_t id)
+{
+	struct sl_peer_stats s;
+
+	assert_int_equal(sl_peer_stats(e, id, &s), 0);
+	return s;
+}
+
+static void test_packet_crosses_both_ways(void **state)
+{
+	struct world *w = *state;
+	uint8_t pkt[1500], got[2000];
+	size_t len;
+
+	peers_up(w, false);
+	settle(w);
+	for (int i = 0; i < 100; i++) {
+		len = ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", (size_t)i * 13, (uint8_t)i);
+		assert_int_equal(write(w->a.tun_far, pkt, len), (ssize_t)len);
+		settle(w);
+		assert_int_equal(read_far(w->b.tun_far, got, sizeof(got)), (ssize_t)len);
+		assert_memory_equal(got, pkt, len);
+	}
+	len = ipv4_packet(pkt, "198.19.0.2", "198.19.0.1", 1000, 0xab);
+	assert_int_equal(write(w->b.tun_far, pkt, len), (ssize_t)len);
+	settle(w);
+	assert_int_equal(read_far(w->a.tun_far, got, sizeof(got)), (ssize_t)len);
+	assert_memory_equal(got, pkt, len);
+	assert_int_equal(stats_of(w->a.e, PEER_B).tx_packets, 100);
+	assert_int_equal(stats_of(w->b.e, PEER_A).rx_packets, 100);
+	assert_int_equal(stats_of(w->b.e, PEER_A).tx_packets, 1);
+}
+
+static void test_batch_of_many_packets(void **state)
+{
+	struct world *w = *state;
+	uint8_t pkt[1500], got[2000];
+	size_t len;
+	int n = 0;
+
+	peers_up(w, false);
+	settle(w);
+	for (int i = 0; i < 150; i++) {
+		len = ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", 1300, (uint8_t)i);
+		assert_int_equal(write(w->a.tun_far, pkt, len), (ssize_t)len);
+	}
+	settle(w);
+	while (read_far(w->b.tun_far, got, sizeof(got)) == (ssize_t)len)
+		n++;
+	assert_int_equal(n, 150);
+}
+
+static void test_noroute_and_spoofed_source(void **state)
+{
+	struct world *w = *state;
+	uint8_t pkt[200], got[2000];
+	struct sl_peer_stats s;
+	size_t len;
+
+	peers_up(w, false);
+	settle(w);
+	len = ipv4_packet(pkt, "198.19.0.1", "198.19.0.77", 10, 1);
+	assert_int_equal(write(w->a.tun_far, pkt, len), (ssize_t)len);
+	settle(w);
+	sl_engine_stats(w->a.e, &s);
+	assert_int_equal(s.drops[SL_STAT_DROP_NOROUTE], 1);
+	/* B sends from an address A has not routed to B: A refuses it. */
+	len = ipv4_packet(pkt, "198.19.0.99", "198.19.0.1", 10, 1);
+	assert_int_equal(write(w->b.tun_far, pkt, len), (ssize_t)len);
+	settle(w);
+	assert_int_equal(read_far(w->a.tun_far, got, sizeof(got)), -1);
+	assert_int_equal(stats_of(w->a.e, PEER_B).drops[SL_STAT_DROP_NOROUTE], 1);
+}
+
+/* Point A's peer at the spy, send one packet, and capture what A sealed. */
+static ssize_t capture_sealed(struct world *w, uint8_t *buf, size_t cap)
+{
+	uint8_t pkt[200];
+	size_t len = ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", 50, 7);
+	struct pollfd pfd = {.fd = w->spy, .events = POLLIN};
+
+	assert_int_equal(sl_peer_set_endpoint(w->a.e, PEER_B, (struct sockaddr *)&w->spy_addr,
+					      sizeof(w->spy_addr)),
+			 0);
+	assert_int_equal(write(w->a.tun_far, pkt, len), (ssize_t)len);
+	settle(w);
+	assert_int_equal(poll(&pfd, 1, 100), 1);
+	return recv(w->spy, buf, cap, 0);
+}
+
+static void spy_send(struct world *w, const uint8_t *buf, size_t len)
+{
+	assert_int_equal(sendto(w->spy, buf, len, 0, (struct sockaddr *)&w->b.udp, sizeof(w->b.udp)),
+			 (ssize_t)len);
+	settle(w);
+}
+
+static void test_tampered_replayed_unknown(void **state)
+{
+	struct world *w = *state;
+	uint8_t wire[2000], got[2000];
+	ssize_t n;
+	struct sl_peer_stats s;
+
+	peers_up(w, false);
+	settle(w);
+	n = capture_sealed(w, wire, sizeof(wire));
+	assert_true(n > SL_ESP_HDR_LEN);
+	assert_int_equal(sl_get_be32(wire), 0x2001);
+	spy_send(w, wire, (size_t)n); /* genuine: delivered */
+	assert_true(read_far(w->b.tun_far, got, sizeof(got)) > 0);
+	spy_send(w, wire, (size_t)n); /* again: replay */
+	assert_int_equal(stats_of(w->b.e, PEER_A).drops[SL_STAT_DROP_REPLAY], 1);
+	wire[n - 20] ^= 0x01; /* tampered: auth */
+	sl_put_be32(wire + 4, 999);
+	spy_send(w, wire, (size_t)n);
+	assert_int_equal(stats_of(w->b.e, PEER_A).drops[SL_STAT_DROP_AUTH], 1);
+	sl_put_be32(wire, 0xdead); /* unknown SPI: engine-wide nokey */
+	spy_send(w, wire, (size_t)n);
+	spy_send(w, (const uint8_t *)"\xff", 1); /* NAT keepalive: not a drop */
+	spy_send(w, (const uint8_t *)"\x00\x00", 2); /* garbage: malformed */
+	sl_engine_stats(w->b.e, &s);
+	assert_int_equal(s.drops[SL_STAT_DROP_NOKEY], 1);
+	assert_int_equal(s.drops[SL_STAT_DROP_MALFORMED], 1);
+	assert_int_equal(s.keepalive_rx, 1);
+	assert_int_equal(read_far(w->b.tun_far, got, sizeof(got)), -1);
+	/* The endpoint moved to the spy only for the authenticated packet. */
+	s = stats_of(w->b.e, PEER_A);
+	assert_int_equal(((struct sockaddr_in *)&s.endpoint)->sin_port, w->spy_addr.sin_port);
+}
+
+static void test_rekey_swap_keeps_lame_duck(void **state)
+{
+	struct world *w = *state;
+	struct sl_key_pair ka, kb;
+	uint8_t pkt[300], got[2000], old_wire[2000];
+	size_t len = ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", 100, 3);
+	ssize_t n;
+
+	peers_up(w, false);
+	settle(w);
+	n = capture_sealed(w, old_wire, sizeof(old_wire)); /* sealed with the old key, not delivered */
+	sl_peer_set_endpoint(w->a.e, PEER_B, (struct sockaddr *)&w->b.udp, sizeof(w->b.udp));
+	make_keys(&ka, &kb, 0x40, 0x1002, 0x2002);
+	assert_int_equal(sl_key_set(w->b.e, PEER_A, SL_KEY_SECONDARY, &kb), 0);
+	assert_int_equal(sl_key_set(w->a.e, PEER_B, SL_KEY_SECONDARY, &ka), 0);
+	assert_int_equal(sl_key_swap(w->a.e, PEER_B), 0); /* A sends with the new key now */
+	assert_int_equal(write(w->a.tun_far, pkt, len), (ssize_t)len);
+	settle(w);
+	assert_int_equal(read_far(w->b.tun_far, got, sizeof(got)), (ssize_t)len);
+	assert_int_equal(sl_key_swap(w->b.e, PEER_A), 0);
+	spy_send(w, old_wire, (size_t)n); /* in flight across the swap: lame duck opens it */
+	assert_true(read_far(w->b.tun_far, got, sizeof(got)) > 0);
+	assert_int_equal(stats_of(w->b.e, PEER_A).drops[SL_STAT_DROP_NOKEY], 0);
+	assert_int_equal(stats_of(w->b.e, PEER_A).key_id[SL_KEY_PRIMARY], 0x40);
+	/* An SPI already used elsewhere is refused, and changes nothing. */
+	make_keys(&ka, &kb, 0x50, 0x1002, 0x3000);
+	assert_int_equal(sl_key_set(w->a.e, PEER_B, SL_KEY_SECONDARY, &ka), -EEXIST);
+	assert_int_equal(sl_key_del(w->a.e, PEER_B, SL_KEY_SECONDARY), 0);
+	assert_int_equal(sl_key_swap(w->a.e, PEER_B), -ENOKEY);
+}
+
+static void test_fallback_to_stream_and_back(void **state)
+{
+	struct world *w = *state;
+	uint8_t pkt[300], got[2000];
+	size_t len = ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", 100, 9);
+	struct sockaddr_in dead = w->spy_addr;
+
+	peers_up(w, true);
+	/* Until UDP answers, data waits on the stream. */
+	assert_int_equal(stats_of(w->a.e, PEER_B).transport, SL_TRANSPORT_STREAM);
+	settle(w);
+	assert_int_equal(stats_of(w->a.e, PEER_B).transport, SL_TRANSPORT_UDP);
+	assert_int_equal(w->events[SL_EVENT_PEER_UDP_OK], 1);
+	/* UDP goes silent: the peer's endpoint is a socket that never answers. */
+	sl_peer_set_endpoint(w->a.e, PEER_B, (struct sockaddr *)&dead, sizeof(dead));
+	for (int i = 0; i < 4; i++)
+		advance(w, SL_SEC);
+	assert_int_equal(stats_of(w->a.e, PEER_B).transport, SL_TRANSPORT_STREAM);
+	assert_int_equal(w->events[SL_EVENT_PEER_SILENT], 1);
+	assert_int_equal(write(w->a.tun_far, pkt, len), (ssize_t)len);
+	settle(w);
+	assert_int_equal(w->stream_sent, 1);
+	assert_int_equal(w->stream_last_len, len);
+	assert_memory_equal(w->stream_last, pkt, len);
+	/* What arrives over the stream is checked and written to TUN like UDP data. */
+	len = ipv4_packet(pkt, "198.19.0.2", "198.19.0.1", 60, 4);
+	assert_int_equal(sl_engine_stream_input(w->a.e, PEER_B, pkt, len), 0);
+	assert_int_equal(read_far(w->a.tun_far, got, sizeof(got)), (ssize_t)len);
+	assert_int_equal(stats_of(w->a.e, PEER_B).stream_rx_packets, 1);
+	/* UDP works again: the next probe is answered and data returns to UDP. */
+	sl_peer_set_endpoint(w->a.e, PEER_B, (struct sockaddr *)&w->b.udp, sizeof(w->b.udp));
+	advance(w, SL_SEC);
+	assert_int_equal(stats_of(w->a.e, PEER_B).transport, SL_TRANSPORT_UDP);
+	assert_int_equal(w->events[SL_EVENT_PEER_UDP_OK], 2);
+}
+
+static void test_control_api_validates(void **state)
+{
+	struct world *w = *state;
+	struct sl_peer_cfg pc;
+	struct sl_key_pair kp = {0};
+	struct sl_prefix p;
+
+	sl_peer_cfg_init(&pc);
+	assert_int_equal(sl_peer_new(w->a.e, SL_PEER_ID_MAX + 1, &pc), -EINVAL);
+	pc.keepalive_ms = 5000; /* silent must be longer than keepalive */
+	assert_int_equal(sl_peer_new(w->a.e, 5, &pc), -EINVAL);
+	sl_peer_cfg_init(&pc);
+	assert_int_equal(sl_peer_new(w->a.e, 5, &pc), 0);
+	assert_int_equal(sl_peer_new(w->a.e, 5, &pc), -EEXIST);
+	kp.cipher = 99;
+	kp.rx.spi = kp.tx.spi = 1;
+	assert_int_equal(sl_key_set(w->a.e, 5, SL_KEY_PRIMARY, &kp), -EINVAL);
+	kp.cipher = SL_CIPHER_CHACHA20POLY1305;
+	kp.rx.spi = 0;
+	assert_int_equal(sl_key_set(w->a.e, 5, SL_KEY_PRIMARY, &kp), -EINVAL);
+	assert_int_equal(sl_key_set(w->a.e, 6, SL_KEY_PRIMARY, &kp), -ENOENT);
+	p.family = AF_INET;
+	p.len = 33;
+	assert_int_equal(sl_peer_route_add(w->a.e, 5, &p), -EINVAL);
+	assert_int_equal(sl_peer_del(w->a.e, 5), 0);
+	assert_int_equal(sl_peer_del(w->a.e, 5), -ENOENT);
+}
+
+static int uapi_call(const char *path, const char *req, char *reply, size_t cap, struct world *w)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	size_t len = 0;
+
+	strcpy(sun.sun_path, path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	for (int i = 0; i < 100 && (len < 2 || strcmp(reply + len - 2, "\n\n")); i++) {
+		ssize_t n;
+
+		settle(w);
+		n = recv(fd, reply + len, cap - len - 1, MSG_DONTWAIT);
+		if (n > 0)
+			len += (size_t)n;
+		reply[len] = '\0';
+	}
+	close(fd);
+	return (int)len;
+}
+
+static void test_control_socket(void **state)
+{
+	struct world *w = *state;
+	char path[64], reply[8192];
+	struct node c;
+
+	snprintf(path, sizeof(path), "/tmp/sluice-test-%d.sock", getpid());
+	node_up(w, &c, "c", path);
+	uapi_call(path, "op=peer_new\npeer_id=7\nendpoint=127.0.0.1:9\n\n", reply, sizeof(reply), w);
+	assert_non_null(strstr(reply, "errno=0\n"));
+	uapi_call(path, "op=route_add\npeer_id=7\nprefix=198.19.7.0/24\n\n", reply, sizeof(reply),
+		  w);
+	assert_non_null(strstr(reply, "errno=0\n"));
+	uapi_call(path,
+		  "op=key_set\npeer_id=7\nslot=0\ncipher=aes-128-gcm\nrx_spi=77\n"
+		  "rx_key=000102030405060708090a0b0c0d0e0f\nrx_salt=01020304\ntx_spi=78\n"
+		  "tx_key=000102030405060708090a0b0c0d0e0f\ntx_salt=01020304\n\n",
+		  reply, sizeof(reply), w);
+	assert_non_null(strstr(reply, "errno=0\n"));
+	uapi_call(path, "op=key_set\npeer_id=7\nslot=0\ncipher=des\n\n", reply, sizeof(reply), w);
+	assert_non_null(strstr(reply, "errno=22\n"));
+	uapi_call(path, "op=stats\n\n", reply, sizeof(reply), w);
+	assert_non_null(strstr(reply, "interface=c\n"));
+	assert_non_null(strstr(reply, "peer_id=7\nendpoint=127.0.0.1:9\n"));
+	assert_non_null(strstr(reply, "drop_auth=0\n"));
+	assert_non_null(strstr(reply, "key=0:0:77:78:"));
+	uapi_call(path, "op=peer_del\npeer_id=7\n\n", reply, sizeof(reply), w);
+	assert_non_null(strstr(reply, "errno=0\n"));
+	uapi_call(path, "op=frobnicate\n\n", reply, sizeof(reply), w);
+	assert_non_null(strstr(reply, "errno=95\n"));
+	uapi_call(path, "op=down\n\n", reply, sizeof(reply), w);
+	assert_int_equal(w->events[SL_EVENT_SHUTDOWN], 1);
+	sl_engine_free(c.e);
+	close(c.tun_far);
+	assert_int_equal(access(path, F_OK), -1); /* the socket file is removed */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_packet_crosses_both_ways, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_of_many_packets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_noroute_and_spoofed_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tampered_replayed_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_swap_keeps_lame_duck, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fallback_to_stream_and_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_control_api_validates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_control_socket, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
