@@ -32,5 +32,10 @@ void sl_route_remove_peer(struct sl_route_table *t, uint32_t peer_id);
 uint32_t sl_route_lookup(const struct sl_route_table *t, int family, const uint8_t *addr);
 /* Number of prefixes stored. */
 uint32_t sl_route_count(const struct sl_route_table *t);
+/*
+ * For tests: walk the whole trie and verify its shape (no useless nodes,
+ * prefixes nest, host bits zero, count right). 0 or -EFAULT.
+ */
+int sl_route_check(const struct sl_route_table *t);
 
 #endif

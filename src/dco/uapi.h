@@ -42,7 +42,10 @@ struct sl_uapi_request {
  * up to and excluding the first empty line. Returns the number of bytes
  * consumed including the empty line, 0 if the request is not complete yet,
  * or -EINVAL (a line without '=', an empty key, a NUL byte, too many pairs,
- * over SL_UAPI_MAX_REQUEST).
+ * over SL_UAPI_MAX_REQUEST). Keys are [a-z0-9_]+, values may be empty. The
+ * buffer is only modified when a request is returned, so an incomplete one
+ * can be parsed again once more bytes arrive. A lone "\n" is a request with
+ * no pairs (n == 0, 1 byte consumed).
  */
 int sl_uapi_parse(char *buf, size_t len, struct sl_uapi_request *req);
 
@@ -55,10 +58,13 @@ int sl_uapi_get_u64(const struct sl_uapi_request *req, const char *key, uint64_t
 int sl_uapi_get_hex(const struct sl_uapi_request *req, const char *key, uint8_t *out,
 		    size_t out_len);
 
-/* "ADDR:PORT" / "[V6ADDR]:PORT" <-> sockaddr. 0 or -EINVAL. */
+/*
+ * "ADDR:PORT" / "[V6ADDR]:PORT" <-> sockaddr, port 1..65535. Formatting
+ * family 0 gives "(none)"; -EINVAL also when out_len is too small (out is then "").
+ */
 int sl_parse_endpoint(const char *s, struct sockaddr_storage *out);
 int sl_format_endpoint(const struct sockaddr_storage *ss, char *out, size_t out_len);
-/* "ADDR/LEN" (LEN optional: 32 or 128) -> prefix. 0 or -EINVAL. */
+/* "ADDR/LEN" (LEN optional: 32 or 128) -> prefix, bits beyond LEN zeroed. 0 or -EINVAL. */
 struct sl_prefix;
 int sl_parse_prefix(const char *s, struct sl_prefix *out);
 

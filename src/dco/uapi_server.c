@@ -228,13 +228,11 @@ static int dispatch(struct sl_engine *e, const struct sl_uapi_request *req, stru
 		engine_emit(e, SL_EVENT_SHUTDOWN, 0);
 		return 0;
 	}
+	if (strcmp(op, "peer_del") && strcmp(op, "key_swap"))
+		return -EOPNOTSUPP;
 	if ((r = get_peer_id(req, &id)) < 0)
 		return r;
-	if (!strcmp(op, "peer_del"))
-		return sl_peer_del(e, id);
-	if (!strcmp(op, "key_swap"))
-		return sl_key_swap(e, id);
-	return -EOPNOTSUPP;
+	return !strcmp(op, "peer_del") ? sl_peer_del(e, id) : sl_key_swap(e, id);
 }
 
 static void client_close(struct sl_ctl_server *s, int i)
