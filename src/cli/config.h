@@ -74,7 +74,12 @@ void sl_config_init(struct sl_config *c);
 
 /*
  * Parse text[0..len) of file `filename`, then check the whole (required keys,
- * mode-specific sections). Relative paths are made relative to dirname(filename).
+ * mode-specific sections). Relative paths are made relative to dirname(filename)
+ * (left as they are when filename has no '/'). c is reset with sl_config_init
+ * first; on error it holds whatever was parsed so far. Keys, section names and
+ * the words of Mode/Cipher/LogLevel are case-insensitive. After success, routes
+ * are the pools when no Route was given (server), and control_socket is
+ * /run/sluice/NAME.sock when ControlSocket was not given.
  * Returns 0, or -EINVAL with one line in err.
  */
 int sl_config_parse(struct sl_config *c, const char *text, size_t len, const char *filename,

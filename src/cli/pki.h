@@ -9,6 +9,7 @@
 /*
  * Create DIR/ca.pem and DIR/ca.key (key file mode 0600); refuses to overwrite
  * an existing CA (-EEXIST). days: validity. 0 or -errno, with err set.
+ * DIR is created (mode 0700) if missing; ca_name NULL or "": "sluice CA".
  */
 int sl_pki_init(const char *dir, const char *ca_name, int days, char *err, size_t err_len);
 /*
@@ -18,5 +19,8 @@ int sl_pki_init(const char *dir, const char *ca_name, int days, char *err, size_
  */
 int sl_pki_issue(const char *dir, const char *name, bool server, int days, char *err,
 		 size_t err_len);
+
+/* "DIR/NAME.EXT", the files these functions write. 0 or -ENAMETOOLONG. */
+int sl_pki_path(char *out, size_t out_len, const char *dir, const char *name, const char *ext);
 
 #endif
