@@ -23,6 +23,7 @@
 #define SL_ESP_HEADROOM SL_ESP_HDR_LEN
 #define SL_ESP_TAILROOM (3 + 2 + SL_AEAD_TAG_MAX) /* pad to 4 + padlen + nh + ICV */
 #define SL_ESP_SALT_LEN 4
+#define SL_ESP_IV_LEN	8
 
 /* IP protocol numbers used as ESP next header. */
 #define SL_ESP_NH_IPV4 4
@@ -35,11 +36,11 @@
 /* One direction of a security association. */
 struct sl_esp_sa {
 	uint32_t spi;
-	bool esn;		  /* 64-bit sequence numbers, high half implicit */
+	bool esn; /* 64-bit sequence numbers, high half implicit */
 	uint8_t salt[SL_ESP_SALT_LEN];
-	uint64_t seq;		  /* tx: last sequence number sent (first sent is 1) */
-	struct sl_aead *aead;	  /* owned */
-	struct sl_replay replay;  /* rx only */
+	uint64_t seq;		 /* tx: last sequence number sent (first sent is 1) */
+	struct sl_aead *aead;	 /* owned */
+	struct sl_replay replay; /* rx only */
 };
 
 /*
@@ -56,16 +57,26 @@ void sl_esp_sa_clear(struct sl_esp_sa *sa);
  * Seal p in place: trailer (padding 1,2,3.. to a 4-byte boundary, pad length,
  * next header) and ICV appended, ESP header pushed in front. Needs
  * SL_ESP_HEADROOM / SL_ESP_TAILROOM. Returns SL_DROP_NONE, SL_DROP_TOOBIG (no
- * room) or SL_DROP_NOKEY (sequence numbers exhausted: rekey).
+ * room) or SL_DROP_NOKEY (sequence numbers exhausted: rekey; also for an rx SA or
+ * an OpenSSL failure). p keeps its length on failure.
  */
 enum sl_drop sl_esp_seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t next_header);
 
+/*
+ * For known-answer tests only: seal like sl_esp_seal but put `iv` on the
+ * wire (and in the nonce) instead of the sequence number. A repeated IV
+ * under one key breaks AES-GCM and ChaCha20-Poly1305 completely, so the
+ * data path must never call this.
+ */
+enum sl_drop sl_esp_seal_iv(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t next_header,
+			    const uint8_t iv[SL_ESP_IV_LEN]);
+
 /* What a UDP datagram on an ESP-in-UDP port is (RFC 3948). */
 enum sl_esp_kind {
-	SL_ESP_KIND_ESP,	    /* SPI != 0: an ESP packet */
-	SL_ESP_KIND_IKE,	    /* non-ESP marker (4 zero bytes): an IKE message */
+	SL_ESP_KIND_ESP,	   /* SPI != 0: an ESP packet */
+	SL_ESP_KIND_IKE,	   /* non-ESP marker (4 zero bytes): an IKE message */
 	SL_ESP_KIND_NAT_KEEPALIVE, /* the single byte 0xFF */
-	SL_ESP_KIND_MALFORMED,	    /* anything else (too short) */
+	SL_ESP_KIND_MALFORMED,	   /* anything else (too short) */
 };
 
 enum sl_esp_kind sl_esp_classify(const uint8_t *d, size_t len);
@@ -74,9 +85,12 @@ uint32_t sl_esp_spi(const uint8_t *d);
 
 /*
  * Open p in place with the rx SA: replay pre-check, AEAD verify+decrypt,
- * replay update, padding and next-header check; on success p holds just the
- * inner payload and *next_header is set. Returns SL_DROP_NONE, SL_DROP_MALFORMED,
- * SL_DROP_REPLAY or SL_DROP_AUTH. p is unchanged in length on failure.
+ * replay update, padding check. On success p holds just the inner payload
+ * and *next_header is set (which values to accept is the caller's choice).
+ * Returns SL_DROP_NONE, SL_DROP_MALFORMED, SL_DROP_REPLAY or SL_DROP_AUTH
+ * (SL_DROP_NOKEY for a tx SA). On failure p keeps its length but not
+ * necessarily its bytes: decryption runs in place before the tag is known
+ * to be bad, so drop such a packet; never parse or resend it.
  */
 enum sl_drop sl_esp_open(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t *next_header);
 
