@@ -37,7 +37,11 @@ struct sl_ring_cfg {
  * Returns NULL with errno set.
  */
 struct sl_ring *sl_ring_open(const char *ifname, const struct sl_ring_cfg *cfg);
-/* Use an already open packet fd (a TUN fd, or a SOCK_DGRAM/SEQPACKET socket); the ring owns it. */
+/*
+ * Use an already open packet fd (a TUN fd, or a SOCK_DGRAM/SEQPACKET socket);
+ * it is made non-blocking and, on success, the ring owns it (closes it). On
+ * failure (NULL, errno set) the fd stays the caller's.
+ */
 struct sl_ring *sl_ring_open_fd(int fd, const struct sl_ring_cfg *cfg);
 void sl_ring_close(struct sl_ring *r);
 
@@ -45,15 +49,23 @@ void sl_ring_close(struct sl_ring *r);
 int sl_ring_fd(const struct sl_ring *r);
 const char *sl_ring_ifname(const struct sl_ring *r);
 
-/* Next packet, or NULL with errno EAGAIN (nothing waiting), ENOBUFS (all buffers in use) or another. */
+/*
+ * Next packet, or NULL with errno EAGAIN (nothing waiting), ENOBUFS (all
+ * buffers in use), EMSGSIZE (a packet over mtu was read and dropped: call
+ * again), EPIPE (read 0 bytes: the far end of a socket closed) or another.
+ */
 uint8_t *sl_ring_receive(struct sl_ring *r, uint32_t *len);
+/* Give back a received (or unsent allocated) packet; errno EINVAL if it is not one. */
 void sl_ring_release(struct sl_ring *r, uint8_t *packet);
 
 /* A send buffer of the largest size (*max_len = mtu), or NULL with errno ENOBUFS. */
 uint8_t *sl_ring_alloc_send(struct sl_ring *r, uint32_t *max_len);
 /* Set the length of the most recent allocation (<= what was allocated). 0 or -EINVAL. */
 int sl_ring_shrink_last(struct sl_ring *r, uint32_t len);
-/* Write the packet to the device and free its buffer (also on error). 0 or -errno. */
+/*
+ * Write the packet to the device and free its buffer (also on error). 0 or
+ * -errno; -EINVAL (nothing freed) if packet is not one handed out by this ring.
+ */
 int sl_ring_send(struct sl_ring *r, uint8_t *packet);
 
 uint32_t sl_ring_headroom(const struct sl_ring *r);

@@ -35,6 +35,7 @@ struct sl_timer {
 	uint32_t heap_index; /* UINT32_MAX when not armed */
 	sl_timer_fn fn;
 	void *arg;
+	uint64_t seq; /* when it was armed: orders equal dues, bounds one round */
 };
 
 /* clock NULL: CLOCK_MONOTONIC. Returns NULL with errno set. */
@@ -58,10 +59,14 @@ bool sl_timer_armed(const struct sl_timer *t);
 
 /*
  * Fire every due timer, then wait for fd events at most timeout_ms (-1: until the
- * next timer or forever) and dispatch them. Returns the number of callbacks run or -errno.
+ * next timer or forever; no wait at all if a timer fired) and dispatch them.
+ * Returns the number of callbacks run or -errno (EINTR is not an error).
  */
 int sl_loop_run_once(struct sl_loop *loop, int timeout_ms);
-/* Fire the timers that are due now; for tests with an injected clock. Returns how many. */
+/*
+ * Fire the timers that are due now; for tests with an injected clock. Returns how many.
+ * A timer (re)armed by a callback during this call waits for the next call, even if due.
+ */
 int sl_loop_run_timers(struct sl_loop *loop);
 /* Run until sl_loop_stop; returns 0 or -errno. */
 int sl_loop_run(struct sl_loop *loop);

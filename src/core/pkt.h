@@ -15,13 +15,13 @@
 #include <stdint.h>
 
 struct sl_pkt {
-	uint8_t *buf;	    /* start of storage (fixed) */
-	uint8_t *data;	    /* first byte of the packet */
-	uint32_t len;	    /* bytes from data */
-	uint32_t cap;	    /* bytes of storage from buf */
+	uint8_t *buf;	     /* start of storage (fixed) */
+	uint8_t *data;	     /* first byte of the packet */
+	uint32_t len;	     /* bytes from data */
+	uint32_t cap;	     /* bytes of storage from buf */
 	struct sl_pkt *next; /* free list / batch chaining, owner's use */
-	uint32_t peer_id;   /* metadata set by the engine */
-	uint16_t index;	    /* slot number in its pool */
+	uint32_t peer_id;    /* metadata set by the engine */
+	uint16_t index;	     /* slot number in its pool */
 	uint16_t flags;
 };
 
@@ -82,6 +82,57 @@ static inline void sl_pkt_reset(struct sl_pkt *p, uint32_t headroom)
 	p->len = 0;
 	p->flags = 0;
 	p->next = NULL;
+}
+
+/* Add bytes to a 32-bit running one's-complement sum of 16-bit big-endian words (RFC 1071). */
+static inline uint32_t sl_csum_add(uint32_t sum, const uint8_t *b, size_t n)
+{
+	uint64_t acc = sum;
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		acc += (uint32_t)(b[i] << 8 | b[i + 1]);
+	if (i < n)
+		acc += (uint32_t)b[i] << 8; /* odd length: pad with a zero byte */
+	while (acc >> 32)
+		acc = (acc & 0xffffffff) + (acc >> 32);
+	return (uint32_t)acc;
+}
+
+/* Fold a running sum to 16 bits (not complemented). */
+static inline uint16_t sl_csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/*
+ * Finish a checksum left partial by the sender (virtio NEEDS_CSUM, the
+ * kernel's CHECKSUM_PARTIAL): the 16-bit field at csum_start + csum_offset
+ * holds the pseudo-header sum. Sum bytes [csum_start, len) seeded with it
+ * (the field itself counted as zero) and store the complement; 0 becomes
+ * 0xffff as in the kernel, which UDP needs (0 means "no checksum").
+ * Returns 0, or -1 when the field lies outside the packet.
+ */
+static inline int sl_pkt_csum_complete(uint8_t *data, uint32_t len, uint32_t csum_start,
+				       uint32_t csum_offset)
+{
+	uint8_t *field = data + csum_start + csum_offset;
+	uint32_t seed;
+	uint16_t csum;
+
+	if (csum_start > len || csum_offset > len - csum_start ||
+	    len - csum_start - csum_offset < 2)
+		return -1;
+	seed = (uint32_t)(field[0] << 8 | field[1]);
+	field[0] = field[1] = 0;
+	csum = (uint16_t)~sl_csum_fold(sl_csum_add(seed, data + csum_start, len - csum_start));
+	if (csum == 0)
+		csum = 0xffff;
+	field[0] = (uint8_t)(csum >> 8);
+	field[1] = (uint8_t)csum;
+	return 0;
 }
 
 #endif

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+/*
+ * TUN queue fds, one packet per read()/write().
+ *
+ * With IFF_VNET_HDR every packet is preceded by a struct virtio_net_hdr
+ * (10 bytes, host byte order; protocols.md 6.1):
+ *
+ *   0        1          2          4          6            8             10
+ *   +--------+----------+----------+----------+------------+-------------+------ - -
+ *   | flags  | gso_type | hdr_len  | gso_size | csum_start | csum_offset | IP packet
+ *   +--------+----------+----------+----------+------------+-------------+------ - -
+ *
+ * The header is read into the packet's headroom, so the IP packet lands
+ * where it would without it. No offloads are enabled (TUNSETOFFLOAD), so
+ * the kernel should send neither GSO super-packets nor partial checksums;
+ * both are still handled, as the header says they may come.
+ */
+#include "io/tun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+_Static_assert(sizeof(struct virtio_net_hdr) == SL_VNET_HDR_LEN, "virtio_net_hdr is 10 bytes");
+
+static int set_iff(int fd, const char *name, short flags, char out_name[IFNAMSIZ])
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = flags;
+	if (name)
+		memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		return -errno;
+	memcpy(out_name, ifr.ifr_name, IFNAMSIZ);
+	out_name[IFNAMSIZ - 1] = '\0';
+	return 0;
+}
+
+int sl_tun_open(struct sl_tun *t, const char *name, bool vnet_hdr, bool multi_queue)
+{
+	short flags = IFF_TUN | IFF_NO_PI | (multi_queue ? IFF_MULTI_QUEUE : 0);
+	int fd, r = -EINVAL;
+
+	t->fd = -1;
+	t->vnet_hdr = false;
+	t->name[0] = '\0';
+	if (name && strlen(name) >= IFNAMSIZ)
+		return -EINVAL;
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (vnet_hdr) {
+		r = set_iff(fd, name, flags | IFF_VNET_HDR, t->name);
+		t->vnet_hdr = r == 0;
+	}
+	if (r == -EINVAL)
+		r = set_iff(fd, name, flags, t->name);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	t->fd = fd;
+	return 0;
+}
+
+void sl_tun_close(struct sl_tun *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
+static int finish_vnet_read(struct sl_pkt *p, const struct virtio_net_hdr *h)
+{
+	if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE)
+		return -EMSGSIZE;
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM &&
+	    sl_pkt_csum_complete(p->data, p->len, h->csum_start, h->csum_offset) < 0)
+		return -EBADMSG;
+	return (int)p->len;
+}
+
+static int read_vnet(struct sl_tun *t, struct sl_pkt *p, uint32_t room)
+{
+	struct virtio_net_hdr h;
+	ssize_t n;
+
+	if (sl_pkt_headroom(p) < SL_VNET_HDR_LEN)
+		return -EINVAL;
+	n = read(t->fd, p->data - SL_VNET_HDR_LEN, SL_VNET_HDR_LEN + room);
+	if (n < 0)
+		return -errno;
+	if (n < SL_VNET_HDR_LEN)
+		return -EBADMSG;
+	memcpy(&h, p->data - SL_VNET_HDR_LEN, sizeof(h));
+	p->len = (uint32_t)n - SL_VNET_HDR_LEN;
+	return finish_vnet_read(p, &h);
+}
+
+/*
+ * All the room after data is offered to the kernel, tailroom included: a TUN
+ * read cuts a longer packet silently, so it is better to read it whole and
+ * let the caller compare the length with its MTU.
+ */
+int sl_tun_read(struct sl_tun *t, struct sl_pkt *p)
+{
+	uint32_t room = p->cap - sl_pkt_headroom(p);
+	ssize_t n;
+
+	if (t->vnet_hdr)
+		return read_vnet(t, p, room);
+	n = read(t->fd, p->data, room);
+	if (n < 0)
+		return -errno;
+	p->len = (uint32_t)n;
+	return (int)n;
+}
+
+int sl_tun_write(struct sl_tun *t, struct sl_pkt *p)
+{
+	uint32_t len = p->len;
+	uint8_t *start = p->data;
+	ssize_t n;
+
+	if (t->vnet_hdr) {
+		start = sl_pkt_push(p, SL_VNET_HDR_LEN);
+		if (!start)
+			return -EINVAL;
+		memset(start, 0, SL_VNET_HDR_LEN); /* no offload: flags 0, GSO_NONE */
+		len = p->len;
+	}
+	n = write(t->fd, start, len);
+	if (t->vnet_hdr)
+		sl_pkt_pull(p, SL_VNET_HDR_LEN);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
