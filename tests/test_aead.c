@@ -13,22 +13,9 @@
 
 #include <cmocka.h>
 
+#include "hex.h"
+
 /* Decode a hex string into out; returns the byte count. */
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	for (; s[0] && s[1]; s += 2) {
-		unsigned int b;
-
-		assert_true(n < cap);
-		assert_int_equal(sscanf(s, "%2x", &b), 1);
-		out[n++] = (uint8_t)b;
-	}
-	assert_int_equal(*s, '\0');
-	return n;
-}
-
 static const uint8_t key32[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
 				  17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 static const uint8_t nonce12[SL_AEAD_NONCE_LEN] = {0xa0, 0xa1, 0xa2, 0xa3, 0, 0, 0, 0, 0, 0, 0, 9};

@@ -19,23 +19,9 @@
 
 #include <cmocka.h>
 
+#include "hex.h"
+
 #define ICV_LEN 16
-
-/* Decode a hex string into out; returns the byte count. */
-static size_t unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = 0;
-
-	for (; s[0] && s[1]; s += 2) {
-		unsigned int b;
-
-		assert_true(n < cap);
-		assert_int_equal(sscanf(s, "%2x", &b), 1);
-		out[n++] = (uint8_t)b;
-	}
-	assert_int_equal(*s, '\0');
-	return n;
-}
 
 /* A packet over its own heap buffer, sized exactly, so ASan sees any write past it. */
 struct test_pkt {

@@ -84,7 +84,10 @@ static void test_default_route(void **state)
 	assert_int_equal(sl_route_lookup(t, AF_INET, v4("255.255.255.255")), 9);
 	assert_int_equal(sl_route_lookup(t, AF_INET, v4("198.19.1.1")), 1);
 	assert_int_equal(sl_route_lookup(t, AF_INET6, v6("ffff::1")), 10);
+	assert_int_equal(sl_route_default_owner(t, AF_INET), 9);
+	assert_int_equal(sl_route_default_owner(t, AF_INET6), 10);
 	assert_int_equal(sl_route_remove(t, AF_INET, v4("0.0.0.0"), 0, 9), 0);
+	assert_int_equal(sl_route_default_owner(t, AF_INET), SL_ROUTE_NONE);
 	assert_int_equal(sl_route_lookup(t, AF_INET, v4("1.2.3.4")), SL_ROUTE_NONE);
 	assert_int_equal(sl_route_lookup(t, AF_INET, v4("198.19.1.1")), 1);
 	assert_int_equal(sl_route_count(t), 2);

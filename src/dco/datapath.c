@@ -63,8 +63,8 @@ static struct peer *route_lookup(struct sl_engine *e, int family, const uint8_t 
 	uint32_t id;
 
 	/* Sole-peer shortcut: one peer that takes everything needs no lookup. */
-	if (e->sole && e->sole->has_default_route[family == AF_INET6])
-		return e->sole;
+	if (e->sole_takes_all[family == AF_INET6])
+		return e->sole_takes_all[family == AF_INET6];
 	id = sl_route_lookup(e->routes, family, addr);
 	return id == SL_ROUTE_NONE ? NULL : engine_peer(e, id);
 }

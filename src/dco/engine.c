@@ -56,13 +56,18 @@ static int sole_peer_cb(void *arg, uint32_t id)
 	return 1;
 }
 
+/* The sole-peer shortcut: one peer that owns a family's default route takes all of it. */
 void engine_update_sole(struct sl_engine *e)
 {
 	uint32_t id;
 
-	e->sole = NULL;
-	if (e->npeers == 1 && sl_engine_foreach_peer(e, sole_peer_cb, &id) == 0)
-		e->sole = engine_peer(e, id);
+	e->sole_takes_all[0] = e->sole_takes_all[1] = NULL;
+	if (e->npeers != 1 || sl_engine_foreach_peer(e, sole_peer_cb, &id) < 0)
+		return;
+	if (sl_route_default_owner(e->routes, AF_INET) == id)
+		e->sole_takes_all[0] = engine_peer(e, id);
+	if (sl_route_default_owner(e->routes, AF_INET6) == id)
+		e->sole_takes_all[1] = engine_peer(e, id);
 }
 
 static int open_udp(struct sl_engine *e)
@@ -314,34 +319,31 @@ static int check_prefix(const struct sl_prefix *pfx)
 	return -EAFNOSUPPORT;
 }
 
-int sl_peer_route_add(struct sl_engine *e, uint32_t peer_id, const struct sl_prefix *pfx)
+static int route_change(struct sl_engine *e, uint32_t peer_id, const struct sl_prefix *pfx,
+			bool add)
 {
-	struct peer *p = engine_peer(e, peer_id);
 	int r = check_prefix(pfx);
 
 	if (r < 0)
 		return r;
-	if (!p)
+	if (!engine_peer(e, peer_id))
 		return -ENOENT;
-	r = sl_route_insert(e->routes, pfx->family, pfx->addr, pfx->len, peer_id);
-	if (r == 0 && pfx->len == 0)
-		p->has_default_route[pfx->family == AF_INET6] = true;
+	if (add)
+		r = sl_route_insert(e->routes, pfx->family, pfx->addr, pfx->len, peer_id);
+	else
+		r = sl_route_remove(e->routes, pfx->family, pfx->addr, pfx->len, peer_id);
+	engine_update_sole(e);
 	return r;
+}
+
+int sl_peer_route_add(struct sl_engine *e, uint32_t peer_id, const struct sl_prefix *pfx)
+{
+	return route_change(e, peer_id, pfx, true);
 }
 
 int sl_peer_route_del(struct sl_engine *e, uint32_t peer_id, const struct sl_prefix *pfx)
 {
-	struct peer *p = engine_peer(e, peer_id);
-	int r = check_prefix(pfx);
-
-	if (r < 0)
-		return r;
-	if (!p)
-		return -ENOENT;
-	r = sl_route_remove(e->routes, pfx->family, pfx->addr, pfx->len, peer_id);
-	if (r == 0 && pfx->len == 0)
-		p->has_default_route[pfx->family == AF_INET6] = false;
-	return r;
+	return route_change(e, peer_id, pfx, false);
 }
 
 static void fill_key_stats(const struct peer *p, struct sl_peer_stats *out)

@@ -37,7 +37,6 @@ struct peer {
 	enum sl_transport transport;
 	sl_time_ns last_dpd_reply;	 /* last proof that UDP works both ways */
 	sl_time_ns udp_since;		 /* when UDP was last (re)tried: start of the silence clock */
-	bool has_default_route[2];	 /* v4, v6: lets the sole-peer shortcut skip the lookup */
 	struct sl_timer keepalive;
 	struct sl_peer_stats stats;
 };
@@ -59,7 +58,7 @@ struct sl_engine {
 	struct sl_idmap peers; /* id -> struct peer */
 	struct sl_idmap spis;  /* rx SPI -> struct peer */
 	uint32_t npeers;
-	struct peer *sole; /* the only peer, if exactly one */
+	struct peer *sole_takes_all[2]; /* v4, v6: the only peer, when it owns the default route */
 	struct sl_route_table *routes;
 	struct sl_peer_stats stats; /* drops and counts not attributable to a peer */
 	struct sl_ctl_server *ctl;

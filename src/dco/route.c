@@ -233,6 +233,16 @@ uint32_t sl_route_lookup(const struct sl_route_table *t, int family, const uint8
 	return best;
 }
 
+uint32_t sl_route_default_owner(const struct sl_route_table *t, int family)
+{
+	unsigned max_bits;
+	int fi = family_index(family, &max_bits);
+	const struct node *root = fi < 0 ? NULL : t->root[fi];
+
+	/* A /0 prefix covers every other, so it can only sit at the root. */
+	return root && root->cidr == 0 ? root->peer : SL_ROUTE_NONE;
+}
+
 /*
  * Restore "a node without a peer has two children" at *link, after n lost
  * its peer or a child. Returns true if n was freed outright (its parent

@@ -30,6 +30,8 @@ int sl_route_remove(struct sl_route_table *t, int family, const uint8_t *addr, u
 void sl_route_remove_peer(struct sl_route_table *t, uint32_t peer_id);
 /* Longest match, or SL_ROUTE_NONE. */
 uint32_t sl_route_lookup(const struct sl_route_table *t, int family, const uint8_t *addr);
+/* The peer that owns the default route (/0) of family, or SL_ROUTE_NONE. */
+uint32_t sl_route_default_owner(const struct sl_route_table *t, int family);
 /* Number of prefixes stored. */
 uint32_t sl_route_count(const struct sl_route_table *t);
 /*
