@@ -436,6 +436,32 @@ static void test_fallback_to_stream_and_back(void **state)
 	assert_int_equal(w->events[SL_EVENT_PEER_UDP_OK], 2);
 }
 
+/* A server does not know a client's UDP address until its first authenticated packet. */
+static void test_learned_endpoint_is_probed_at_once(void **state)
+{
+	struct world *w = *state;
+	struct sl_peer_cfg pc;
+	struct sl_key_pair ka, kb;
+	struct sl_prefix p;
+
+	sl_peer_cfg_init(&pc);
+	pc.follow_endpoint = true;
+	pc.stream_send = stream_send;
+	pc.stream_arg = w;
+	assert_int_equal(sl_peer_new(w->a.e, PEER_B, &pc), 0); /* endpoint unknown */
+	memcpy(&pc.endpoint, &w->a.udp, sizeof(w->a.udp));
+	pc.stream_send = NULL;
+	assert_int_equal(sl_peer_new(w->b.e, PEER_A, &pc), 0);
+	prefix(&p, "0.0.0.0/0");
+	assert_int_equal(sl_peer_route_add(w->b.e, PEER_A, &p), 0);
+	make_keys(&ka, &kb, 0x60, 0x1006, 0x2006);
+	assert_int_equal(sl_key_set(w->a.e, PEER_B, SL_KEY_PRIMARY, &ka), 0);
+	assert_int_equal(sl_key_set(w->b.e, PEER_A, SL_KEY_PRIMARY, &kb), 0); /* B probes A */
+	settle(w); /* no clock tick: A learns B's address and probes back within the round trip */
+	assert_int_equal(stats_of(w->a.e, PEER_B).endpoint.ss_family, AF_INET);
+	assert_int_equal(stats_of(w->a.e, PEER_B).transport, SL_TRANSPORT_UDP);
+}
+
 static void test_control_api_validates(void **state)
 {
 	struct world *w = *state;
@@ -532,6 +558,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tampered_replayed_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_swap_keeps_lame_duck, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fallback_to_stream_and_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_learned_endpoint_is_probed_at_once, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_control_api_validates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_socket, setup, teardown),
 	};

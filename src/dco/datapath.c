@@ -325,6 +325,9 @@ static bool rx_esp(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr
 		moved = p->cfg.endpoint.ss_family != 0;
 		memcpy(&p->cfg.endpoint, from, sockaddr_len(from));
 		*peer_id = p->id;
+		/* A new path: ask at once whether it works both ways, rather than at the next tick. */
+		if (p->transport == SL_TRANSPORT_STREAM && p->cfg.keepalive_ms)
+			datapath_send_dpd(e, p, DPD_REQUEST);
 	}
 	if (nh == SL_ESP_NH_NONE)
 		on_dpd(e, p, pk);
