@@ -237,7 +237,7 @@ Certificate = $4.pem
 PrivateKey = $4.key
 Keepalive = 1
 DeadAfter = 3
-RekeySeconds = 120
+RekeySeconds = ${SL_REKEY_SECONDS:-120}
 LogLevel = ${SL_LOGLEVEL:-info}
 EOF
 }
