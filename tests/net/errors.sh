@@ -22,6 +22,26 @@ up_fails() {
 	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ]
 }
 
+up_fails_as_nobody() {
+	local rc=0
+	# A copy of the binary, since the build directory may not be reachable for nobody.
+	install -m 755 "$SLUICE" "$SL_WORK/sluice-copy"
+	timeout -k 2 10 ip netns exec "$SL_NS_S" setpriv --reuid=nobody --regid=nogroup \
+		--clear-groups --inh-caps=-all --bounding-set=-all "$SL_WORK/sluice-copy" up "$1" >"$2" 2>&1 || rc=$?
+	echo "    sluice up (as nobody) exited with status $rc: $(head -n 1 "$2")"
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ]
+}
+
+up_fails_without_tun() {
+	local rc=0
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	timeout -k 2 10 ip netns exec "$SL_NS_S" unshare --mount --propagation private \
+		sh -c 'mount -t tmpfs none /dev/net && exec "$0" up "$1"' "$SLUICE" "$1" \
+		>"$2" 2>&1 || rc=$?
+	echo "    sluice up (no /dev/net/tun) exited with status $rc: $(head -n 1 "$2")"
+	[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ]
+}
+
 one_line() {
 	[ "$(grep -c . "$1")" -eq 1 ]
 }
@@ -60,7 +80,30 @@ else
 fi
 sl_stop "$nc_pid"
 
-# 4. A client certificate from another CA: the server refuses it, no tunnel comes up.
+# 4. Not root: creating the TUN device needs CAP_NET_ADMIN, and the error says so.
+sl_conf_server "$SL_WORK/noroot.conf" "$SL_IF_S" "$SL_ADDR_S:4500"
+sed -i "s|^\[Interface\]|[Interface]\nControlSocket = $SL_WORK/noroot.sock|" "$SL_WORK/noroot.conf"
+chmod 755 "$SL_WORK"
+chmod 644 "$SL_WORK/noroot.conf" "$SL_WORK"/pki/*.pem "$SL_WORK"/pki/server.key
+out=$SL_WORK/noroot.out
+if up_fails_as_nobody "$SL_WORK/noroot.conf" "$out" && grep -q 'CAP_NET_ADMIN' "$out" &&
+	one_line "$out"; then
+	sl_pass "not root: one line about CAP_NET_ADMIN"
+else
+	sl_fail "not root: one line about CAP_NET_ADMIN" "wrong exit status or message" "$out"
+fi
+chmod 600 "$SL_WORK/pki/server.key"
+
+# 5. No /dev/net/tun (hidden by an empty tmpfs in a private mount namespace).
+out=$SL_WORK/notun.out
+if up_fails_without_tun "$SL_WORK/busy.conf" "$out" && grep -q '/dev/net/tun' "$out" &&
+	one_line "$out"; then
+	sl_pass "no /dev/net/tun: one line naming it"
+else
+	sl_fail "no /dev/net/tun: one line naming it" "wrong exit status or message" "$out"
+fi
+
+# 6. A client certificate from another CA: the server refuses it, no tunnel comes up.
 "$SLUICE" pki init "$SL_WORK/other" >/dev/null
 "$SLUICE" pki issue "$SL_WORK/other" client >/dev/null
 sl_start_server wrongca
