@@ -19,5 +19,6 @@ struct sl_proto_ops {
 };
 
 extern const struct sl_proto_ops sl_proto_esp;
+extern const struct sl_proto_ops sl_proto_ovpn_data; /* not wired into the engine yet */
 
 #endif
