@@ -5,9 +5,12 @@
 #   - sluice (ESP-in-UDP, AES-256-GCM by default),
 #   - wireguard-go (userspace WireGuard, ChaCha20-Poly1305),
 #   - openvpn 2.6 in userspace (--disable-dco), p2p TLS mode, AES-256-GCM, UDP.
-# Prints a table and, last, the line
+# Prints a table and the line
 #   RESULT sluice_vs_veth=R1 sluice_vs_wireguard_go=R2 sluice_vs_openvpn=R3
-# (sluice's throughput divided by the other's; "na" when one of them could not be measured).
+# (sluice's throughput divided by the other's; "na" when one of them could not be measured),
+# then runs bench/instr.sh, whose line
+#   INSTR per_packet_outside_aead=N memcpy_bytes_per_packet=M
+# comes last (skipped with a note without valgrind).
 # A benchmark, not a test: it never fails on speed. See docs/performance.md. Needs root.
 set -eu
 # shellcheck source=scripts/netns.sh
@@ -172,3 +175,12 @@ done
 echo
 echo "RESULT sluice_vs_veth=$(ratio sluice veth) sluice_vs_wireguard_go=$(ratio sluice wireguard_go)" \
 	"sluice_vs_openvpn=$(ratio sluice openvpn)"
+
+# Instruction counts per packet (bench/instr.sh: callgrind, no network namespaces); its INSTR line
+# is the last line, comparable before/after a change where Mbit/s are noisy.
+echo
+if ! command -v valgrind >/dev/null || ! command -v callgrind_annotate >/dev/null; then
+	echo "instr: skipped, valgrind not installed (scripts/deps.sh --bench)"
+elif ! BUILD=$SL_BUILD "$(dirname "$0")/instr.sh"; then
+	echo "instr: failed (see above)"
+fi

@@ -6,9 +6,9 @@
 #   scripts/deps.sh --list [--bench] [--fuzz]   print the package names (for .ci/run)
 set -eu
 
-BASE=(make meson ninja-build pkg-config gcc libc6-dev libssl-dev libmnl-dev libcmocka-dev
-	iproute2 iputils-ping iperf3 nftables jq netcat-openbsd openssl procps coreutils)
-BENCH=(wireguard-go wireguard-tools openvpn)
+BASE=(make meson ninja-build pkg-config gcc libc6-dev libssl-dev libmnl-dev libseccomp-dev
+	libcmocka-dev iproute2 iputils-ping iperf3 nftables jq netcat-openbsd openssl procps coreutils)
+BENCH=(wireguard-go wireguard-tools openvpn valgrind)
 FUZZ=(clang libclang-rt-14-dev)
 
 want=("${BASE[@]}")

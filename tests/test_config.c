@@ -157,6 +157,8 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.control_socket, "");
 	assert_int_equal(cfg.n_listen, 0);
 	assert_int_equal(cfg.n_routes, 0);
+	assert_string_equal(cfg.user, "nobody");
+	assert_true(cfg.seccomp);
 }
 
 static void test_minimal_server_gets_defaults(void **state)
@@ -390,6 +392,33 @@ static void test_error_words(void **state)
 	expect_error("[Interface]\nCA = \n", "t.conf:2: CA: expected a file path, got ''");
 }
 
+static void test_user_and_seccomp(void **state)
+{
+	assert_int_equal(parse(IFACE_SERVER "User = sluice-vpn\nSeccomp = No\n" SERVER_MIN), 0);
+	assert_string_equal(cfg.user, "sluice-vpn");
+	assert_false(cfg.seccomp);
+	assert_int_equal(parse(IFACE_CLIENT "user = root\nseccomp = YES\n" CLIENT_MIN), 0);
+	assert_string_equal(cfg.user, "root");
+	assert_true(cfg.seccomp);
+	/* 32 characters is the longest name useradd accepts. */
+	assert_int_equal(parse(IFACE_SERVER "User = abcdefghijklmnopqrstuvwxyz012345\n" SERVER_MIN),
+			 0);
+	assert_string_equal(cfg.user, "abcdefghijklmnopqrstuvwxyz012345");
+}
+
+static void test_error_user_and_seccomp(void **state)
+{
+	expect_error(IFACE_SERVER "User =\n", "t.conf:6: User: expected a user name of 1..32");
+	expect_error(IFACE_SERVER "User = a b\n", "got 'a b'");
+	expect_error(IFACE_SERVER "User = -x\n", "got '-x'");
+	expect_error(IFACE_SERVER "User = ../x\n", "got '../x'");
+	expect_error(IFACE_SERVER "User = abcdefghijklmnopqrstuvwxyz0123456\n",
+		     "got 'abcdefghijklmnopqrstuvwxyz0123456'");
+	expect_error(IFACE_SERVER "Seccomp = log\n",
+		     "t.conf:6: Seccomp: expected yes or no, got 'log'");
+	expect_error(IFACE_SERVER "[Server]\nUser = nobody\n", "User: expected in [Interface]");
+}
+
 static void test_error_addresses(void **state)
 {
 	expect_error(IFACE_SERVER "[Server]\nListen = 198.18.0.1\n",
@@ -582,6 +611,8 @@ int main(void)
 		cmocka_unit_test(test_error_cipher),
 		cmocka_unit_test(test_error_numbers),
 		cmocka_unit_test(test_error_words),
+		cmocka_unit_test(test_user_and_seccomp),
+		cmocka_unit_test(test_error_user_and_seccomp),
 		cmocka_unit_test(test_error_addresses),
 		cmocka_unit_test(test_error_structure),
 		cmocka_unit_test(test_error_duplicates_and_limits),

@@ -112,12 +112,15 @@ static void text_pair(struct printer *pr, const char *key, const char *value)
 	printf("  %s: %s\n", key, value);
 }
 
-static int show_one(const char *path, bool json, bool *first)
+/* all: listing every socket, where one left by a tunnel that has exited is skipped quietly. */
+static int show_one(const char *path, bool json, bool all, bool *first)
 {
 	struct printer pr = {.json = json, .first_peer = true};
 	char *reply, *line, *save = NULL;
 	int r = ctl_request(path, "op=stats\n", &reply);
 
+	if (all && r == -ECONNREFUSED)
+		return 0;
 	if (r != 0) {
 		fprintf(stderr, "sluice show: %s: %s\n", path, strerror(r < 0 ? -r : r));
 		free(reply);
@@ -183,7 +186,7 @@ int cmd_show(int argc, char **argv)
 			snprintf(path, sizeof(path), "%s", socket_path);
 		else
 			ctl_socket_path(ifname, path, sizeof(path));
-		rc = show_one(path, json, &first);
+		rc = show_one(path, json, false, &first);
 		if (json && !rc)
 			printf("\n");
 		return rc;
@@ -199,7 +202,7 @@ int cmd_show(int argc, char **argv)
 		if (n < 6 || strcmp(de->d_name + n - 5, ".sock"))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", SL_CTL_DIR, de->d_name);
-		rc |= show_one(path, json, &first);
+		rc |= show_one(path, json, true, &first);
 	}
 	if (d)
 		closedir(d);

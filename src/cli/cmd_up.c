@@ -6,6 +6,7 @@
  */
 #include "cli/cmd.h"
 #include "cli/config.h"
+#include "cli/privdrop.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "ctl/native/addrpool.h"
@@ -42,7 +43,8 @@ static void usage(FILE *f)
 		"Usage: sluice up [--foreground] CONFIG\n"
 		"\n"
 		"Runs the tunnel described by CONFIG in the foreground (the only mode) until\n"
-		"SIGINT, SIGTERM or 'sluice down IFNAME'. Needs CAP_NET_ADMIN for the TUN device.\n"
+		"SIGINT, SIGTERM or 'sluice down IFNAME'. Starts as root (TUN device, addresses),\n"
+		"then runs as User under a seccomp filter.\n"
 		"\n"
 		"CONFIG is an INI file (see examples/server.conf and examples/client.conf):\n"
 		"  [Interface]  Mode = server|client, Name = sl0, MTU = 1400,\n"
@@ -51,7 +53,8 @@ static void usage(FILE *f)
 		"               Cipher = aes-256-gcm|aes-128-gcm|chacha20-poly1305,\n"
 		"               Keepalive = 1, DeadAfter = 3 (seconds; then data goes over TLS),\n"
 		"               RekeySeconds = 120, RekeyPackets, ReplayWindow, ControlSocket,\n"
-		"               LogLevel = error|warn|info|debug\n"
+		"               LogLevel = error|warn|info|debug,\n"
+		"               User = nobody (after set-up; root: stay root), Seccomp = yes|no\n"
 		"  [Server]     Listen = ADDR:PORT (TLS over TCP and ESP over UDP, same port;\n"
 		"               repeatable), Pool4 / Pool6 = inner address pools (the server\n"
 		"               takes the first host), Route = pushed prefix (repeatable),\n"
@@ -250,6 +253,33 @@ static int setup_server_link(struct tunnel *t, char *up_line, size_t len)
 	return 0;
 }
 
+/*
+ * Least privilege from here on (cli/privdrop.h): a client keeps
+ * CAP_NET_ADMIN to configure its interface on each reconnect, a server
+ * keeps nothing. The seccomp filter comes last: it forbids setuid & co.
+ */
+static int drop_privileges(const struct sl_config *c)
+{
+	uint64_t keep = c->mode == SL_MODE_CLIENT ? SL_PRIVDROP_CLIENT_CAPS : 0;
+	char err[256];
+	int r;
+
+	if (sl_privdrop_keeps_root(c->user)) {
+		sl_warn("User = %s: the tunnel keeps running as root", c->user);
+	} else if ((r = sl_privdrop_keep(c->user, keep, err, sizeof(err))) < 0) {
+		sl_err("%s", err);
+		return r;
+	}
+	if (!c->seccomp) {
+		sl_warn("Seccomp = no: running without a system call filter");
+		return 0;
+	}
+	r = sl_seccomp_install(err, sizeof(err));
+	if (r < 0)
+		sl_err("%s", err);
+	return r;
+}
+
 static int run(struct tunnel *t)
 {
 	struct sl_engine_cfg ec;
@@ -282,6 +312,8 @@ static int run(struct tunnel *t)
 		sl_err("%s", err);
 		return 1;
 	}
+	if (drop_privileges(&t->cfg) < 0)
+		return 1;
 	if (up[0])
 		sl_info("%s", up); /* a client says so when its CONFIG arrives */
 	r = sl_loop_run(t->loop);

@@ -45,6 +45,8 @@ enum key_id {
 	K_REPLAY_WINDOW,
 	K_CONTROL_SOCKET,
 	K_LOG_LEVEL,
+	K_USER,
+	K_SECCOMP,
 	K_LISTEN,
 	K_POOL4,
 	K_POOL6,
@@ -280,6 +282,33 @@ static int parse_log_level(struct parser *p, const char *v)
 	return fail(p, "error, warn, info or debug", v);
 }
 
+/* Only looked up at start-up, after the set-up; here just a plausible account name. */
+static int parse_user(struct parser *p, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n < 1 || n > SL_CONFIG_USER_MAX || v[0] == '-')
+		goto bad;
+	for (size_t i = 0; i < n; i++)
+		if (!is_name_char(v[i]))
+			goto bad;
+	memcpy(p->c->user, v, n + 1);
+	return 0;
+bad:
+	return fail(p, "a user name of 1..32 characters of A-Z a-z 0-9 _ . - (root: no drop)", v);
+}
+
+static int parse_seccomp(struct parser *p, const char *v)
+{
+	if (!strcasecmp(v, "yes"))
+		p->c->seccomp = true;
+	else if (!strcasecmp(v, "no"))
+		p->c->seccomp = false;
+	else
+		return fail(p, "yes or no", v);
+	return 0;
+}
+
 static int parse_endpoint(struct parser *p, const char *v, struct sockaddr_storage *out)
 {
 	if (sl_parse_endpoint(v, out) < 0)
@@ -388,6 +417,8 @@ static const struct key keys[K__COUNT] = {
 	[K_REPLAY_WINDOW] = {"ReplayWindow", SEC_INTERFACE, false, parse_replay_window},
 	[K_CONTROL_SOCKET] = {"ControlSocket", SEC_INTERFACE, false, parse_control_socket},
 	[K_LOG_LEVEL] = {"LogLevel", SEC_INTERFACE, false, parse_log_level},
+	[K_USER] = {"User", SEC_INTERFACE, false, parse_user},
+	[K_SECCOMP] = {"Seccomp", SEC_INTERFACE, false, parse_seccomp},
 	[K_LISTEN] = {"Listen", SEC_SERVER, true, parse_listen},
 	[K_POOL4] = {"Pool4", SEC_SERVER, false, parse_pool4},
 	[K_POOL6] = {"Pool6", SEC_SERVER, false, parse_pool6},
@@ -409,6 +440,8 @@ void sl_config_init(struct sl_config *c)
 	c->replay_window = 2048;
 	c->max_clients = 1024;
 	c->log_level = SL_LOG_INFO;
+	snprintf(c->user, sizeof(c->user), "nobody");
+	c->seccomp = true;
 }
 
 static char *trim(char *s)
@@ -696,8 +729,8 @@ static int read_small_file(const char *path, char **out, size_t *out_len)
 
 int sl_config_load(struct sl_config *c, const char *path, char *err, size_t err_len)
 {
-	char *text;
-	size_t len;
+	char *text = NULL;
+	size_t len = 0;
 	int r = read_small_file(path, &text, &len);
 
 	if (r < 0) {

@@ -19,6 +19,8 @@
  *   ReplayWindow = 2048
  *   ControlSocket = /run/sluice/sl0.sock
  *   LogLevel = info                   (error, warn, info, debug)
+ *   User = nobody                     (run as this user after set-up; root = stay root)
+ *   Seccomp = yes                     (yes: system call allowlist after set-up; no)
  *
  *   [Server]
  *   Listen = 198.18.0.1:4500          (TCP for TLS and UDP for ESP, same port; repeatable, v4/v6)
@@ -42,6 +44,7 @@
 #define SL_CONFIG_MAX_LISTEN 2
 #define SL_CONFIG_MAX_ROUTES 32
 #define SL_CONFIG_PATH_MAX   512
+#define SL_CONFIG_USER_MAX   32
 
 enum sl_mode { SL_MODE_NONE = 0, SL_MODE_SERVER, SL_MODE_CLIENT };
 
@@ -56,7 +59,9 @@ struct sl_config {
 	uint64_t rekey_packets;
 	uint32_t replay_window;
 	char control_socket[SL_CONFIG_PATH_MAX]; /* default /run/sluice/NAME.sock */
-	int log_level;				  /* enum sl_log_level */
+	int log_level;				 /* enum sl_log_level */
+	char user[SL_CONFIG_USER_MAX + 1];	 /* default "nobody"; "root": no drop */
+	bool seccomp;				 /* default true */
 	/* server */
 	uint32_t n_listen;
 	struct sockaddr_storage listen[SL_CONFIG_MAX_LISTEN];
