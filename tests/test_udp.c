@@ -126,6 +126,36 @@ static void test_refused_send_is_counted(void **state)
 	close(fa);
 }
 
+/* Datagrams the kernel drops at a full receive queue are reported, not lost silently. */
+static void test_queue_overflow_is_reported(void **state)
+{
+	static uint8_t payload[1200];
+	static struct pkts rx;
+	struct sl_udp_batch in = {0};
+	struct sockaddr_in a, b;
+	int fa = open_loopback(&a), fb = open_loopback(&b);
+	int tiny = 4096;
+
+	assert_int_equal(setsockopt(fb, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof(tiny)), 0);
+	for (int i = 0; i < 200; i++)
+		sendto(fa, payload, sizeof(payload), 0, (struct sockaddr *)&b, sizeof(b));
+	/* The count rides on datagrams queued after the drops: drain, then one more. */
+	for (int i = 0; i < 200; i++) {
+		pkts_reset(&rx, &in, SL_UDP_BATCH_MAX);
+		if (sl_udp_recv_batch(fb, &in, SL_UDP_BATCH_MAX) == 0)
+			break;
+	}
+	assert_int_equal(in.rxq_dropped, 0);
+	sendto(fa, payload, sizeof(payload), 0, (struct sockaddr *)&b, sizeof(b));
+	wait_readable(fb);
+	pkts_reset(&rx, &in, 1);
+	assert_int_equal(sl_udp_recv_batch(fb, &in, 1), 1);
+	assert_true(in.rxq_dropped > 0);
+	assert_true(in.rxq_dropped < 200);
+	close(fa);
+	close(fb);
+}
+
 static void test_bind_in_use(void **state)
 {
 	struct sockaddr_in a;
@@ -141,6 +171,7 @@ int main(void)
 		cmocka_unit_test(test_batch_round_trip),
 		cmocka_unit_test(test_truncated_datagram_is_flagged),
 		cmocka_unit_test(test_refused_send_is_counted),
+		cmocka_unit_test(test_queue_overflow_is_reported),
 		cmocka_unit_test(test_bind_in_use),
 	};
 

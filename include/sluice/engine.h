@@ -133,6 +133,7 @@ enum {
 	SL_STAT_DROP_TOOBIG,
 	SL_STAT_DROP_NOMEM,
 	SL_STAT_DROP_IO,
+	SL_STAT_DROP_OVERFLOW, /* kernel drops at our full UDP receive queue (SO_RXQ_OVFL) */
 	SL_STAT_DROP__COUNT
 };
 

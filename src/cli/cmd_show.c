@@ -155,8 +155,9 @@ static void usage(FILE *f)
 		   "Shows each running tunnel (or only IFNAME): its peers, their endpoint, whether\n"
 		   "data goes over UDP or the TLS fallback, key slots, packet and byte counts, and\n"
 		   "one counter per reason a packet was dropped (auth, replay, nokey, noroute,\n"
-		   "malformed, toobig, nomem, io). Counters at interface level are drops that\n"
-		   "belong to no peer, e.g. packets for an unknown SPI.\n");
+		   "malformed, toobig, nomem, io, overflow). Counters at interface level are drops\n"
+		   "that belong to no peer, e.g. packets for an unknown SPI, or datagrams the kernel\n"
+		   "dropped because the UDP receive queue was full (overflow).\n");
 }
 
 int cmd_show(int argc, char **argv)

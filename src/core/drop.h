@@ -13,6 +13,7 @@ enum sl_drop {
 	SL_DROP_TOOBIG,	   /* larger than the MTU or than the buffer */
 	SL_DROP_NOMEM,	   /* no free packet buffer */
 	SL_DROP_IO,	   /* the socket or TUN device refused it */
+	SL_DROP_OVERFLOW,  /* the kernel dropped it: our UDP socket's receive queue was full */
 	SL_DROP__COUNT
 };
 

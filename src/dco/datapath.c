@@ -365,6 +365,7 @@ static void rx_datagram(struct sl_engine *e, struct sl_pkt *pk,
 void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct sl_engine *e = arg;
+	struct udp_out *sock = e->udp[0].fd == fd ? &e->udp[0] : &e->udp[1];
 	struct sl_udp_batch in;
 
 	for (int round = 0; round < ROUNDS_PER_WAKEUP; round++) {
@@ -376,7 +377,11 @@ void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 			if (!in.pkts[n])
 				break;
 		}
+		in.rxq_dropped = sock->rxq_dropped;
 		got = n ? sl_udp_recv_batch(fd, &in, n) : 0;
+		/* The kernel's counter only grows (mod 2^32): the difference is new overflow drops. */
+		e->stats.drops[SL_DROP_OVERFLOW - 1] += in.rxq_dropped - sock->rxq_dropped;
+		sock->rxq_dropped = in.rxq_dropped;
 		for (int i = 0; i < got; i++)
 			rx_datagram(e, in.pkts[i], &in.addrs[i]);
 		for (uint32_t i = 0; i < n; i++)

@@ -45,6 +45,7 @@ struct peer {
 struct udp_out {
 	int fd;
 	int family;
+	uint32_t rxq_dropped; /* the kernel's overflow count last seen on this socket */
 	struct sl_udp_batch batch;
 };
 

@@ -34,6 +34,8 @@ int sl_udp_open(const struct sockaddr *addr, socklen_t len)
 	if (addr->sa_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	set_buffers(fd);
+	/* Have the kernel tell us how many datagrams it dropped for a full queue: no silent loss. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	if (bind(fd, addr, len) < 0) {
 		int err = -errno;
 
@@ -62,10 +64,22 @@ static socklen_t addr_len(const struct sockaddr_storage *ss)
 	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
+static void read_overflow(struct msghdr *mh, uint32_t *out)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL)
+			memcpy(out, CMSG_DATA(c), sizeof(*out));
+}
+
 int sl_udp_recv_batch(int fd, struct sl_udp_batch *b, uint32_t n)
 {
 	struct mmsghdr msgs[SL_UDP_BATCH_MAX];
 	struct iovec iov[SL_UDP_BATCH_MAX];
+	/* Only the last datagram's counter is read: it is cumulative, so the newest one suffices. */
+	union {
+		char buf[CMSG_SPACE(sizeof(uint32_t))];
+		struct cmsghdr align;
+	} ctl[SL_UDP_BATCH_MAX];
 	int got;
 
 	if (n > SL_UDP_BATCH_MAX)
@@ -80,6 +94,8 @@ int sl_udp_recv_batch(int fd, struct sl_udp_batch *b, uint32_t n)
 			.msg_namelen = sizeof(b->addrs[i]),
 			.msg_iov = &iov[i],
 			.msg_iovlen = 1,
+			.msg_control = ctl[i].buf,
+			.msg_controllen = sizeof(ctl[i].buf),
 		};
 		msgs[i].msg_len = 0;
 	}
@@ -94,6 +110,8 @@ int sl_udp_recv_batch(int fd, struct sl_udp_batch *b, uint32_t n)
 		b->pkts[i]->flags = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? SL_UDP_F_TRUNCATED : 0;
 	}
 	b->n = (uint32_t)got;
+	if (got > 0)
+		read_overflow(&msgs[got - 1].msg_hdr, &b->rxq_dropped);
 	return got;
 }
 
