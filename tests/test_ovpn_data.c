@@ -32,35 +32,14 @@
 #include <cmocka.h>
 
 #include "hex.h"
+#include "test_pkt_util.h"
 
-/* A packet over its own heap buffer, sized exactly, so ASan sees any write past it. */
-struct test_pkt {
-	struct sl_pkt p;
-	uint8_t *mem;
-};
-
-static void pkt_make(struct test_pkt *t, uint32_t headroom, const uint8_t *data, uint32_t len,
-		     uint32_t tailroom)
-{
-	uint32_t cap = headroom + len + tailroom;
-
-	t->mem = malloc(cap ? cap : 1);
-	assert_non_null(t->mem);
-	t->p = (struct sl_pkt){.buf = t->mem, .cap = cap};
-	sl_pkt_reset(&t->p, headroom);
-	if (len)
-		memcpy(sl_pkt_put(&t->p, len), data, len);
-}
-
+/* Room for any seal: the ops table's promise. */
 static void pkt_make_roomy(struct test_pkt *t, const uint8_t *data, uint32_t len)
 {
 	pkt_make(t, sl_proto_ovpn_data.headroom, data, len, sl_proto_ovpn_data.tailroom);
 }
 
-static void pkt_free(struct test_pkt *t)
-{
-	free(t->mem);
-}
 
 static void fill(uint8_t *b, size_t n, uint8_t seed)
 {
