@@ -11,8 +11,8 @@
 #include "proto/esp.h"
 #include "sluice/engine.h"
 
-#include <errno.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -206,7 +206,8 @@ static void advance(struct world *w, sl_time_ns d)
 	settle(w);
 }
 
-static size_t ipv4_packet(uint8_t *b, const char *src, const char *dst, size_t payload, uint8_t fill)
+static size_t ipv4_packet(uint8_t *b, const char *src, const char *dst, size_t payload,
+			  uint8_t fill)
 {
 	size_t len = 20 + payload;
 
@@ -326,8 +327,9 @@ static ssize_t capture_sealed(struct world *w, uint8_t *buf, size_t cap)
 
 static void spy_send(struct world *w, const uint8_t *buf, size_t len)
 {
-	assert_int_equal(sendto(w->spy, buf, len, 0, (struct sockaddr *)&w->b.udp, sizeof(w->b.udp)),
-			 (ssize_t)len);
+	assert_int_equal(
+		sendto(w->spy, buf, len, 0, (struct sockaddr *)&w->b.udp, sizeof(w->b.udp)),
+		(ssize_t)len);
 	settle(w);
 }
 
@@ -353,7 +355,7 @@ static void test_tampered_replayed_unknown(void **state)
 	assert_int_equal(stats_of(w->b.e, PEER_A).drops[SL_STAT_DROP_AUTH], 1);
 	sl_put_be32(wire, 0xdead); /* unknown SPI: engine-wide nokey */
 	spy_send(w, wire, (size_t)n);
-	spy_send(w, (const uint8_t *)"\xff", 1); /* NAT keepalive: not a drop */
+	spy_send(w, (const uint8_t *)"\xff", 1);     /* NAT keepalive: not a drop */
 	spy_send(w, (const uint8_t *)"\x00\x00", 2); /* garbage: malformed */
 	sl_engine_stats(w->b.e, &s);
 	assert_int_equal(s.drops[SL_STAT_DROP_NOKEY], 1);
@@ -375,7 +377,8 @@ static void test_rekey_swap_keeps_lame_duck(void **state)
 
 	peers_up(w, false);
 	settle(w);
-	n = capture_sealed(w, old_wire, sizeof(old_wire)); /* sealed with the old key, not delivered */
+	n = capture_sealed(w, old_wire,
+			   sizeof(old_wire)); /* sealed with the old key, not delivered */
 	sl_peer_set_endpoint(w->a.e, PEER_B, (struct sockaddr *)&w->b.udp, sizeof(w->b.udp));
 	make_keys(&ka, &kb, 0x40, 0x1002, 0x2002);
 	assert_int_equal(sl_key_set(w->b.e, PEER_A, SL_KEY_SECONDARY, &kb), 0);
@@ -520,7 +523,8 @@ static void test_control_socket(void **state)
 
 	snprintf(path, sizeof(path), "/tmp/sluice-test-%d.sock", getpid());
 	node_up(w, &c, "c", path);
-	uapi_call(path, "op=peer_new\npeer_id=7\nendpoint=127.0.0.1:9\n\n", reply, sizeof(reply), w);
+	uapi_call(path, "op=peer_new\npeer_id=7\nendpoint=127.0.0.1:9\n\n", reply, sizeof(reply),
+		  w);
 	assert_non_null(strstr(reply, "errno=0\n"));
 	uapi_call(path, "op=route_add\npeer_id=7\nprefix=198.19.7.0/24\n\n", reply, sizeof(reply),
 		  w);

@@ -40,7 +40,6 @@ static void pkt_make_roomy(struct test_pkt *t, const uint8_t *data, uint32_t len
 	pkt_make(t, sl_proto_ovpn_data.headroom, data, len, sl_proto_ovpn_data.tailroom);
 }
 
-
 static void fill(uint8_t *b, size_t n, uint8_t seed)
 {
 	for (size_t i = 0; i < n; i++)

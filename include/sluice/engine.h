@@ -29,11 +29,11 @@ struct sl_prefix {
 };
 
 enum sl_event_type {
-	SL_EVENT_PEER_SILENT = 1, /* UDP keepalives unanswered: data moved to the stream */
-	SL_EVENT_PEER_UDP_OK,	  /* UDP answers again: data moved back to UDP */
-	SL_EVENT_KEY_NEAR_LIMIT,  /* tx key near its packet/sequence limit: rekey now */
+	SL_EVENT_PEER_SILENT = 1,  /* UDP keepalives unanswered: data moved to the stream */
+	SL_EVENT_PEER_UDP_OK,	   /* UDP answers again: data moved back to UDP */
+	SL_EVENT_KEY_NEAR_LIMIT,   /* tx key near its packet/sequence limit: rekey now */
 	SL_EVENT_ENDPOINT_CHANGED, /* authenticated packet from a new address; peer follows */
-	SL_EVENT_SHUTDOWN,	  /* "down" requested over the control socket */
+	SL_EVENT_SHUTDOWN,	   /* "down" requested over the control socket */
 };
 
 struct sl_event {
@@ -44,15 +44,15 @@ struct sl_event {
 typedef void (*sl_event_fn)(void *arg, const struct sl_event *ev);
 
 struct sl_engine_cfg {
-	struct sl_loop *loop;	/* required */
-	const char *ifname;	/* TUN device to create or attach ("sl0") */
-	int tun_fd;		/* >= 0: use this open TUN fd instead (ring/tests) */
-	uint32_t mtu;		/* inner MTU, default 1400 */
-	bool vnet_hdr;		/* try IFF_VNET_HDR (default true via sl_engine_cfg_init) */
+	struct sl_loop *loop; /* required */
+	const char *ifname;   /* TUN device to create or attach ("sl0") */
+	int tun_fd;	      /* >= 0: use this open TUN fd instead (ring/tests) */
+	uint32_t mtu;	      /* inner MTU, default 1400 */
+	bool vnet_hdr;	      /* try IFF_VNET_HDR (default true via sl_engine_cfg_init) */
 	struct sockaddr_storage listen[2]; /* UDP binds: family 0 = unused; port 0 = any */
-	uint32_t pool_packets;	/* packet buffers, default 1024 */
-	uint32_t batch;		/* packets per recvmmsg/sendmmsg, 1..64, default 64 */
-	const char *ctl_path;	/* Unix control socket path, NULL = none */
+	uint32_t pool_packets;		   /* packet buffers, default 1024 */
+	uint32_t batch;			   /* packets per recvmmsg/sendmmsg, 1..64, default 64 */
+	const char *ctl_path;		   /* Unix control socket path, NULL = none */
 	sl_event_fn on_event;
 	void *event_arg;
 };
@@ -72,11 +72,12 @@ typedef int (*sl_stream_send_fn)(void *arg, const uint8_t *ip, size_t len);
 
 struct sl_peer_cfg {
 	struct sockaddr_storage endpoint; /* family 0: not known yet (server learns it) */
-	uint32_t keepalive_ms;	/* UDP keepalive/DPD probe interval, 0 = off; default 1000 */
-	uint32_t silent_ms;	/* no DPD answer this long -> stream fallback; default 3000 */
-	uint32_t replay_window;	/* default 2048 */
-	bool follow_endpoint;	/* move endpoint to the source of authenticated packets */
-	uint64_t rekey_after_packets; /* SL_EVENT_KEY_NEAR_LIMIT after this many tx, 0 = default 2^30 */
+	uint32_t keepalive_ms;	      /* UDP keepalive/DPD probe interval, 0 = off; default 1000 */
+	uint32_t silent_ms;	      /* no DPD answer this long -> stream fallback; default 3000 */
+	uint32_t replay_window;	      /* default 2048 */
+	bool follow_endpoint;	      /* move endpoint to the source of authenticated packets */
+	uint64_t rekey_after_packets; /* SL_EVENT_KEY_NEAR_LIMIT after this many tx, 0 = default
+					 2^30 */
 	sl_stream_send_fn stream_send; /* NULL: no fallback */
 	void *stream_arg;
 };
@@ -94,13 +95,13 @@ int sl_peer_route_del(struct sl_engine *e, uint32_t peer_id, const struct sl_pre
 
 /* Key material of one direction. */
 struct sl_key_dir {
-	uint32_t spi;	  /* ESP SPI: rx = ours (unique in the engine), tx = the peer's */
-	uint8_t key[32];  /* cipher key, first sl_cipher_key_len() bytes used */
+	uint32_t spi;	 /* ESP SPI: rx = ours (unique in the engine), tx = the peer's */
+	uint8_t key[32]; /* cipher key, first sl_cipher_key_len() bytes used */
 	uint8_t salt[4];
 };
 
 struct sl_key_pair {
-	int cipher;	/* enum sl_cipher */
+	int cipher; /* enum sl_cipher */
 	bool esn;
 	uint8_t key_id; /* the control plane's name for it (epoch), shown in stats */
 	struct sl_key_dir rx, tx;

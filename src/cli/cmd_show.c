@@ -16,7 +16,7 @@
 
 struct printer {
 	bool json;
-	bool in_peer;	/* inside a peer's lines */
+	bool in_peer; /* inside a peer's lines */
 	bool first_peer;
 	bool drops_open; /* JSON: inside a "drops" object */
 	bool first_drop;
@@ -151,13 +151,14 @@ static int show_one(const char *path, bool json, bool all, bool *first)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: sluice show [IFNAME] [--json] [--socket PATH]\n\n"
-		   "Shows each running tunnel (or only IFNAME): its peers, their endpoint, whether\n"
-		   "data goes over UDP or the TLS fallback, key slots, packet and byte counts, and\n"
-		   "one counter per reason a packet was dropped (auth, replay, nokey, noroute,\n"
-		   "malformed, toobig, nomem, io, overflow). Counters at interface level are drops\n"
-		   "that belong to no peer, e.g. packets for an unknown SPI, or datagrams the kernel\n"
-		   "dropped because the UDP receive queue was full (overflow).\n");
+	fprintf(f,
+		"Usage: sluice show [IFNAME] [--json] [--socket PATH]\n\n"
+		"Shows each running tunnel (or only IFNAME): its peers, their endpoint, whether\n"
+		"data goes over UDP or the TLS fallback, key slots, packet and byte counts, and\n"
+		"one counter per reason a packet was dropped (auth, replay, nokey, noroute,\n"
+		"malformed, toobig, nomem, io, overflow). Counters at interface level are drops\n"
+		"that belong to no peer, e.g. packets for an unknown SPI, or datagrams the kernel\n"
+		"dropped because the UDP receive queue was full (overflow).\n");
 }
 
 int cmd_show(int argc, char **argv)

@@ -3,7 +3,8 @@
  * The fast path, in batches and in place:
  *
  *   TUN read (into head room) -> route lookup -> ESP seal in place -> sendmmsg
- *   recvmmsg (into head room) -> SPI lookup -> replay/AEAD open in place -> source check -> TUN write
+ *   recvmmsg (into head room) -> SPI lookup -> replay/AEAD open in place -> source check -> TUN
+ * write
  *
  * No allocation, no lock, no copy of the payload. Every packet that does
  * not reach the other side increments exactly one drop counter.
@@ -213,8 +214,7 @@ out:
 }
 
 /* Inner packet checks shared by the UDP and stream paths: sane IP, right size, allowed source. */
-static enum sl_drop check_inner(struct sl_engine *e, struct peer *p, struct sl_pkt *pk,
-				uint8_t nh)
+static enum sl_drop check_inner(struct sl_engine *e, struct peer *p, struct sl_pkt *pk, uint8_t nh)
 {
 	struct ip_view v;
 
@@ -231,8 +231,7 @@ static enum sl_drop check_inner(struct sl_engine *e, struct peer *p, struct sl_p
 	return SL_DROP_NONE;
 }
 
-static void deliver(struct sl_engine *e, struct peer *p, struct sl_pkt *pk, uint8_t nh,
-		    bool stream)
+static void deliver(struct sl_engine *e, struct peer *p, struct sl_pkt *pk, uint8_t nh, bool stream)
 {
 	enum sl_drop d = check_inner(e, p, pk, nh);
 
@@ -325,7 +324,8 @@ static bool rx_esp(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr
 		moved = p->cfg.endpoint.ss_family != 0;
 		memcpy(&p->cfg.endpoint, from, sockaddr_len(from));
 		*peer_id = p->id;
-		/* A new path: ask at once whether it works both ways, rather than at the next tick. */
+		/* A new path: ask at once whether it works both ways, rather than at the next tick.
+		 */
 		if (p->transport == SL_TRANSPORT_STREAM && p->cfg.keepalive_ms)
 			datapath_send_dpd(e, p, DPD_REQUEST);
 	}
@@ -338,8 +338,7 @@ static bool rx_esp(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr
 	return moved;
 }
 
-static void rx_datagram(struct sl_engine *e, struct sl_pkt *pk,
-			const struct sockaddr_storage *from)
+static void rx_datagram(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *from)
 {
 	uint32_t moved_peer = 0;
 
@@ -379,7 +378,8 @@ void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 		}
 		in.rxq_dropped = sock->rxq_dropped;
 		got = n ? sl_udp_recv_batch(fd, &in, n) : 0;
-		/* The kernel's counter only grows (mod 2^32): the difference is new overflow drops. */
+		/* The kernel's counter only grows (mod 2^32): the difference is new overflow drops.
+		 */
 		e->stats.drops[SL_DROP_OVERFLOW - 1] += in.rxq_dropped - sock->rxq_dropped;
 		sock->rxq_dropped = in.rxq_dropped;
 		for (int i = 0; i < got; i++)

@@ -98,7 +98,8 @@ static int open_tun(struct sl_engine *e)
 	if (e->cfg.tun_fd >= 0) {
 		e->tun.fd = e->cfg.tun_fd;
 		e->tun.vnet_hdr = false;
-		snprintf(e->tun.name, sizeof(e->tun.name), "%s", e->cfg.ifname ? e->cfg.ifname : "");
+		snprintf(e->tun.name, sizeof(e->tun.name), "%s",
+			 e->cfg.ifname ? e->cfg.ifname : "");
 		e->own_tun = false;
 	} else {
 		int r = sl_tun_open(&e->tun, e->cfg.ifname, e->cfg.vnet_hdr, false);

@@ -32,11 +32,11 @@ struct key_slot {
 struct peer {
 	uint32_t id;
 	struct sl_engine *engine;
-	struct sl_peer_cfg cfg;		 /* endpoint here is the current one */
-	struct key_slot slots[2];	 /* SL_KEY_PRIMARY seals */
+	struct sl_peer_cfg cfg;	  /* endpoint here is the current one */
+	struct key_slot slots[2]; /* SL_KEY_PRIMARY seals */
 	enum sl_transport transport;
-	sl_time_ns last_dpd_reply;	 /* last proof that UDP works both ways */
-	sl_time_ns udp_since;		 /* when UDP was last (re)tried: start of the silence clock */
+	sl_time_ns last_dpd_reply; /* last proof that UDP works both ways */
+	sl_time_ns udp_since;	   /* when UDP was last (re)tried: start of the silence clock */
 	struct sl_timer keepalive;
 	struct sl_peer_stats stats;
 };

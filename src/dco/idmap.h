@@ -9,14 +9,14 @@
 #include <stdint.h>
 
 struct sl_idmap {
-	uint32_t cap;	/* power of two, 0 when empty */
+	uint32_t cap; /* power of two, 0 when empty */
 	uint32_t count;
 	uint32_t tombs;
 	struct sl_idmap_slot {
 		uint32_t key;
 		uint32_t state; /* 0 empty, 1 used, 2 deleted */
 		void *value;
-	} *slots;
+	} * slots;
 };
 
 void sl_idmap_init(struct sl_idmap *m);

@@ -15,7 +15,8 @@ static void switch_transport(struct sl_engine *e, struct peer *p, enum sl_transp
 	if (p->transport == t)
 		return;
 	p->transport = t;
-	sl_info("peer %u: data now over %s", p->id, t == SL_TRANSPORT_UDP ? "UDP" : "the TLS stream");
+	sl_info("peer %u: data now over %s", p->id,
+		t == SL_TRANSPORT_UDP ? "UDP" : "the TLS stream");
 	engine_emit(e, t == SL_TRANSPORT_UDP ? SL_EVENT_PEER_UDP_OK : SL_EVENT_PEER_SILENT, p->id);
 }
 
@@ -53,7 +54,8 @@ void timers_on_dpd_reply(struct sl_engine *e, struct peer *p)
 	switch_transport(e, p, SL_TRANSPORT_UDP);
 }
 
-/* A fresh primary key: probe at once, so a new session learns within one round trip whether UDP works. */
+/* A fresh primary key: probe at once, so a new session learns within one round trip whether UDP
+ * works. */
 void timers_on_key_installed(struct sl_engine *e, struct peer *p)
 {
 	p->udp_since = sl_loop_now(e->loop);

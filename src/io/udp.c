@@ -34,7 +34,8 @@ int sl_udp_open(const struct sockaddr *addr, socklen_t len)
 	if (addr->sa_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	set_buffers(fd);
-	/* Have the kernel tell us how many datagrams it dropped for a full queue: no silent loss. */
+	/* Have the kernel tell us how many datagrams it dropped for a full queue: no silent loss.
+	 */
 	(void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	if (bind(fd, addr, len) < 0) {
 		int err = -errno;
@@ -75,7 +76,8 @@ int sl_udp_recv_batch(int fd, struct sl_udp_batch *b, uint32_t n)
 {
 	struct mmsghdr msgs[SL_UDP_BATCH_MAX];
 	struct iovec iov[SL_UDP_BATCH_MAX];
-	/* Only the last datagram's counter is read: it is cumulative, so the newest one suffices. */
+	/* Only the last datagram's counter is read: it is cumulative, so the newest one suffices.
+	 */
 	union {
 		char buf[CMSG_SPACE(sizeof(uint32_t))];
 		struct cmsghdr align;
@@ -105,9 +107,11 @@ int sl_udp_recv_batch(int fd, struct sl_udp_batch *b, uint32_t n)
 	if (got < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 	for (int i = 0; i < got; i++) {
-		/* A datagram larger than the buffer is cut; flag it so the caller drops it as toobig. */
+		/* A datagram larger than the buffer is cut; flag it so the caller drops it as
+		 * toobig. */
 		b->pkts[i]->len = msgs[i].msg_len;
-		b->pkts[i]->flags = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? SL_UDP_F_TRUNCATED : 0;
+		b->pkts[i]->flags =
+			(msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? SL_UDP_F_TRUNCATED : 0;
 	}
 	b->n = (uint32_t)got;
 	if (got > 0)

@@ -18,7 +18,8 @@ uint16_t sl_udp_local_port(int fd);
 
 struct sl_udp_batch {
 	uint32_t n;
-	uint32_t rxq_dropped; /* recv: the kernel's running count of datagrams it dropped (SO_RXQ_OVFL) */
+	uint32_t rxq_dropped; /* recv: the kernel's running count of datagrams it dropped
+				 (SO_RXQ_OVFL) */
 	struct sl_pkt *pkts[SL_UDP_BATCH_MAX];
 	struct sockaddr_storage addrs[SL_UDP_BATCH_MAX];
 };
