@@ -125,7 +125,7 @@ static void round_trip(const uint8_t *data, size_t size)
 	tx.seq = start;
 	lag = start % 256 * 15;
 	if (start > lag)
-		check(sl_replay_update(&rx.replay, start - lag));
+		check(sl_replay_update(&rx.dir.replay, start - lag));
 	nh = sl_esp_nh_for_ip(data, size);
 	if (!nh)
 		nh = SL_ESP_NH_NONE;

@@ -183,7 +183,7 @@ static void round_trip(const uint8_t *data, size_t size)
 	}
 	tx.packet_id = start;
 	if (start > start % 16)
-		check(sl_replay_update(&rx.replay, start - start % 16));
+		check(sl_replay_update(&rx.dir.replay, start - start % 16));
 	mem = pkt_copy(&p, data, size);
 	check(sl_ovpn_comp_encode(mode, &p) == SL_DROP_NONE);
 	d = sl_ovpn_seal(&tx, &p);

@@ -172,13 +172,13 @@ static void check_vector_open(const struct vector *v, uint64_t prime_top)
 	decode(v, &d);
 	vector_sa(v, &d, false, &rx);
 	if (prime_top)
-		assert_true(sl_replay_update(&rx.replay, prime_top));
+		assert_true(sl_replay_update(&rx.dir.replay, prime_top));
 	pkt_make(&t, 0, d.wire, (uint32_t)d.wire_len, 0);
 	assert_int_equal(sl_esp_open(&rx, &t.p, &nh), SL_DROP_NONE);
 	assert_int_equal(t.p.len, d.payload_len);
 	assert_memory_equal(t.p.data, d.plain, d.payload_len);
 	assert_int_equal(nh, d.next_header);
-	assert_int_equal(rx.replay.top, v->seq);
+	assert_int_equal(rx.dir.replay.top, v->seq);
 	pkt_free(&t);
 	sl_esp_sa_clear(&rx);
 }
@@ -234,7 +234,7 @@ static void test_gcm_vector_b_seq_high_from_window(void **state)
 
 	decode(&gcm_vector_b, &d);
 	vector_sa(&gcm_vector_b, &d, false, &rx);
-	assert_true(sl_replay_update(&rx.replay, 0x8765432100000010ull));
+	assert_true(sl_replay_update(&rx.dir.replay, 0x8765432100000010ull));
 	pkt_make(&t, 0, d.wire, (uint32_t)d.wire_len, 0);
 	/* top low 0x10 < window: seq low 0 is inside, read as 0x8765432100000000 (correct). */
 	assert_int_equal(sl_esp_open(&rx, &t.p, &nh), SL_DROP_NONE);
@@ -242,7 +242,7 @@ static void test_gcm_vector_b_seq_high_from_window(void **state)
 	sl_esp_sa_clear(&rx);
 
 	vector_sa(&gcm_vector_b, &d, false, &rx);
-	assert_true(sl_replay_update(&rx.replay, 0x8765432200000010ull));
+	assert_true(sl_replay_update(&rx.dir.replay, 0x8765432200000010ull));
 	pkt_make(&t, 0, d.wire, (uint32_t)d.wire_len, 0);
 	/* A window one subspace later reads it as 0x8765432200000000: wrong AAD. */
 	assert_int_equal(sl_esp_open(&rx, &t.p, &nh), SL_DROP_AUTH);
@@ -429,7 +429,7 @@ static void test_too_old_packet(void **state)
 
 	sa_pair(SL_CIPHER_AES256GCM, false, &tx, &rx);
 	seal_one(&tx, &old, 10);
-	tx.seq += rx.replay.window;
+	tx.seq += rx.dir.replay.window;
 	seal_one(&tx, &now, 10);
 	expect_open(&rx, now.bytes, now.len, SL_DROP_NONE);
 	expect_open(&rx, old.bytes, old.len, SL_DROP_REPLAY);
@@ -547,12 +547,12 @@ static void test_esn_inference_across_boundary(void **state)
 
 	sa_pair(SL_CIPHER_AES128GCM, true, &tx, &rx);
 	tx.seq = 0x1ffffffe0ull;
-	assert_true(sl_replay_update(&rx.replay, tx.seq));
+	assert_true(sl_replay_update(&rx.dir.replay, tx.seq));
 	for (int i = 0; i < 48; i++)
 		seal_one(&tx, &s[i], 12);
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
 		expect_open(&rx, s[order[i]].bytes, s[order[i]].len, SL_DROP_NONE);
-	assert_int_equal(rx.replay.top, 0x1ffffffe0ull + 48);
+	assert_int_equal(rx.dir.replay.top, 0x1ffffffe0ull + 48);
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
 		expect_open(&rx, s[order[i]].bytes, s[order[i]].len, SL_DROP_REPLAY);
 	for (int i = 12; i < 48; i++)
@@ -569,7 +569,7 @@ static void test_esn_nothing_before_first_subspace(void **state)
 	uint32_t len;
 
 	sa_pair(SL_CIPHER_AES128GCM, true, &tx, &rx);
-	assert_true(sl_replay_update(&rx.replay, 5));
+	assert_true(sl_replay_update(&rx.dir.replay, 5));
 	len = craft(SL_CIPHER_AES128GCM, 0xfffffff0ull, plain, sizeof(plain), bytes);
 	expect_open(&rx, bytes, len, SL_DROP_REPLAY);
 	sa_pair_clear(&tx, &rx);
@@ -645,7 +645,7 @@ static void test_sa_init_invalid(void **state)
 	assert_int_equal(sl_esp_sa_init(&sa, SL_CIPHER_AES128GCM, test_key, 16, test_salt, 1, true,
 					false, 32),
 			 0);
-	assert_int_equal(sa.replay.window, 64);
+	assert_int_equal(sa.dir.replay.window, 64);
 	assert_true(sa.esn);
 	sl_esp_sa_clear(&sa);
 	assert_memory_equal(&sa, &zero, sizeof(sa));

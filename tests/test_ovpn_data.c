@@ -206,7 +206,7 @@ static void test_round_trip_v1_v2_all_ciphers(void **state)
 			for (uint32_t len = 1; len <= 1500; len += len < 40 ? 1 : 37)
 				round_trip(&tx, &rx, len);
 			round_trip(&tx, &rx, 1500);
-			assert_int_equal(rx.replay.top, tx.packet_id);
+			assert_int_equal(rx.dir.replay.top, tx.packet_id);
 			sa_pair_clear(&tx, &rx);
 		}
 	}
@@ -437,7 +437,7 @@ static void test_packet_id_wrap(void **state)
 	tx.packet_id = 0xFFFFFFFEu;
 	seal_one(&tx, &s, 10);
 	assert_int_equal(sl_get_be32(s.bytes + 1), 0xFFFFFFFFu); /* the last usable id */
-	assert_true(sl_replay_update(&rx.replay, 0xFFFFFFF0u));
+	assert_true(sl_replay_update(&rx.dir.replay, 0xFFFFFFF0u));
 	expect_open(&rx, s.bytes, s.len, &s, SL_DROP_NONE);
 	pkt_make_roomy(&t, payload, sizeof(payload));
 	assert_int_equal(sl_ovpn_seal(&tx, &t.p), SL_DROP_NOKEY);
@@ -582,8 +582,8 @@ static void test_key2_rejects_bad_arguments(void **state)
 	assert_int_equal(sl_ovpn_sas_from_key2(&tx, &rx, key2, SL_OVPN_ROLE_CLIENT,
 					       SL_CIPHER_AES128GCM, 0, 0, 3),
 			 -EINVAL); /* rx window too small: tx must be cleared again */
-	assert_null(tx.aead);
-	assert_null(rx.aead);
+	assert_null(tx.dir.aead);
+	assert_null(rx.dir.aead);
 	sa_pair_clear(&tx, &rx);
 }
 

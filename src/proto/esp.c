@@ -38,17 +38,9 @@ int sl_esp_sa_init(struct sl_esp_sa *sa, enum sl_cipher c, const uint8_t *key, s
 	memset(sa, 0, sizeof(*sa));
 	if (spi == 0 || !salt || !key || key_len != sl_cipher_key_len(c))
 		return -EINVAL;
-	if (!tx) {
-		r = sl_replay_init(&sa->replay, window);
-		if (r < 0)
-			return r;
-	}
-	/* Arguments are valid here, so a failure is OpenSSL running out of something. */
-	sa->aead = sl_aead_new(c, key, key_len, ESP_ICV_LEN, tx);
-	if (!sa->aead) {
-		sl_replay_free(&sa->replay);
-		return -ENOMEM;
-	}
+	r = sl_keydir_init(&sa->dir, c, key, key_len, ESP_ICV_LEN, tx, window);
+	if (r < 0)
+		return r;
 	sa->spi = spi;
 	sa->esn = esn;
 	memcpy(sa->salt, salt, SL_ESP_SALT_LEN);
@@ -57,20 +49,8 @@ int sl_esp_sa_init(struct sl_esp_sa *sa, enum sl_cipher c, const uint8_t *key, s
 
 void sl_esp_sa_clear(struct sl_esp_sa *sa)
 {
-	sl_aead_free(sa->aead);
-	sl_replay_free(&sa->replay);
+	sl_keydir_clear(&sa->dir);
 	OPENSSL_cleanse(sa, sizeof(*sa));
-}
-
-/* An rx SA is the one with a replay window; a cleared SA is neither. */
-static bool sa_is_rx(const struct sl_esp_sa *sa)
-{
-	return sa->aead && sa->replay.bits;
-}
-
-static bool sa_is_tx(const struct sl_esp_sa *sa)
-{
-	return sa->aead && !sa->replay.bits;
 }
 
 static uint64_t seq_max(const struct sl_esp_sa *sa)
@@ -121,7 +101,7 @@ static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t next_he
 	uint64_t seq;
 	size_t aad_len;
 
-	if (!sa_is_tx(sa))
+	if (!sl_keydir_is_tx(&sa->dir))
 		return SL_DROP_NOKEY;
 	if (sl_pkt_headroom(p) < SL_ESP_HDR_LEN || sl_pkt_tailroom(p) < grow)
 		return SL_DROP_TOOBIG;
@@ -138,7 +118,7 @@ static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t next_he
 		sl_put_be64(hdr + 8, seq);
 	make_nonce(sa, hdr + 8, nonce);
 	aad_len = make_aad(sa, seq, aad);
-	if (sl_aead_seal(sa->aead, nonce, aad, aad_len, hdr + SL_ESP_HDR_LEN, plain_len,
+	if (sl_aead_seal(sa->dir.aead, nonce, aad, aad_len, hdr + SL_ESP_HDR_LEN, plain_len,
 			 hdr + SL_ESP_HDR_LEN + plain_len) < 0) {
 		/* The key context is unusable; the sequence number stays spent. */
 		sl_pkt_pull(p, SL_ESP_HDR_LEN);
@@ -200,7 +180,7 @@ static uint64_t infer_esn(const struct sl_replay *r, uint32_t seq_lo)
 
 static uint64_t infer_seq(const struct sl_esp_sa *sa, uint32_t seq_lo)
 {
-	return sa->esn ? infer_esn(&sa->replay, seq_lo) : seq_lo;
+	return sa->esn ? infer_esn(&sa->dir.replay, seq_lo) : seq_lo;
 }
 
 /* RFC 4303 §2.4: the receiver may check the default padding 1, 2, 3, ... */
@@ -226,21 +206,22 @@ enum sl_drop sl_esp_open(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t *next_h
 	uint64_t seq;
 	size_t aad_len;
 
-	if (!sa_is_rx(sa))
+	if (!sl_keydir_is_rx(&sa->dir))
 		return SL_DROP_NOKEY;
 	if (p->len < SL_ESP_HDR_LEN + ESP_TRAILER_MIN + ESP_ICV_LEN)
 		return SL_DROP_MALFORMED;
 	if (sl_esp_spi(hdr) != sa->spi)
 		return SL_DROP_MALFORMED;
 	seq = infer_seq(sa, sl_get_be32(hdr + 4));
-	if (!sl_replay_check(&sa->replay, seq))
+	if (!sl_replay_check(&sa->dir.replay, seq))
 		return SL_DROP_REPLAY;
 	plain_len = p->len - SL_ESP_HDR_LEN - ESP_ICV_LEN;
 	make_nonce(sa, hdr + 8, nonce);
 	aad_len = make_aad(sa, seq, aad);
-	if (sl_aead_open(sa->aead, nonce, aad, aad_len, plain, plain_len, plain + plain_len) < 0)
+	if (sl_aead_open(sa->dir.aead, nonce, aad, aad_len, plain, plain_len, plain + plain_len) <
+	    0)
 		return SL_DROP_AUTH;
-	if (!sl_replay_update(&sa->replay, seq))
+	if (!sl_replay_update(&sa->dir.replay, seq))
 		return SL_DROP_REPLAY;
 	if (!padding_valid(plain, plain_len))
 		return SL_DROP_MALFORMED;

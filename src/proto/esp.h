@@ -15,7 +15,7 @@
 #include "core/drop.h"
 #include "core/pkt.h"
 #include "crypto/aead.h"
-#include "crypto/replay.h"
+#include "crypto/keydir.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -38,9 +38,8 @@ struct sl_esp_sa {
 	uint32_t spi;
 	bool esn; /* 64-bit sequence numbers, high half implicit */
 	uint8_t salt[SL_ESP_SALT_LEN];
-	uint64_t seq;		 /* tx: last sequence number sent (first sent is 1) */
-	struct sl_aead *aead;	 /* owned */
-	struct sl_replay replay; /* rx only */
+	uint64_t seq;	      /* tx: last sequence number sent (first sent is 1) */
+	struct sl_keydir dir; /* AEAD context; replay window when rx */
 };
 
 /*

@@ -108,17 +108,9 @@ int sl_ovpn_sa_init(struct sl_ovpn_sa *sa, enum sl_cipher c, const uint8_t *key,
 	    key_len != sl_cipher_key_len(c) || key_id > SL_OVPN_KEY_ID_MAX ||
 	    peer_id > OVPN_PEER_ID_MASK)
 		return -EINVAL;
-	if (!tx) {
-		r = sl_replay_init(&sa->replay, window);
-		if (r < 0)
-			return r;
-	}
-	/* Arguments are valid here, so a failure is OpenSSL running out of something. */
-	sa->aead = sl_aead_new(c, key, key_len, SL_OVPN_TAG_LEN, tx);
-	if (!sa->aead) {
-		sl_replay_free(&sa->replay);
-		return -ENOMEM;
-	}
+	r = sl_keydir_init(&sa->dir, c, key, key_len, SL_OVPN_TAG_LEN, tx, window);
+	if (r < 0)
+		return r;
 	sa->cipher = c;
 	sa->key_id = key_id;
 	sa->peer_id = peer_id;
@@ -128,20 +120,8 @@ int sl_ovpn_sa_init(struct sl_ovpn_sa *sa, enum sl_cipher c, const uint8_t *key,
 
 void sl_ovpn_sa_clear(struct sl_ovpn_sa *sa)
 {
-	sl_aead_free(sa->aead);
-	sl_replay_free(&sa->replay);
+	sl_keydir_clear(&sa->dir);
 	OPENSSL_cleanse(sa, sizeof(*sa));
-}
-
-/* An rx SA is the one with a replay window; a cleared SA is neither. */
-static bool sa_is_rx(const struct sl_ovpn_sa *sa)
-{
-	return sa->aead && sa->replay.bits;
-}
-
-static bool sa_is_tx(const struct sl_ovpn_sa *sa)
-{
-	return sa->aead && !sa->replay.bits;
 }
 
 static bool sa_sends_v2(const struct sl_ovpn_sa *sa)
@@ -191,7 +171,7 @@ enum sl_drop sl_ovpn_seal(struct sl_ovpn_sa *sa, struct sl_pkt *p)
 	uint32_t len = p->len;
 	uint8_t *hdr, *tag;
 
-	if (!sa_is_tx(sa))
+	if (!sl_keydir_is_tx(&sa->dir))
 		return SL_DROP_NOKEY;
 	if (len == 0)
 		return SL_DROP_MALFORMED;
@@ -204,7 +184,7 @@ enum sl_drop sl_ovpn_seal(struct sl_ovpn_sa *sa, struct sl_pkt *p)
 	write_header(sa, hdr, ++sa->packet_id);
 	tag = hdr + l->pid_off + SL_OVPN_PACKET_ID_LEN;
 	make_nonce(sa, hdr + l->pid_off, nonce);
-	if (sl_aead_seal(sa->aead, nonce, hdr + l->aad_off, (size_t)(tag - hdr) - l->aad_off,
+	if (sl_aead_seal(sa->dir.aead, nonce, hdr + l->aad_off, (size_t)(tag - hdr) - l->aad_off,
 			 hdr + l->hdr_len, len, tag) < 0) {
 		/* The key context is unusable; the packet-id stays spent. */
 		sl_pkt_pull(p, l->hdr_len);
@@ -232,7 +212,7 @@ enum sl_drop sl_ovpn_open(struct sl_ovpn_sa *sa, struct sl_pkt *p)
 	uint32_t packet_id;
 	uint8_t *hdr = p->data, *tag;
 
-	if (!sa_is_rx(sa))
+	if (!sl_keydir_is_rx(&sa->dir))
 		return SL_DROP_NOKEY;
 	switch (sl_ovpn_classify(hdr, p->len, &cl)) {
 	case SL_OVPN_KIND_DATA_V1:
@@ -247,14 +227,14 @@ enum sl_drop sl_ovpn_open(struct sl_ovpn_sa *sa, struct sl_pkt *p)
 	if (cl.key_id != sa->key_id)
 		return SL_DROP_NOKEY;
 	packet_id = sl_get_be32(hdr + l->pid_off);
-	if (!sl_replay_check(&sa->replay, packet_id))
+	if (!sl_replay_check(&sa->dir.replay, packet_id))
 		return SL_DROP_REPLAY;
 	tag = hdr + l->pid_off + SL_OVPN_PACKET_ID_LEN;
 	make_nonce(sa, hdr + l->pid_off, nonce);
-	if (sl_aead_open(sa->aead, nonce, hdr + l->aad_off, (size_t)(tag - hdr) - l->aad_off,
+	if (sl_aead_open(sa->dir.aead, nonce, hdr + l->aad_off, (size_t)(tag - hdr) - l->aad_off,
 			 hdr + l->hdr_len, p->len - l->hdr_len, tag) < 0)
 		return SL_DROP_AUTH;
-	if (!sl_replay_update(&sa->replay, packet_id))
+	if (!sl_replay_update(&sa->dir.replay, packet_id))
 		return SL_DROP_REPLAY;
 	sl_pkt_pull(p, l->hdr_len);
 	return SL_DROP_NONE;

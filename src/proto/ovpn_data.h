@@ -19,7 +19,7 @@
 #include "core/drop.h"
 #include "core/pkt.h"
 #include "crypto/aead.h"
-#include "crypto/replay.h"
+#include "crypto/keydir.h"
 #include "proto/proto.h"
 #include <stdbool.h>
 #include <stddef.h>
@@ -109,9 +109,8 @@ struct sl_ovpn_sa {
 	uint8_t key_id;	  /* 0..7 */
 	uint32_t peer_id; /* tx: 24-bit peer-id, or SL_OVPN_PEER_ID_NONE for P_DATA_V1 */
 	uint8_t implicit_iv[SL_OVPN_IMPLICIT_IV_LEN];
-	struct sl_aead *aead;	 /* owned */
-	uint32_t packet_id;	 /* tx: last packet-id sent (first sent is 1) */
-	struct sl_replay replay; /* rx only */
+	uint32_t packet_id;   /* tx: last packet-id sent (first sent is 1) */
+	struct sl_keydir dir; /* AEAD context; replay window when rx */
 };
 
 /*
