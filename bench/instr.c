@@ -24,6 +24,8 @@
 #include "dco/uapi.h"
 #include "sluice/engine.h"
 
+#include "../tests/engine_harness.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -158,35 +160,17 @@ static void make_packet(uint8_t *b, uint64_t seq)
 	}
 }
 
-static void loopback(struct sockaddr_storage *ss, uint16_t port)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(port);
-	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-}
-
 static int node_up(struct world *w, struct node *n, const char *name)
 {
 	struct sl_engine_cfg cfg;
-	int sv[2], r;
+	int r;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv) < 0)
-		return fail("socketpair", errno);
 	sl_engine_cfg_init(&cfg);
 	cfg.loop = w->loop;
 	cfg.ifname = name;
-	cfg.tun_fd = sv[0];
-	loopback(&cfg.listen[0], 0);
-	r = sl_engine_new(&n->e, &cfg);
-	if (r < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return fail("sl_engine_new", r);
-	}
-	n->tun_far = sv[1];
+	r = harness_engine_new(&n->e, &n->tun_far, &cfg, 0);
+	if (r < 0)
+		return fail("an engine on a socketpair", r);
 	memset(&n->udp, 0, sizeof(n->udp));
 	n->udp.sin_family = AF_INET;
 	n->udp.sin_port = htons(sl_engine_udp_port(n->e, 0));

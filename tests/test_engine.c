@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "engine_harness.h"
+
 #define PEER_A 1 /* B's name for A */
 #define PEER_B 2 /* A's name for B */
 
@@ -71,33 +73,18 @@ static int stream_send(void *arg, const uint8_t *ip, size_t len)
 	return 0;
 }
 
-static void loopback(struct sockaddr_storage *ss, uint16_t port)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(port);
-	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-}
-
 static void node_up(struct world *w, struct node *n, const char *name, const char *ctl)
 {
 	struct sl_engine_cfg cfg;
-	int sv[2];
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
 	sl_engine_cfg_init(&cfg);
 	cfg.loop = w->loop;
 	cfg.ifname = name;
-	cfg.tun_fd = sv[0];
 	cfg.pool_packets = 256;
 	cfg.on_event = on_event;
 	cfg.event_arg = w;
 	cfg.ctl_path = ctl;
-	loopback(&cfg.listen[0], 0);
-	assert_int_equal(sl_engine_new(&n->e, &cfg), 0);
-	n->tun_far = sv[1];
+	assert_int_equal(harness_engine_new(&n->e, &n->tun_far, &cfg, 0), 0);
 	memset(&n->udp, 0, sizeof(n->udp));
 	n->udp.sin_family = AF_INET;
 	n->udp.sin_port = htons(sl_engine_udp_port(n->e, 0));

@@ -35,6 +35,8 @@
 
 #include <cmocka.h>
 
+#include "engine_harness.h"
+
 #define MAX_CALLS 32
 
 struct node {
@@ -121,16 +123,6 @@ static void path(char *out, const char *dir, const char *file)
 	snprintf(out, SL_CONFIG_PATH_MAX, "%s/%s", dir, file);
 }
 
-static void loopback(struct sockaddr_storage *ss, uint16_t port)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(port);
-	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-}
-
 static void prefix(struct sl_prefix *p, const char *addr, uint8_t len)
 {
 	memset(p, 0, sizeof(*p));
@@ -142,19 +134,15 @@ static void prefix(struct sl_prefix *p, const char *addr, uint8_t len)
 static void engine_up(struct world *w, struct node *n, const char *ifname)
 {
 	struct sl_engine_cfg ec;
-	int sv[2];
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
 	sl_engine_cfg_init(&ec);
 	ec.loop = w->loop;
 	ec.ifname = ifname;
-	ec.tun_fd = sv[0];
 	ec.pool_packets = 256;
 	ec.on_event = on_event;
 	ec.event_arg = n;
-	loopback(&ec.listen[0], n == &w->srv ? w->port : 0);
-	assert_int_equal(sl_engine_new(&n->e, &ec), 0);
-	n->tun_far = sv[1];
+	assert_int_equal(harness_engine_new(&n->e, &n->tun_far, &ec, n == &w->srv ? w->port : 0),
+			 0);
 }
 
 static void base_config(struct world *w, struct sl_config *c, enum sl_mode mode)
@@ -174,7 +162,7 @@ static void server_config(struct world *w, struct sl_config *c)
 {
 	base_config(w, c, SL_MODE_SERVER);
 	c->n_listen = 1;
-	loopback(&c->listen[0], w->port);
+	harness_loopback(&c->listen[0], w->port);
 	c->has_pool4 = c->has_pool6 = true;
 	prefix(&c->pool4, "198.19.0.0", 24);
 	prefix(&c->pool6, "2001:db8:1::", 64);
@@ -187,7 +175,7 @@ static void server_config(struct world *w, struct sl_config *c)
 static void client_config(struct world *w, struct sl_config *c)
 {
 	base_config(w, c, SL_MODE_CLIENT);
-	loopback(&c->server, w->port);
+	harness_loopback(&c->server, w->port);
 }
 
 static void native_up(struct world *w, struct node *n)
@@ -659,7 +647,7 @@ static void test_handshake_deadline(void **state)
 
 	native_up(w, &w->srv);
 	/* A TCP peer that never says anything is dropped after 10 s. */
-	loopback(&to, w->port);
+	harness_loopback(&to, w->port);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	assert_true(fd >= 0);
 	connect(fd, (struct sockaddr *)&to, sizeof(struct sockaddr_in));
@@ -682,7 +670,7 @@ static SSL *raw_client(struct world *w, int *fd_out)
 	int fd, r = 0;
 
 	assert_non_null(ctx);
-	loopback(&to, w->port);
+	harness_loopback(&to, w->port);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	connect(fd, (struct sockaddr *)&to, sizeof(struct sockaddr_in));
 	ssl = SSL_new(ctx);
