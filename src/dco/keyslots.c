@@ -46,11 +46,12 @@ static int check_key_pair(struct sl_engine *e, struct peer *p, enum sl_key_slot 
 		return -EINVAL;
 	if (kp->rx.spi == 0 || kp->tx.spi == 0)
 		return -EINVAL;
-	/* An rx SPI names one SA in the whole engine; the slot being replaced may keep its own. */
+	/*
+	 * An rx SPI names one SA in the whole engine (the other slot of this peer
+	 * included); only the slot being replaced may keep its own.
+	 */
 	owner = sl_idmap_get(&e->spis, kp->rx.spi);
 	if (owner && !(owner == p && p->slots[slot].present && p->slots[slot].rx.spi == kp->rx.spi))
-		return -EEXIST;
-	if (p->slots[!slot].present && p->slots[!slot].rx.spi == kp->rx.spi)
 		return -EEXIST;
 	return 0;
 }
