@@ -6,6 +6,7 @@
  */
 #include "cli/cmd.h"
 #include "cli/config.h"
+#include "cli/ctl_client.h"
 #include "cli/privdrop.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -25,7 +26,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 struct tunnel {
@@ -158,18 +158,11 @@ static void fill_engine_cfg(struct tunnel *t, struct sl_engine_cfg *ec)
 /* Does something answer on the Unix socket at path (another tunnel of the same name)? */
 static bool ctl_socket_live(const char *path)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	int fd, r;
+	int fd = path[0] ? ctl_connect(path) : -ENOENT;
 
-	if (!path[0] || strlen(path) >= sizeof(sun.sun_path))
-		return false;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	close(fd);
-	return r == 0;
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0;
 }
 
 static void report_engine_error(const struct tunnel *t, int r)

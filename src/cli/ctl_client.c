@@ -18,7 +18,7 @@ void ctl_socket_path(const char *ifname, char *out, size_t out_len)
 	snprintf(out, out_len, "%s/%s.sock", SL_CTL_DIR, ifname);
 }
 
-static int connect_unix(const char *path)
+int ctl_connect(const char *path)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	int fd;
@@ -109,7 +109,7 @@ static int reply_errno(const char *reply)
 
 int ctl_request(const char *path, const char *request, char **reply)
 {
-	int fd = connect_unix(path);
+	int fd = ctl_connect(path);
 	int r;
 
 	*reply = NULL;

@@ -8,6 +8,9 @@
 /* "/run/sluice/IFNAME.sock" into out. */
 void ctl_socket_path(const char *ifname, char *out, size_t out_len);
 
+/* Connect to the control socket at path. The fd, or -errno. */
+int ctl_connect(const char *path);
+
 /*
  * Send one request (key=value lines, without the final empty line) and read
  * the reply up to its empty line. *reply is malloc'd and NUL-terminated.
