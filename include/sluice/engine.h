@@ -49,6 +49,8 @@ struct sl_engine_cfg {
 	int tun_fd;	      /* >= 0: use this open TUN fd instead (ring/tests) */
 	uint32_t mtu;	      /* inner MTU, default 1400 */
 	bool vnet_hdr;	      /* try IFF_VNET_HDR (default true via sl_engine_cfg_init) */
+	bool offload;	      /* TUN TSO/USO super-packets and UDP GSO/GRO where the kernel has
+				 them (needs vnet_hdr; default true) */
 	struct sockaddr_storage listen[2]; /* UDP binds: family 0 = unused; port 0 = any */
 	uint32_t pool_packets;		   /* packet buffers, default 1024 */
 	uint32_t batch;			   /* packets per recvmmsg/sendmmsg, 1..64, default 64 */
@@ -142,6 +144,8 @@ struct sl_peer_stats {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	uint64_t stream_rx_packets, stream_tx_packets; /* of the above, over the fallback */
 	uint64_t keepalive_rx, keepalive_tx;
+	/* Engine-wide only: TUN super-packets read and split, UDP GRO datagrams received whole. */
+	uint64_t tun_super_rx, udp_gro_rx;
 	uint64_t drops[SL_STAT_DROP__COUNT]; /* index = enum sl_drop - 1 */
 	enum sl_transport transport;
 	uint64_t last_rx_ns; /* loop clock of the last authenticated packet, 0 = never */
@@ -151,6 +155,16 @@ struct sl_peer_stats {
 	uint64_t tx_seq[2]; /* last sequence number sent per slot */
 	struct sockaddr_storage endpoint;
 };
+
+/* Offloads in effect (sl_engine_offloads). */
+#define SL_OFFLOAD_TUN_CSUM 0x01 /* TUN: partial checksums */
+#define SL_OFFLOAD_TUN_TSO  0x02 /* TUN: TCP super-packets (v4 and v6) */
+#define SL_OFFLOAD_TUN_USO  0x04 /* TUN: UDP super-packets (Linux 6.2+) */
+#define SL_OFFLOAD_UDP_GSO  0x08 /* UDP: segmentation on send (UDP_SEGMENT) */
+#define SL_OFFLOAD_UDP_GRO  0x10 /* UDP: coalesced receive (UDP_GRO) */
+uint32_t sl_engine_offloads(const struct sl_engine *e);
+/* "tun-csum tso uso udp-gso udp-gro" for the bits set, "none" for 0; returns out. */
+const char *sl_offloads_format(uint32_t bits, char *out, size_t len);
 
 int sl_peer_stats(struct sl_engine *e, uint32_t peer_id, struct sl_peer_stats *out);
 /* Drops not attributable to a peer (unknown SPI, no route, no buffer...). */

@@ -39,9 +39,15 @@ static void json_close_drops(struct printer *pr)
 static void json_pair(struct printer *pr, const char *key, const char *value)
 {
 	if (!strcmp(key, "interface")) {
-		printf("{\"interface\":\"%s\",\"drops\":{", value);
-		pr->drops_open = true;
-		pr->first_drop = true;
+		printf("{\"interface\":\"%s\"", value);
+		return;
+	}
+	if (!strcmp(key, "offloads")) {
+		printf(",\"offloads\":\"%s\"", value);
+		return;
+	}
+	if (!strcmp(key, "tun_super_rx") || !strcmp(key, "udp_gro_rx")) {
+		printf(",\"%s\":%s", key, value);
 		return;
 	}
 	if (!strcmp(key, "peer_id")) {

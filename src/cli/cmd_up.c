@@ -54,7 +54,8 @@ static void usage(FILE *f)
 		"               Keepalive = 1, DeadAfter = 3 (seconds; then data goes over TLS),\n"
 		"               RekeySeconds = 120, RekeyPackets, ReplayWindow, ControlSocket,\n"
 		"               LogLevel = error|warn|info|debug,\n"
-		"               User = nobody (after set-up; root: stay root), Seccomp = yes|no\n"
+		"               User = nobody (after set-up; root: stay root), Seccomp = yes|no,\n"
+		"               Offload = yes|no (TUN super-packets and UDP GSO/GRO)\n"
 		"  [Server]     Listen = ADDR:PORT (TLS over TCP and ESP over UDP, same port;\n"
 		"               repeatable), Pool4 / Pool6 = inner address pools (the server\n"
 		"               takes the first host), Route = pushed prefix (repeatable),\n"
@@ -143,6 +144,7 @@ static void fill_engine_cfg(struct tunnel *t, struct sl_engine_cfg *ec)
 	ec->loop = t->loop;
 	ec->ifname = c->name;
 	ec->mtu = c->mtu;
+	ec->offload = c->offload;
 	ec->ctl_path = c->control_socket[0] ? c->control_socket : NULL;
 	ec->on_event = on_engine_event;
 	ec->event_arg = t;

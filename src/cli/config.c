@@ -47,6 +47,7 @@ enum key_id {
 	K_LOG_LEVEL,
 	K_USER,
 	K_SECCOMP,
+	K_OFFLOAD,
 	K_LISTEN,
 	K_POOL4,
 	K_POOL6,
@@ -298,15 +299,25 @@ bad:
 	return fail(p, "a user name of 1..32 characters of A-Z a-z 0-9 _ . - (root: no drop)", v);
 }
 
-static int parse_seccomp(struct parser *p, const char *v)
+static int parse_yes_no(struct parser *p, const char *v, bool *out)
 {
 	if (!strcasecmp(v, "yes"))
-		p->c->seccomp = true;
+		*out = true;
 	else if (!strcasecmp(v, "no"))
-		p->c->seccomp = false;
+		*out = false;
 	else
 		return fail(p, "yes or no", v);
 	return 0;
+}
+
+static int parse_seccomp(struct parser *p, const char *v)
+{
+	return parse_yes_no(p, v, &p->c->seccomp);
+}
+
+static int parse_offload(struct parser *p, const char *v)
+{
+	return parse_yes_no(p, v, &p->c->offload);
 }
 
 static int parse_endpoint(struct parser *p, const char *v, struct sockaddr_storage *out)
@@ -419,6 +430,7 @@ static const struct key keys[K__COUNT] = {
 	[K_LOG_LEVEL] = {"LogLevel", SEC_INTERFACE, false, parse_log_level},
 	[K_USER] = {"User", SEC_INTERFACE, false, parse_user},
 	[K_SECCOMP] = {"Seccomp", SEC_INTERFACE, false, parse_seccomp},
+	[K_OFFLOAD] = {"Offload", SEC_INTERFACE, false, parse_offload},
 	[K_LISTEN] = {"Listen", SEC_SERVER, true, parse_listen},
 	[K_POOL4] = {"Pool4", SEC_SERVER, false, parse_pool4},
 	[K_POOL6] = {"Pool6", SEC_SERVER, false, parse_pool6},
@@ -442,6 +454,7 @@ void sl_config_init(struct sl_config *c)
 	c->log_level = SL_LOG_INFO;
 	snprintf(c->user, sizeof(c->user), "nobody");
 	c->seccomp = true;
+	c->offload = true;
 }
 
 static char *trim(char *s)

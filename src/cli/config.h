@@ -21,6 +21,7 @@
  *   LogLevel = info                   (error, warn, info, debug)
  *   User = nobody                     (run as this user after set-up; root = stay root)
  *   Seccomp = yes                     (yes: system call allowlist after set-up; no)
+ *   Offload = yes                     (TUN super-packets, UDP GSO/GRO where the kernel has them)
  *
  *   [Server]
  *   Listen = 198.18.0.1:4500          (TCP for TLS and UDP for ESP, same port; repeatable, v4/v6)
@@ -62,6 +63,7 @@ struct sl_config {
 	int log_level;				 /* enum sl_log_level */
 	char user[SL_CONFIG_USER_MAX + 1];	 /* default "nobody"; "root": no drop */
 	bool seccomp;				 /* default true */
+	bool offload;				 /* default true */
 	/* server */
 	uint32_t n_listen;
 	struct sockaddr_storage listen[SL_CONFIG_MAX_LISTEN];

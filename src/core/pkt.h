@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct sl_pkt {
 	uint8_t *buf;	     /* start of storage (fixed) */
@@ -84,19 +85,43 @@ static inline void sl_pkt_reset(struct sl_pkt *p, uint32_t headroom)
 	p->next = NULL;
 }
 
-/* Add bytes to a 32-bit running one's-complement sum of 16-bit big-endian words (RFC 1071). */
+/*
+ * Add bytes to a 32-bit running one's-complement sum of 16-bit big-endian words (RFC 1071).
+ * b must start at an even offset of the checksummed data (an odd tail is padded with zero).
+ * The one's-complement sum does not depend on byte order (RFC 1071 2.B), so words are summed
+ * in host order, 32 bits at a time into a 64-bit accumulator, and swapped once at the end.
+ */
 static inline uint32_t sl_csum_add(uint32_t sum, const uint8_t *b, size_t n)
 {
-	uint64_t acc = sum;
-	size_t i;
+	uint64_t acc = 0;
+	uint16_t folded;
 
-	for (i = 0; i + 1 < n; i += 2)
-		acc += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (i < n)
-		acc += (uint32_t)b[i] << 8; /* odd length: pad with a zero byte */
-	while (acc >> 32)
-		acc = (acc & 0xffffffff) + (acc >> 32);
-	return (uint32_t)acc;
+	for (; n >= 8; b += 8, n -= 8) {
+		uint64_t w;
+
+		memcpy(&w, b, 8);
+		acc += (w & 0xffffffffu) + (w >> 32);
+	}
+	for (; n >= 2; b += 2, n -= 2) {
+		uint16_t w;
+
+		memcpy(&w, b, 2);
+		acc += w;
+	}
+	if (n) {
+		uint8_t last[2] = {b[0], 0};
+		uint16_t w;
+
+		memcpy(&w, last, 2);
+		acc += w;
+	}
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	folded = (uint16_t)acc;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	folded = (uint16_t)(folded >> 8 | folded << 8);
+#endif
+	return sum + folded;
 }
 
 /* Fold a running sum to 16 bits (not complemented). */

@@ -12,6 +12,7 @@
 #include "dco/engine_int.h"
 
 #include "core/bytes.h"
+#include "core/gso.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -182,6 +183,56 @@ put:
 	sl_pool_put(e->pool, pk);
 }
 
+/*
+ * A TUN super-packet leaves as the packets the kernel would have sent: each
+ * segment is built in a buffer of its own (headers, then its payload) and
+ * goes the way of any packet, so the UDP batch can leave as one GSO send.
+ */
+static void tx_super(struct sl_engine *e, const struct sl_gso *g)
+{
+	for (uint32_t i = 0; i < g->nseg; i++) {
+		struct sl_pkt *seg = sl_pool_get(e->pool);
+		uint32_t plen = sl_gso_seg_payload_len(g, i);
+
+		if (!seg) {
+			e->stats.drops[SL_DROP_NOMEM - 1] += g->nseg - i;
+			return;
+		}
+		sl_gso_seg_headers(g, i, seg->data);
+		memcpy(seg->data + g->hdr_len, sl_gso_seg_payload(g, i), plen);
+		seg->len = g->hdr_len + plen;
+		tx_packet(e, seg);
+	}
+}
+
+/* Read one packet (or super-packet) from the TUN and send it on. Returns -EAGAIN when drained. */
+static int tun_read_one(struct sl_engine *e, struct sl_pkt *pk)
+{
+	struct sl_gso g;
+	int r;
+
+	if (!e->tun.offload) {
+		r = sl_tun_read(&e->tun, pk);
+		r = r < 0 ? r : 0;
+	} else {
+		r = sl_tun_read_super(&e->tun, pk, e->tun_big, SL_TUN_SUPER_CAP, &g);
+	}
+	if (r == 0) {
+		tx_packet(e, pk);
+		return 0;
+	}
+	if (r == 1) {
+		e->stats.tun_super_rx++;
+		tx_super(e, &g);
+	} /* g's bytes are in pk or in tun_big: pk goes back after */
+	else if (r != -EAGAIN)
+		count_drop(&e->stats, r == -EMSGSIZE ? SL_DROP_TOOBIG
+				      : r == -EINVAL || r == -EBADMSG ? SL_DROP_MALFORMED
+								      : SL_DROP_IO);
+	sl_pool_put(e->pool, pk);
+	return r == -EAGAIN ? r : 0;
+}
+
 void datapath_on_tun(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct sl_engine *e = arg;
@@ -191,19 +242,11 @@ void datapath_on_tun(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 
 		for (n = 0; n < e->cfg.batch; n++) {
 			struct sl_pkt *pk = sl_pool_get(e->pool);
-			int r;
 
 			if (!pk)
 				break; /* the kernel keeps the packet queued until buffers return */
-			r = sl_tun_read(&e->tun, pk);
-			if (r < 0) {
-				sl_pool_put(e->pool, pk);
-				if (r == -EAGAIN)
-					goto out;
-				count_drop(&e->stats, r == -EMSGSIZE ? SL_DROP_TOOBIG : SL_DROP_IO);
-				continue;
-			}
-			tx_packet(e, pk);
+			if (tun_read_one(e, pk) == -EAGAIN)
+				goto out;
 		}
 		flush_all(e);
 		if (n < e->cfg.batch)
@@ -361,10 +404,25 @@ static void rx_datagram(struct sl_engine *e, struct sl_pkt *pk, const struct soc
 	}
 }
 
+/* A GRO-coalesced datagram holds several, each seg bytes but the last: open each in place. */
+static void rx_coalesced(struct sl_engine *e, struct sl_pkt *pk, uint16_t seg,
+			 const struct sockaddr_storage *from)
+{
+	for (uint32_t off = 0; off < pk->len; off += seg) {
+		struct sl_pkt v = *pk;
+
+		v.data = pk->data + off;
+		v.len = pk->len - off < seg ? pk->len - off : seg;
+		v.cap = sl_pkt_headroom(&v) + v.len; /* no tailroom: the next datagram is there */
+		rx_datagram(e, &v, from);
+	}
+}
+
 void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct sl_engine *e = arg;
 	struct udp_out *sock = e->udp[0].fd == fd ? &e->udp[0] : &e->udp[1];
+	struct sl_pool *pool = sock->gro_pool ? sock->gro_pool : e->pool;
 	struct sl_udp_batch in;
 
 	for (int round = 0; round < ROUNDS_PER_WAKEUP; round++) {
@@ -372,7 +430,7 @@ void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 		int got;
 
 		for (n = 0; n < e->cfg.batch; n++) {
-			in.pkts[n] = sl_pool_get(e->pool);
+			in.pkts[n] = sl_pool_get(pool);
 			if (!in.pkts[n])
 				break;
 		}
@@ -382,10 +440,17 @@ void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 		 */
 		e->stats.drops[SL_DROP_OVERFLOW - 1] += in.rxq_dropped - sock->rxq_dropped;
 		sock->rxq_dropped = in.rxq_dropped;
-		for (int i = 0; i < got; i++)
-			rx_datagram(e, in.pkts[i], &in.addrs[i]);
+		for (int i = 0; i < got; i++) {
+			if (in.seg[i] && in.pkts[i]->len > in.seg[i] &&
+			    !(in.pkts[i]->flags & SL_UDP_F_TRUNCATED)) {
+				e->stats.udp_gro_rx++;
+				rx_coalesced(e, in.pkts[i], in.seg[i], &in.addrs[i]);
+			} else {
+				rx_datagram(e, in.pkts[i], &in.addrs[i]);
+			}
+		}
 		for (uint32_t i = 0; i < n; i++)
-			sl_pool_put(e->pool, in.pkts[i]);
+			sl_pool_put(pool, in.pkts[i]);
 		if (got < 0)
 			count_drop(&e->stats, SL_DROP_IO);
 		if (got < (int)e->cfg.batch)

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ void sl_engine_cfg_init(struct sl_engine_cfg *cfg)
 	cfg->tun_fd = -1;
 	cfg->mtu = 1400;
 	cfg->vnet_hdr = true;
+	cfg->offload = true;
 	cfg->pool_packets = 1024;
 	cfg->batch = SL_UDP_BATCH_MAX;
 }
@@ -87,6 +89,15 @@ static int open_udp(struct sl_engine *e)
 			return fd;
 		e->udp[i].fd = fd;
 		e->udp[i].family = ss->ss_family;
+		e->udp[i].batch.gso = e->cfg.offload;
+		if (e->cfg.offload && sl_udp_enable_gro(fd) == 0) {
+			struct sl_pool_cfg pc = {e->cfg.batch, 64, SL_UDP_GRO_CAP, 0};
+
+			/* Without memory for it, datagrams come one by one as before. */
+			e->udp[i].gro_pool = sl_pool_new(&pc);
+			if (!e->udp[i].gro_pool)
+				(void)setsockopt(fd, SOL_UDP, UDP_GRO, &(int){0}, sizeof(int));
+		}
 		if (sl_loop_add_fd(e->loop, fd, SL_EV_READ, datapath_on_udp, e) < 0)
 			return -EIO;
 	}
@@ -107,6 +118,14 @@ static int open_tun(struct sl_engine *e)
 		if (r < 0)
 			return r;
 		e->own_tun = true;
+		/* Super-packets need a buffer of their own; without it, stay packet by packet. */
+		if (e->cfg.offload && e->tun.vnet_hdr) {
+			e->tun_big = malloc(SL_TUN_SUPER_CAP);
+			r = e->tun_big ? sl_tun_enable_offload(&e->tun) : -ENOMEM;
+			if (r < 0)
+				sl_warn("%s: no TUN offloads (%s): one packet per read",
+					e->tun.name, strerror(-r));
+		}
 	}
 	return sl_loop_add_fd(e->loop, e->tun.fd, SL_EV_READ, datapath_on_tun, e);
 }
@@ -187,6 +206,7 @@ void sl_engine_free(struct sl_engine *e)
 			sl_loop_del_fd(e->loop, e->udp[i].fd);
 			close(e->udp[i].fd);
 		}
+		sl_pool_free(e->udp[i].gro_pool);
 	}
 	if (e->tun.fd >= 0) {
 		sl_loop_del_fd(e->loop, e->tun.fd);
@@ -195,9 +215,44 @@ void sl_engine_free(struct sl_engine *e)
 	}
 	sl_route_free(e->routes);
 	sl_pool_free(e->pool);
+	free(e->tun_big);
 	sl_idmap_free(&e->peers);
 	sl_idmap_free(&e->spis);
 	free(e);
+}
+
+uint32_t sl_engine_offloads(const struct sl_engine *e)
+{
+	uint32_t bits = 0;
+
+	if (e->tun.offload & SL_TUN_OFF_CSUM)
+		bits |= SL_OFFLOAD_TUN_CSUM;
+	if (e->tun.offload & (SL_TUN_OFF_TSO4 | SL_TUN_OFF_TSO6))
+		bits |= SL_OFFLOAD_TUN_TSO;
+	if (e->tun.offload & (SL_TUN_OFF_USO4 | SL_TUN_OFF_USO6))
+		bits |= SL_OFFLOAD_TUN_USO;
+	for (int i = 0; i < 2; i++) {
+		if (e->udp[i].fd >= 0 && e->udp[i].batch.gso)
+			bits |= SL_OFFLOAD_UDP_GSO;
+		if (e->udp[i].gro_pool)
+			bits |= SL_OFFLOAD_UDP_GRO;
+	}
+	return bits;
+}
+
+const char *sl_offloads_format(uint32_t bits, char *out, size_t len)
+{
+	static const char *const names[] = {"tun-csum", "tso", "uso", "udp-gso", "udp-gro"};
+	size_t n = 0;
+
+	if (len)
+		out[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (bits & (1u << i) && n < len)
+			n += (size_t)snprintf(out + n, len - n, "%s%s", n ? " " : "", names[i]);
+	if (!bits)
+		snprintf(out, len, "none");
+	return out;
 }
 
 const char *sl_engine_ifname(const struct sl_engine *e)

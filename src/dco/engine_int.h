@@ -45,15 +45,23 @@ struct peer {
 struct udp_out {
 	int fd;
 	int family;
+	struct sl_pool *gro_pool; /* with UDP_GRO: receive buffers of 64 KiB; else NULL (the pool) */
 	uint32_t rxq_dropped; /* the kernel's overflow count last seen on this socket */
 	struct sl_udp_batch batch;
 };
+
+/* A coalesced UDP datagram (UDP_GRO): up to 64 KiB in one receive buffer. */
+#define SL_UDP_GRO_CAP 65536u
+
+/* A TUN super-packet (64 KiB of IP packet plus the virtio header) and some slack. */
+#define SL_TUN_SUPER_CAP (65536u + 1024u)
 
 struct sl_engine {
 	struct sl_engine_cfg cfg;
 	struct sl_loop *loop;
 	struct sl_tun tun;
 	bool own_tun;
+	uint8_t *tun_big; /* SL_TUN_SUPER_CAP bytes for super-packet reads, when offloading */
 	struct sl_pool *pool;
 	struct udp_out udp[2];
 	struct sl_idmap peers; /* id -> struct peer */

@@ -195,9 +195,13 @@ static int op_stats(struct sl_engine *e, const struct sl_uapi_request *req, stru
 	void *ctx[2] = {b, e};
 	uint32_t id;
 	int r = get_peer_id(req, &id);
+	char offloads[64];
 
 	sl_engine_stats(e, &s);
-	sl_buf_printf(b, "interface=%s\n", sl_engine_ifname(e));
+	sl_buf_printf(b, "interface=%s\noffloads=%s\n", sl_engine_ifname(e),
+		      sl_offloads_format(sl_engine_offloads(e), offloads, sizeof(offloads)));
+	sl_buf_printf(b, "tun_super_rx=%llu\nudp_gro_rx=%llu\n",
+		      (unsigned long long)s.tun_super_rx, (unsigned long long)s.udp_gro_rx);
 	print_counters(b, &s);
 	if (r == 0)
 		return engine_peer(e, id) ? print_peer(ctx, id) : -ENOENT;

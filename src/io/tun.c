@@ -11,11 +11,14 @@
  *   +--------+----------+----------+----------+------------+-------------+------ - -
  *
  * The header is read into the packet's headroom, so the IP packet lands
- * where it would without it. No offloads are enabled (TUNSETOFFLOAD), so
- * the kernel should send neither GSO super-packets nor partial checksums;
- * both are still handled, as the header says they may come.
+ * where it would without it. Without TUNSETOFFLOAD the kernel should send
+ * neither GSO super-packets nor partial checksums; both are still handled,
+ * as the header says they may come. With offloads (sl_tun_enable_offload)
+ * reads may return 64 KiB super-packets: sl_tun_read_super.
  */
 #include "io/tun.h"
+
+#include "core/gso.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +26,13 @@
 #include <linux/virtio_net.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#ifndef TUN_F_USO4 /* Linux 6.2; Debian 12's headers are 6.1 */
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
 
 _Static_assert(sizeof(struct virtio_net_hdr) == SL_VNET_HDR_LEN, "virtio_net_hdr is 10 bytes");
 
@@ -49,6 +58,7 @@ int sl_tun_open(struct sl_tun *t, const char *name, bool vnet_hdr, bool multi_qu
 
 	t->fd = -1;
 	t->vnet_hdr = false;
+	t->offload = 0;
 	t->name[0] = '\0';
 	if (name && strlen(name) >= IFNAMSIZ)
 		return -EINVAL;
@@ -76,6 +86,29 @@ void sl_tun_close(struct sl_tun *t)
 	t->fd = -1;
 }
 
+int sl_tun_enable_offload(struct sl_tun *t)
+{
+	static const unsigned tries[] = {
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6,
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+		TUN_F_CSUM,
+	};
+	int err = -EINVAL;
+
+	t->offload = 0;
+	if (!t->vnet_hdr)
+		return -EINVAL;
+	/* Older kernels refuse unknown bits with EINVAL: step down to what they have. */
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		if (ioctl(t->fd, TUNSETOFFLOAD, tries[i]) == 0) {
+			t->offload = tries[i];
+			return 0;
+		}
+		err = -errno;
+	}
+	return err;
+}
+
 static int finish_vnet_read(struct sl_pkt *p, const struct virtio_net_hdr *h)
 {
 	if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE)
@@ -101,6 +134,43 @@ static int read_vnet(struct sl_tun *t, struct sl_pkt *p, uint32_t room)
 	memcpy(&h, p->data - SL_VNET_HDR_LEN, sizeof(h));
 	p->len = (uint32_t)n - SL_VNET_HDR_LEN;
 	return finish_vnet_read(p, &h);
+}
+
+int sl_tun_read_super(struct sl_tun *t, struct sl_pkt *p, uint8_t *big, uint32_t big_cap,
+		      struct sl_gso *g)
+{
+	uint32_t room = p->cap - sl_pkt_headroom(p);
+	struct virtio_net_hdr h;
+	struct iovec iov[2];
+	const uint8_t *pkt;
+	ssize_t n;
+
+	if (!t->vnet_hdr || sl_pkt_headroom(p) < SL_VNET_HDR_LEN || big_cap <= room)
+		return -EINVAL;
+	iov[0] = (struct iovec){p->data - SL_VNET_HDR_LEN, SL_VNET_HDR_LEN + room};
+	iov[1] = (struct iovec){big + room, big_cap - room};
+	n = readv(t->fd, iov, 2);
+	if (n < 0)
+		return -errno;
+	if (n < SL_VNET_HDR_LEN)
+		return -EBADMSG;
+	memcpy(&h, p->data - SL_VNET_HDR_LEN, sizeof(h));
+	p->len = (uint32_t)n - SL_VNET_HDR_LEN;
+	if (p->len == big_cap)
+		return -EMSGSIZE; /* may have been cut */
+	if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
+		if (p->len > room)
+			return -EMSGSIZE;
+		return finish_vnet_read(p, &h) < 0 ? -EBADMSG : 0;
+	}
+	pkt = p->data;
+	if (p->len > room) {
+		memcpy(big, p->data, room);
+		pkt = big;
+	}
+	if (sl_gso_init(g, pkt, p->len, h.gso_type, h.gso_size, h.csum_start, h.csum_offset) < 0)
+		return -EINVAL;
+	return 1;
 }
 
 /*

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -65,21 +66,35 @@ static socklen_t addr_len(const struct sockaddr_storage *ss)
 	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
-static void read_overflow(struct msghdr *mh, uint32_t *out)
+int sl_udp_enable_gro(int fd)
 {
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+	int one = 1;
+
+	return setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0 ? -errno : 0;
+}
+
+static void read_cmsgs(struct msghdr *mh, uint32_t *overflow, uint16_t *seg)
+{
+	*seg = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL)
-			memcpy(out, CMSG_DATA(c), sizeof(*out));
+			memcpy(overflow, CMSG_DATA(c), sizeof(*overflow));
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+			int v; /* the kernel writes an int */
+
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			*seg = v > 0 && v <= UINT16_MAX ? (uint16_t)v : 0;
+		}
+	}
 }
 
 int sl_udp_recv_batch(int fd, struct sl_udp_batch *b, uint32_t n)
 {
 	struct mmsghdr msgs[SL_UDP_BATCH_MAX];
 	struct iovec iov[SL_UDP_BATCH_MAX];
-	/* Only the last datagram's counter is read: it is cumulative, so the newest one suffices.
-	 */
+	/* The overflow counter is cumulative, so the newest datagram's suffices. */
 	union {
-		char buf[CMSG_SPACE(sizeof(uint32_t))];
+		char buf[CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctl[SL_UDP_BATCH_MAX];
 	int got;
@@ -112,43 +127,103 @@ int sl_udp_recv_batch(int fd, struct sl_udp_batch *b, uint32_t n)
 		b->pkts[i]->len = msgs[i].msg_len;
 		b->pkts[i]->flags =
 			(msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? SL_UDP_F_TRUNCATED : 0;
+		read_cmsgs(&msgs[i].msg_hdr, &b->rxq_dropped, &b->seg[i]);
 	}
 	b->n = (uint32_t)got;
-	if (got > 0)
-		read_overflow(&msgs[got - 1].msg_hdr, &b->rxq_dropped);
 	return got;
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	return a->ss_family == b->ss_family && !memcmp(a, b, addr_len(a));
+}
+
+/* How many datagrams from i on can leave in one GSO send (1: send it alone). */
+static uint32_t gso_run(const struct sl_udp_batch *b, uint32_t i)
+{
+	uint32_t seg = b->pkts[i]->len, total = seg, j = i + 1;
+
+	while (j < b->n && j - i < SL_UDP_GSO_SEGS_MAX && same_addr(&b->addrs[i], &b->addrs[j])) {
+		uint32_t len = b->pkts[j]->len;
+
+		if (len > seg || len == 0 || total + len > SL_UDP_GSO_BYTES_MAX)
+			break;
+		total += len;
+		j++;
+		if (len < seg)
+			break; /* only the last segment may be shorter */
+	}
+	return j - i;
+}
+
+union gso_cmsg {
+	char buf[CMSG_SPACE(sizeof(uint16_t))];
+	struct cmsghdr align;
+};
+
+/* One mmsghdr per run; runs[k] = datagrams in message k. Returns the number of messages. */
+static uint32_t build_msgs(struct sl_udp_batch *b, uint32_t from, bool gso, struct mmsghdr *msgs,
+			   struct iovec *iov, union gso_cmsg *ctl, uint32_t *runs)
+{
+	uint32_t m = 0;
+
+	for (uint32_t i = from; i < b->n; m++) {
+		uint32_t run = gso ? gso_run(b, i) : 1;
+
+		for (uint32_t k = 0; k < run; k++)
+			iov[i + k] = (struct iovec){b->pkts[i + k]->data, b->pkts[i + k]->len};
+		msgs[m].msg_hdr = (struct msghdr){
+			.msg_name = &b->addrs[i],
+			.msg_namelen = addr_len(&b->addrs[i]),
+			.msg_iov = &iov[i],
+			.msg_iovlen = run,
+		};
+		if (run > 1) {
+			struct cmsghdr *c = &ctl[m].align;
+			uint16_t seg = (uint16_t)b->pkts[i]->len;
+
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(seg));
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+			msgs[m].msg_hdr.msg_control = ctl[m].buf;
+			msgs[m].msg_hdr.msg_controllen = sizeof(ctl[m].buf);
+		}
+		runs[m] = run;
+		i += run;
+	}
+	return m;
 }
 
 int sl_udp_send_batch(int fd, struct sl_udp_batch *b)
 {
 	struct mmsghdr msgs[SL_UDP_BATCH_MAX];
 	struct iovec iov[SL_UDP_BATCH_MAX];
-	uint32_t sent = 0;
+	union gso_cmsg ctl[SL_UDP_BATCH_MAX];
+	uint32_t runs[SL_UDP_BATCH_MAX];
+	uint32_t failed = 0, done = 0; /* datagrams */
+	uint32_t m = build_msgs(b, 0, b->gso, msgs, iov, ctl, runs), k = 0;
 
-	for (uint32_t i = 0; i < b->n; i++) {
-		iov[i].iov_base = b->pkts[i]->data;
-		iov[i].iov_len = b->pkts[i]->len;
-		msgs[i].msg_hdr = (struct msghdr){
-			.msg_name = &b->addrs[i],
-			.msg_namelen = addr_len(&b->addrs[i]),
-			.msg_iov = &iov[i],
-			.msg_iovlen = 1,
-		};
-	}
-	uint32_t failed = 0;
+	while (k < m) {
+		int r = sendmmsg(fd, msgs + k, m - k, MSG_DONTWAIT);
 
-	while (sent < b->n) {
-		int r = sendmmsg(fd, msgs + sent, b->n - sent, MSG_DONTWAIT);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			/* This one datagram was refused (full buffer, unreachable...): skip it. */
-			failed++;
-			sent++;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EIO && runs[k] > 1) {
+			/* The egress device cannot checksum GSO segments: send them one by one. */
+			b->gso = false;
+			m = build_msgs(b, done, false, msgs, iov, ctl, runs);
+			k = 0;
 			continue;
 		}
-		sent += (uint32_t)r;
+		if (r < 0) {
+			/* This message was refused (full buffer, unreachable...): skip it. */
+			failed += runs[k];
+			done += runs[k++];
+			continue;
+		}
+		for (int i = 0; i < r; i++)
+			done += runs[k++];
 	}
 	return (int)failed;
 }

@@ -4,10 +4,13 @@
 #define SL_IO_UDP_H
 
 #include "core/pkt.h"
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 #define SL_UDP_BATCH_MAX 64
+#define SL_UDP_GSO_SEGS_MAX 64	   /* UDP_MAX_SEGMENTS of older kernels */
+#define SL_UDP_GSO_BYTES_MAX 65000 /* one GSO send stays below the 64 KiB IP limit */
 
 /* sl_pkt.flags bit set by sl_udp_recv_batch: the datagram did not fit the buffer. */
 #define SL_UDP_F_TRUNCATED 1
@@ -18,18 +21,33 @@ uint16_t sl_udp_local_port(int fd);
 
 struct sl_udp_batch {
 	uint32_t n;
+	bool gso; /* send: join runs of equal-size datagrams to one address with UDP_SEGMENT;
+		     cleared for good when the kernel refuses it (EIO: no checksum offload) */
 	uint32_t rxq_dropped; /* recv: the kernel's running count of datagrams it dropped
 				 (SO_RXQ_OVFL) */
 	struct sl_pkt *pkts[SL_UDP_BATCH_MAX];
 	struct sockaddr_storage addrs[SL_UDP_BATCH_MAX];
+	uint16_t seg[SL_UDP_BATCH_MAX]; /* recv: GRO segment size, 0 = a single datagram */
 };
+
+/*
+ * Ask the kernel to coalesce arriving datagrams of one flow (UDP_GRO, Linux
+ * 5.0+). Returns 0 or -errno. A coalesced datagram comes back from
+ * sl_udp_recv_batch with its segment size in b->seg[i].
+ */
+int sl_udp_enable_gro(int fd);
 
 /*
  * Receive up to n datagrams into pkts[0..n) (each read at its data pointer,
  * up to its tailroom); sets len and addrs. Returns count, 0 if none, or -errno.
  */
 int sl_udp_recv_batch(int fd, struct sl_udp_batch *b, uint32_t n);
-/* Send b->pkts[0..n) to b->addrs; returns how many the kernel refused (0: all sent). */
+/*
+ * Send b->pkts[0..n) to b->addrs; returns how many datagrams the kernel
+ * refused (0: all sent). With b->gso, consecutive datagrams to the same
+ * address, all of one size but a shorter last, leave as one UDP GSO send of
+ * up to SL_UDP_GSO_SEGS_MAX segments, each still a datagram on the wire.
+ */
 int sl_udp_send_batch(int fd, struct sl_udp_batch *b);
 
 #endif

@@ -64,4 +64,16 @@ sl_check "transport stayed udp" "saw:$not_udp" "$SL_LOG_C" [ -z "$not_udp" ]
 tx=$(sl_peer "$SL_IF_C" .tx_bytes)
 sl_check "client counts the bytes it sent" "tx_bytes=${tx:-none}, expected >= ${MIB} MiB" \
 	"$SL_LOG_C" [ "${tx:-0}" -ge $((MIB << 20)) ]
+# Both ends offload: the client's TUN hands over TCP super-packets that leave as UDP GSO sends,
+# and the server's socket takes them in whole (UDP GRO). Kernels without one of these fall back
+# to one packet per call, which is slower but not wrong: then the check says which one is off.
+off=$(sl_show "$SL_IF_C" | jq -r .offloads)
+sl_check "client offloads on" "offloads: '$off'" "$SL_LOG_C" \
+	sh -c "case ' $off ' in *' tso '*' udp-gso '*) exit 0;; *) exit 1;; esac"
+supers=$(sl_show "$SL_IF_C" | jq -r .tun_super_rx)
+gro=$(sl_show "$SL_IF_S" | jq -r .udp_gro_rx)
+echo "    client split ${supers:-?} TUN super-packets; server took ${gro:-?} coalesced datagrams"
+sl_check "super-packets split and sent" "tun_super_rx=${supers:-none}" "$SL_LOG_C" \
+	[ "${supers:-0}" -gt 0 ]
+sl_check "coalesced datagrams received" "udp_gro_rx=${gro:-none}" "$SL_LOG_S" [ "${gro:-0}" -gt 0 ]
 sl_finish

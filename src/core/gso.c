@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+/*
+ * GSO super-packet segmentation. Nothing here trusts the kernel's hdr_len
+ * (it can cover a whole forwarded packet, as wireguard-go notes): the header
+ * length is recomputed from csum_start and the L4 header itself.
+ */
+#include "core/gso.h"
+
+#include "core/bytes.h"
+#include "core/pkt.h"
+
+#include <errno.h>
+#include <linux/virtio_net.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define TCP_FIN 0x01
+#define TCP_PSH 0x08
+#define TCP_CWR 0x80
+
+static int check_ip(struct sl_gso *g, const uint8_t *pkt, uint32_t len, uint16_t csum_start)
+{
+	if (len < 1)
+		return -EINVAL;
+	if (pkt[0] >> 4 == 4 && g->family == AF_INET) {
+		/* Options are copied to every segment, as the kernel does. */
+		if (len < 20 || (uint32_t)(pkt[0] & 0x0f) * 4 != csum_start || pkt[9] != g->l4)
+			return -EINVAL;
+		return 0;
+	}
+	if (pkt[0] >> 4 == 6 && g->family == AF_INET6) {
+		/* Extension headers would need walking; the kernel's TSO of them is rare. */
+		if (len < 40 || csum_start != 40 || pkt[6] != g->l4)
+			return -EINVAL;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int type_to_proto(struct sl_gso *g, const uint8_t *pkt, uint32_t len, uint8_t gso_type)
+{
+	switch (gso_type) {
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		g->family = AF_INET;
+		g->l4 = IPPROTO_TCP;
+		return 0;
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		g->family = AF_INET6;
+		g->l4 = IPPROTO_TCP;
+		return 0;
+	case VIRTIO_NET_HDR_GSO_UDP_L4:
+		g->family = len && pkt[0] >> 4 == 6 ? AF_INET6 : AF_INET;
+		g->l4 = IPPROTO_UDP;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+int sl_gso_init(struct sl_gso *g, const uint8_t *pkt, uint32_t len, uint8_t gso_type,
+		uint16_t gso_size, uint16_t csum_start, uint16_t csum_offset)
+{
+	uint32_t l4_hlen;
+
+	memset(g, 0, sizeof(*g));
+	if (len > 65535 + 40 || gso_size == 0)
+		return -EINVAL;
+	if (type_to_proto(g, pkt, len, gso_type & ~VIRTIO_NET_HDR_GSO_ECN) < 0 ||
+	    check_ip(g, pkt, len, csum_start) < 0)
+		return -EINVAL;
+	if (g->l4 == IPPROTO_TCP) {
+		if (csum_offset != 16 || len < (uint32_t)csum_start + 20)
+			return -EINVAL;
+		l4_hlen = (uint32_t)(pkt[csum_start + 12] >> 4) * 4;
+		if (l4_hlen < 20)
+			return -EINVAL;
+	} else {
+		if (csum_offset != 6)
+			return -EINVAL;
+		l4_hlen = 8;
+	}
+	if ((uint32_t)csum_start + l4_hlen >= len || csum_start + l4_hlen > SL_GSO_HDR_MAX)
+		return -EINVAL;
+	g->pkt = pkt;
+	g->len = len;
+	g->ip_hlen = csum_start;
+	g->hdr_len = (uint16_t)(csum_start + l4_hlen);
+	g->gso_size = gso_size;
+	g->nseg = (len - g->hdr_len + gso_size - 1) / gso_size;
+	return 0;
+}
+
+/* The pseudo-header's sum (RFC 768, RFC 793; RFC 8200 8.1 for IPv6) of one segment. */
+static uint32_t pseudo_sum(const struct sl_gso *g, const uint8_t *ip, uint32_t l4_len)
+{
+	uint8_t tail[8] = {0};
+
+	sl_put_be32(tail, l4_len);
+	tail[7] = g->l4;
+	if (g->family == AF_INET)
+		return sl_csum_add(sl_csum_add(0, ip + 12, 8), tail + 2, 6);
+	return sl_csum_add(sl_csum_add(0, ip + 8, 32), tail, 8);
+}
+
+void sl_gso_seg_headers(const struct sl_gso *g, uint32_t i, uint8_t *out)
+{
+	uint32_t plen = sl_gso_seg_payload_len(g, i);
+	uint32_t l4_hlen = g->hdr_len - g->ip_hlen;
+	uint32_t l4_len = l4_hlen + plen;
+	uint8_t *l4 = out + g->ip_hlen;
+	uint8_t *csum_field;
+	uint16_t csum;
+	uint32_t sum;
+
+	memcpy(out, g->pkt, g->hdr_len);
+	if (g->family == AF_INET) {
+		sl_put_be16(out + 2, (uint16_t)(g->ip_hlen + l4_len));
+		sl_put_be16(out + 4, (uint16_t)(sl_get_be16(g->pkt + 4) + i));
+		out[10] = out[11] = 0;
+		sl_put_be16(out + 10, (uint16_t)~sl_csum_fold(sl_csum_add(0, out, g->ip_hlen)));
+	} else {
+		sl_put_be16(out + 4, (uint16_t)l4_len);
+	}
+	if (g->l4 == IPPROTO_TCP) {
+		sl_put_be32(l4 + 4, sl_get_be32(l4 + 4) + i * g->gso_size);
+		if (i + 1 < g->nseg)
+			l4[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
+		if (i > 0)
+			l4[13] &= (uint8_t)~TCP_CWR;
+		csum_field = l4 + 16;
+	} else {
+		sl_put_be16(l4 + 4, (uint16_t)l4_len);
+		csum_field = l4 + 6;
+	}
+	csum_field[0] = csum_field[1] = 0;
+	sum = pseudo_sum(g, out, l4_len);
+	sum = sl_csum_add(sum, l4, l4_hlen);
+	sum = sl_csum_add(sum, sl_gso_seg_payload(g, i), plen);
+	csum = (uint16_t)~sl_csum_fold(sum);
+	if (csum == 0 && g->l4 == IPPROTO_UDP)
+		csum = 0xffff; /* 0 would mean "no checksum" */
+	sl_put_be16(csum_field, csum);
+}
