@@ -23,20 +23,7 @@
 
 #include <cmocka.h>
 
-/* The dumb reference: 16-bit big-endian words, one at a time. */
-static uint32_t ref_sum(uint32_t sum, const uint8_t *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		sum += (i & 1) ? b[i] : (uint32_t)b[i] << 8;
-	return sum;
-}
-
-static uint16_t ref_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
+#include "ip_fixture.h"
 
 static void test_csum_add_matches_reference(void **state)
 {
@@ -52,35 +39,6 @@ static void test_csum_add_matches_reference(void **state)
 		assert_int_equal(sl_csum_fold(sl_csum_add(seed, buf, n)),
 				 ref_fold(ref_sum(seed, buf, n)));
 	}
-}
-
-#define PAYLOAD 3500
-#define MSS	1000
-
-/* An IPv4 TCP super-packet as the kernel hands it over: totals for the whole, csum partial. */
-static uint32_t make_tcp4(uint8_t *p, uint8_t flags)
-{
-	uint32_t len = 20 + 32 + PAYLOAD;
-
-	memset(p, 0, 52);
-	p[0] = 0x45;
-	sl_put_be16(p + 2, (uint16_t)len);
-	sl_put_be16(p + 4, 0x1234);
-	p[6] = 0x40; /* DF */
-	p[8] = 64;
-	p[9] = IPPROTO_TCP;
-	memcpy(p + 12, (uint8_t[]){198, 19, 0, 1, 198, 19, 0, 2}, 8);
-	sl_put_be16(p + 20, 40000);
-	sl_put_be16(p + 22, 5201);
-	sl_put_be32(p + 24, 0xfffffc00u); /* wraps inside the packet */
-	sl_put_be32(p + 28, 77);
-	p[32] = 8 << 4; /* data offset 32: timestamps */
-	p[33] = flags;
-	sl_put_be16(p + 34, 512);
-	memcpy(p + 40, (uint8_t[]){1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2}, 12);
-	for (uint32_t i = 0; i < PAYLOAD; i++)
-		p[52 + i] = (uint8_t)(i * 7 + 3);
-	return len;
 }
 
 static uint32_t make_udp6(uint8_t *p)

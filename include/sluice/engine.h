@@ -144,8 +144,9 @@ struct sl_peer_stats {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	uint64_t stream_rx_packets, stream_tx_packets; /* of the above, over the fallback */
 	uint64_t keepalive_rx, keepalive_tx;
-	/* Engine-wide only: TUN super-packets read and split, UDP GRO datagrams received whole. */
-	uint64_t tun_super_rx, udp_gro_rx;
+	/* Engine-wide only: TUN super-packets read and split, UDP GRO datagrams received whole,
+	 * coalesced super-packets written to the TUN. */
+	uint64_t tun_super_rx, udp_gro_rx, tun_gro_tx;
 	uint64_t drops[SL_STAT_DROP__COUNT]; /* index = enum sl_drop - 1 */
 	enum sl_transport transport;
 	uint64_t last_rx_ns; /* loop clock of the last authenticated packet, 0 = never */

@@ -46,7 +46,8 @@ static void json_pair(struct printer *pr, const char *key, const char *value)
 		printf(",\"offloads\":\"%s\"", value);
 		return;
 	}
-	if (!strcmp(key, "tun_super_rx") || !strcmp(key, "udp_gro_rx")) {
+	if (!strcmp(key, "tun_super_rx") || !strcmp(key, "udp_gro_rx") ||
+	    !strcmp(key, "tun_gro_tx")) {
 		printf(",\"%s\":%s", key, value);
 		return;
 	}

@@ -91,18 +91,6 @@ int sl_gso_init(struct sl_gso *g, const uint8_t *pkt, uint32_t len, uint8_t gso_
 	return 0;
 }
 
-/* The pseudo-header's sum (RFC 768, RFC 793; RFC 8200 8.1 for IPv6) of one segment. */
-static uint32_t pseudo_sum(const struct sl_gso *g, const uint8_t *ip, uint32_t l4_len)
-{
-	uint8_t tail[8] = {0};
-
-	sl_put_be32(tail, l4_len);
-	tail[7] = g->l4;
-	if (g->family == AF_INET)
-		return sl_csum_add(sl_csum_add(0, ip + 12, 8), tail + 2, 6);
-	return sl_csum_add(sl_csum_add(0, ip + 8, 32), tail, 8);
-}
-
 void sl_gso_seg_headers(const struct sl_gso *g, uint32_t i, uint8_t *out)
 {
 	uint32_t plen = sl_gso_seg_payload_len(g, i);
@@ -134,7 +122,7 @@ void sl_gso_seg_headers(const struct sl_gso *g, uint32_t i, uint8_t *out)
 		csum_field = l4 + 6;
 	}
 	csum_field[0] = csum_field[1] = 0;
-	sum = pseudo_sum(g, out, l4_len);
+	sum = sl_csum_pseudo(out, g->l4, l4_len);
 	sum = sl_csum_add(sum, l4, l4_hlen);
 	sum = sl_csum_add(sum, sl_gso_seg_payload(g, i), plen);
 	csum = (uint16_t)~sl_csum_fold(sum);

@@ -124,6 +124,21 @@ static inline uint32_t sl_csum_add(uint32_t sum, const uint8_t *b, size_t n)
 	return sum + folded;
 }
 
+/*
+ * The pseudo-header's sum (RFC 768, RFC 793; RFC 8200 8.1) of the IP packet
+ * at ip (IPv4 when its version nibble says 4, else IPv6) for an L4 part of
+ * l4_len bytes of protocol proto.
+ */
+static inline uint32_t sl_csum_pseudo(const uint8_t *ip, uint8_t proto, uint32_t l4_len)
+{
+	uint8_t tail[8] = {(uint8_t)(l4_len >> 24), (uint8_t)(l4_len >> 16), (uint8_t)(l4_len >> 8),
+			   (uint8_t)l4_len, 0, 0, 0, proto};
+
+	if (ip[0] >> 4 == 4)
+		return sl_csum_add(sl_csum_add(0, ip + 12, 8), tail + 2, 6);
+	return sl_csum_add(sl_csum_add(0, ip + 8, 32), tail, 8);
+}
+
 /* Fold a running sum to 16 bits (not complemented). */
 static inline uint16_t sl_csum_fold(uint32_t sum)
 {

@@ -278,6 +278,10 @@ static void deliver(struct sl_engine *e, struct peer *p, struct sl_pkt *pk, uint
 {
 	enum sl_drop d = check_inner(e, p, pk, nh);
 
+	if (d == SL_DROP_NONE && e->tunq.active && !stream) {
+		tunq_add(e, p->id, pk); /* counted when written */
+		return;
+	}
 	if (d == SL_DROP_NONE && sl_tun_write(&e->tun, pk) < 0)
 		d = SL_DROP_IO;
 	if (d != SL_DROP_NONE) {
@@ -391,8 +395,10 @@ static void rx_datagram(struct sl_engine *e, struct sl_pkt *pk, const struct soc
 	}
 	switch (sl_esp_classify(pk->data, pk->len)) {
 	case SL_ESP_KIND_ESP:
-		if (rx_esp(e, pk, from, &moved_peer))
+		if (rx_esp(e, pk, from, &moved_peer)) {
+			tunq_flush(e); /* the handler may change peers under the queue */
 			engine_emit(e, SL_EVENT_ENDPOINT_CHANGED, moved_peer);
+		}
 		return;
 	case SL_ESP_KIND_NAT_KEEPALIVE:
 		e->stats.keepalive_rx++;
@@ -425,6 +431,7 @@ void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 	struct sl_pool *pool = sock->gro_pool ? sock->gro_pool : e->pool;
 	struct sl_udp_batch in;
 
+	e->tunq.active = e->tun.offload != 0;
 	for (int round = 0; round < ROUNDS_PER_WAKEUP; round++) {
 		uint32_t n;
 		int got;
@@ -449,6 +456,7 @@ void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 				rx_datagram(e, in.pkts[i], &in.addrs[i]);
 			}
 		}
+		tunq_flush(e); /* before the buffers the queue points into go back */
 		for (uint32_t i = 0; i < n; i++)
 			sl_pool_put(pool, in.pkts[i]);
 		if (got < 0)
@@ -456,6 +464,7 @@ void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 		if (got < (int)e->cfg.batch)
 			break;
 	}
+	e->tunq.active = false;
 	flush_all(e);
 }
 

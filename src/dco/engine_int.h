@@ -11,6 +11,7 @@
 #define SL_DCO_ENGINE_INT_H
 
 #include "core/loop.h"
+#include "core/gso.h"
 #include "core/pool.h"
 #include "dco/idmap.h"
 #include "dco/route.h"
@@ -50,6 +51,21 @@ struct udp_out {
 	struct sl_udp_batch batch;
 };
 
+/* Opened packets waiting for their TUN write (tunq.c); they point into receive buffers. */
+#define SL_TUNQ_MAX 64
+
+struct tunq_item {
+	struct sl_pkt pk; /* a copy of the packet's view: data and length */
+	uint32_t peer_id;
+};
+
+struct tunq {
+	bool active; /* inside a UDP receive round with offloads: deliver() queues here */
+	bool no_gro; /* the TUN refused a GSO write once: write one by one */
+	uint32_t n;
+	struct tunq_item items[SL_TUNQ_MAX];
+};
+
 /* A coalesced UDP datagram (UDP_GRO): up to 64 KiB in one receive buffer. */
 #define SL_UDP_GRO_CAP 65536u
 
@@ -62,6 +78,7 @@ struct sl_engine {
 	struct sl_tun tun;
 	bool own_tun;
 	uint8_t *tun_big; /* SL_TUN_SUPER_CAP bytes for super-packet reads, when offloading */
+	struct tunq tunq;
 	struct sl_pool *pool;
 	struct udp_out udp[2];
 	struct sl_idmap peers; /* id -> struct peer */
@@ -90,6 +107,10 @@ void count_drop(struct sl_peer_stats *s, enum sl_drop reason);
 
 /* The payload of an ESP packet with next header 59 (RFC 4303 dummy packet): our keepalive/DPD. */
 enum { DPD_REQUEST = 1, DPD_REPLY = 2 };
+
+/* tunq.c: queue an opened packet for the TUN (within a receive round); write the queue out. */
+void tunq_add(struct sl_engine *e, uint32_t peer_id, const struct sl_pkt *pk);
+void tunq_flush(struct sl_engine *e);
 
 /* timers.c */
 void timers_peer_start(struct sl_engine *e, struct peer *p);

@@ -200,8 +200,9 @@ static int op_stats(struct sl_engine *e, const struct sl_uapi_request *req, stru
 	sl_engine_stats(e, &s);
 	sl_buf_printf(b, "interface=%s\noffloads=%s\n", sl_engine_ifname(e),
 		      sl_offloads_format(sl_engine_offloads(e), offloads, sizeof(offloads)));
-	sl_buf_printf(b, "tun_super_rx=%llu\nudp_gro_rx=%llu\n",
-		      (unsigned long long)s.tun_super_rx, (unsigned long long)s.udp_gro_rx);
+	sl_buf_printf(b, "tun_super_rx=%llu\nudp_gro_rx=%llu\ntun_gro_tx=%llu\n",
+		      (unsigned long long)s.tun_super_rx, (unsigned long long)s.udp_gro_rx,
+		      (unsigned long long)s.tun_gro_tx);
 	print_counters(b, &s);
 	if (r == 0)
 		return engine_peer(e, id) ? print_peer(ctx, id) : -ENOENT;

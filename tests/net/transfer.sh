@@ -72,8 +72,12 @@ sl_check "client offloads on" "offloads: '$off'" "$SL_LOG_C" \
 	sh -c "case ' $off ' in *' tso '*' udp-gso '*) exit 0;; *) exit 1;; esac"
 supers=$(sl_show "$SL_IF_C" | jq -r .tun_super_rx)
 gro=$(sl_show "$SL_IF_S" | jq -r .udp_gro_rx)
-echo "    client split ${supers:-?} TUN super-packets; server took ${gro:-?} coalesced datagrams"
+merged=$(sl_show "$SL_IF_S" | jq -r .tun_gro_tx)
+echo "    client split ${supers:-?} TUN super-packets; server took ${gro:-?} coalesced datagrams" \
+	"and wrote ${merged:-?} coalesced TCP super-packets to its TUN"
 sl_check "super-packets split and sent" "tun_super_rx=${supers:-none}" "$SL_LOG_C" \
 	[ "${supers:-0}" -gt 0 ]
 sl_check "coalesced datagrams received" "udp_gro_rx=${gro:-none}" "$SL_LOG_S" [ "${gro:-0}" -gt 0 ]
+sl_check "TCP segments coalesced on the TUN" "tun_gro_tx=${merged:-none}" "$SL_LOG_S" \
+	[ "${merged:-0}" -gt 0 ]
 sl_finish
