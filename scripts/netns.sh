@@ -239,6 +239,7 @@ Keepalive = 1
 DeadAfter = 3
 RekeySeconds = ${SL_REKEY_SECONDS:-120}
 LogLevel = ${SL_LOGLEVEL:-info}
+Offload = ${SL_OFFLOAD:-yes}
 EOF
 }
 
