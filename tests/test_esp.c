@@ -313,6 +313,64 @@ static void test_round_trip_all_ciphers_esn_lengths(void **state)
 
 /* Exactly the room a seal needs is enough; one byte less on either side is TOOBIG and changes
  * nothing. */
+/*
+ * Sealing a packet whose tail is elsewhere (sl_esp_seal_ext, the GSO path)
+ * gives byte for byte what sealing the whole packet in one buffer gives, for
+ * every cipher and split point (odd ones too: the AEAD sees the pieces as one
+ * stream), and needs the tail's length in tailroom, no more.
+ */
+static void test_seal_ext_equals_seal_whole(void **state)
+{
+	static const uint32_t splits[] = {0, 1, 13, 40, 52, 1399, 1400};
+	uint8_t payload[1400];
+
+	fill(payload, sizeof(payload), 0x5a);
+	for (int c = 0; c < SL_CIPHER__COUNT; c++) {
+		for (size_t i = 0; i < sizeof(splits) / sizeof(splits[0]); i++) {
+			uint32_t own = splits[i], ext = sizeof(payload) - own;
+			struct sl_esp_sa tx1, rx1, tx2, rx2;
+			struct test_pkt whole, part;
+			uint8_t nh = 0;
+
+			sa_pair((enum sl_cipher)c, false, &tx1, &rx1);
+			sa_pair((enum sl_cipher)c, false, &tx2, &rx2);
+			pkt_make_roomy(&whole, payload, sizeof(payload));
+			pkt_make(&part, sl_proto_esp.headroom, payload, own,
+				 ext + sl_proto_esp.tailroom);
+			assert_int_equal(sl_esp_seal(&tx1, &whole.p, SL_ESP_NH_IPV4), SL_DROP_NONE);
+			assert_int_equal(
+				sl_esp_seal_ext(&tx2, &part.p, payload + own, ext, SL_ESP_NH_IPV4),
+				SL_DROP_NONE);
+			assert_int_equal(part.p.len, whole.p.len);
+			assert_memory_equal(part.p.data, whole.p.data, whole.p.len);
+			assert_int_equal(sl_esp_open(&rx2, &part.p, &nh), SL_DROP_NONE);
+			assert_memory_equal(part.p.data, payload, sizeof(payload));
+			pkt_free(&whole);
+			pkt_free(&part);
+			sa_pair_clear(&tx1, &rx1);
+			sa_pair_clear(&tx2, &rx2);
+		}
+	}
+}
+
+static void test_seal_ext_needs_room_for_the_tail(void **state)
+{
+	uint8_t payload[100];
+	struct sl_esp_sa tx, rx;
+	struct test_pkt t;
+
+	fill(payload, sizeof(payload), 1);
+	sa_pair(SL_CIPHER_AES256GCM, false, &tx, &rx);
+	/* 100 bytes in all: 2 of padding, pad length, next header, 16 of ICV; one byte short. */
+	pkt_make(&t, sl_proto_esp.headroom, payload, 40, 60 + 2 + 2 + ICV_LEN - 1);
+	assert_int_equal(sl_esp_seal_ext(&tx, &t.p, payload + 40, 60, SL_ESP_NH_IPV4),
+			 SL_DROP_TOOBIG);
+	assert_int_equal(t.p.len, 40);
+	assert_int_equal(tx.seq, 0); /* nothing spent */
+	pkt_free(&t);
+	sa_pair_clear(&tx, &rx);
+}
+
 static void test_room_exact_and_short(void **state)
 {
 	struct sl_esp_sa tx, rx;
@@ -699,6 +757,8 @@ int main(void)
 		cmocka_unit_test(test_rfc7634_appendix_a_seal),
 		cmocka_unit_test(test_round_trip_all_ciphers_esn_lengths),
 		cmocka_unit_test(test_room_exact_and_short),
+		cmocka_unit_test(test_seal_ext_equals_seal_whole),
+		cmocka_unit_test(test_seal_ext_needs_room_for_the_tail),
 		cmocka_unit_test(test_tampered_byte_anywhere),
 		cmocka_unit_test(test_replayed_packet),
 		cmocka_unit_test(test_too_old_packet),

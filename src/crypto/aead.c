@@ -103,41 +103,57 @@ size_t sl_aead_tag_len(const struct sl_aead *a)
 	return a->tag_len;
 }
 
-/* Nonce, AAD, then the in-place body: the steps sealing and opening share. */
+/* Nonce, AAD, then the body piece by piece: the steps sealing and opening share. */
 static bool start(struct sl_aead *a, const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
-		  uint8_t *buf, size_t len)
+		  const struct sl_aead_part *parts, size_t nparts)
 {
 	int outl;
 
-	if (aad_len > INT_MAX || len > INT_MAX)
+	if (aad_len > INT_MAX)
 		return false;
 	if (!EVP_CipherInit_ex(a->ctx, NULL, NULL, NULL, nonce, a->encrypt))
 		return false;
 	if (aad_len && !EVP_CipherUpdate(a->ctx, NULL, &outl, aad, (int)aad_len))
 		return false;
-	return !len || EVP_CipherUpdate(a->ctx, buf, &outl, buf, (int)len);
+	for (size_t i = 0; i < nparts; i++)
+		if (parts[i].len && (parts[i].len > INT_MAX ||
+				     !EVP_CipherUpdate(a->ctx, parts[i].out, &outl, parts[i].in,
+						       (int)parts[i].len)))
+			return false;
+	return true;
 }
 
-int sl_aead_seal(struct sl_aead *a, const uint8_t nonce[SL_AEAD_NONCE_LEN], const uint8_t *aad,
-		 size_t aad_len, uint8_t *buf, size_t len, uint8_t *tag)
+int sl_aead_seal_parts(struct sl_aead *a, const uint8_t nonce[SL_AEAD_NONCE_LEN],
+		       const uint8_t *aad, size_t aad_len, const struct sl_aead_part *parts,
+		       size_t nparts, uint8_t *tag)
 {
+	uint8_t none[1];
 	int outl;
 
-	if (!a->encrypt || !start(a, nonce, aad, aad_len, buf, len))
+	if (!a->encrypt || !start(a, nonce, aad, aad_len, parts, nparts))
 		return -EIO;
-	/* Stream-mode AEADs emit nothing at Final; buf + len is never written. */
-	if (!EVP_CipherFinal_ex(a->ctx, buf + len, &outl) ||
+	/* Stream-mode AEADs emit nothing at Final. */
+	if (!EVP_CipherFinal_ex(a->ctx, none, &outl) ||
 	    !EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_GET_TAG, a->tag_len, tag))
 		return -EIO;
 	return 0;
 }
 
+int sl_aead_seal(struct sl_aead *a, const uint8_t nonce[SL_AEAD_NONCE_LEN], const uint8_t *aad,
+		 size_t aad_len, uint8_t *buf, size_t len, uint8_t *tag)
+{
+	struct sl_aead_part whole = {buf, buf, len};
+
+	return sl_aead_seal_parts(a, nonce, aad, aad_len, &whole, 1, tag);
+}
+
 int sl_aead_open(struct sl_aead *a, const uint8_t nonce[SL_AEAD_NONCE_LEN], const uint8_t *aad,
 		 size_t aad_len, uint8_t *buf, size_t len, const uint8_t *tag)
 {
+	struct sl_aead_part whole = {buf, buf, len};
 	int outl;
 
-	if (a->encrypt || !start(a, nonce, aad, aad_len, buf, len))
+	if (a->encrypt || !start(a, nonce, aad, aad_len, &whole, 1))
 		return -EBADMSG;
 	/* OpenSSL copies the tag; the cast only satisfies the void * of the ctrl API. */
 	if (!EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG, a->tag_len, (void *)tag) ||

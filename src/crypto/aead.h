@@ -41,6 +41,22 @@ size_t sl_aead_tag_len(const struct sl_aead *a);
 /* Encrypt buf[0..len) in place and write the tag. Returns 0 or -EIO. */
 int sl_aead_seal(struct sl_aead *a, const uint8_t nonce[SL_AEAD_NONCE_LEN], const uint8_t *aad,
 		 size_t aad_len, uint8_t *buf, size_t len, uint8_t *tag);
+/*
+ * One piece of a plaintext that is not all in one place: len bytes from in
+ * are encrypted to out (in == out: in place). Pieces follow each other in
+ * the order given, as if they were one buffer.
+ */
+struct sl_aead_part {
+	const uint8_t *in;
+	uint8_t *out;
+	size_t len;
+};
+
+/* Encrypt the pieces in order, each to its out, and write the tag. Returns 0 or -EIO. */
+int sl_aead_seal_parts(struct sl_aead *a, const uint8_t nonce[SL_AEAD_NONCE_LEN],
+		       const uint8_t *aad, size_t aad_len, const struct sl_aead_part *parts,
+		       size_t nparts, uint8_t *tag);
+
 /* Verify tag and decrypt in place. Returns 0 or -EBADMSG (nothing trustworthy in buf then). */
 int sl_aead_open(struct sl_aead *a, const uint8_t nonce[SL_AEAD_NONCE_LEN], const uint8_t *aad,
 		 size_t aad_len, uint8_t *buf, size_t len, const uint8_t *tag);

@@ -125,6 +125,17 @@ static bool tx_over_stream(struct sl_engine *e, struct peer *p, struct sl_pkt *p
 	return true;
 }
 
+/* The key slot and socket a packet to p leaves by on UDP right now, or NULL (not on UDP). */
+static struct key_slot *udp_slot(struct sl_engine *e, struct peer *p, struct udp_out **out)
+{
+	struct key_slot *k = &p->slots[SL_KEY_PRIMARY];
+
+	if (p->transport == SL_TRANSPORT_STREAM || !p->cfg.endpoint.ss_family)
+		return NULL;
+	*out = udp_for(e, p->cfg.endpoint.ss_family);
+	return k->present && *out ? k : NULL;
+}
+
 /* True when the peer's tx key has been used enough that the control plane should rekey. */
 static bool key_near_limit(struct peer *p, struct key_slot *k)
 {
@@ -161,10 +172,9 @@ static void tx_packet(struct sl_engine *e, struct sl_pkt *pk)
 		tx_over_stream(e, p, pk);
 		goto put;
 	}
-	k = &p->slots[SL_KEY_PRIMARY];
-	out = udp_for(e, p->cfg.endpoint.ss_family);
-	if (!k->present || !out) {
-		count_drop(&p->stats, k->present ? SL_DROP_IO : SL_DROP_NOKEY);
+	k = udp_slot(e, p, &out);
+	if (!k) {
+		count_drop(&p->stats, p->slots[SL_KEY_PRIMARY].present ? SL_DROP_IO : SL_DROP_NOKEY);
 		goto put;
 	}
 	d = sl_esp_seal(&k->tx, pk, v.family == AF_INET ? SL_ESP_NH_IPV4 : SL_ESP_NH_IPV6);
@@ -184,25 +194,56 @@ put:
 }
 
 /*
- * A TUN super-packet leaves as the packets the kernel would have sent: each
- * segment is built in a buffer of its own (headers, then its payload) and
- * goes the way of any packet, so the UDP batch can leave as one GSO send.
+ * A TUN super-packet leaves as the packets the kernel would have sent, each
+ * built in a buffer of its own so the UDP batch can leave as one GSO send.
+ * On UDP each segment's payload is encrypted straight from the super-packet
+ * into its buffer behind the headers: the segmentation copy and the
+ * encryption are one pass. Otherwise (stream fallback, no key yet, no
+ * route) the payload is copied and the segment takes the way of any packet,
+ * which counts whatever goes wrong.
  */
 static void tx_super(struct sl_engine *e, const struct sl_gso *g)
 {
+	uint8_t nh = g->family == AF_INET ? SL_ESP_NH_IPV4 : SL_ESP_NH_IPV6;
+	struct udp_out *out = NULL;
+	struct key_slot *k = NULL;
+	struct peer *p = NULL;
+	struct ip_view v;
+
+	if (ip_view(g->pkt, g->len, &v))
+		p = route_lookup(e, v.family, v.dst);
+	if (p)
+		k = udp_slot(e, p, &out);
 	for (uint32_t i = 0; i < g->nseg; i++) {
 		struct sl_pkt *seg = sl_pool_get(e->pool);
 		uint32_t plen = sl_gso_seg_payload_len(g, i);
+		enum sl_drop d;
 
 		if (!seg) {
 			e->stats.drops[SL_DROP_NOMEM - 1] += g->nseg - i;
-			return;
+			break;
 		}
 		sl_gso_seg_headers(g, i, seg->data);
-		memcpy(seg->data + g->hdr_len, sl_gso_seg_payload(g, i), plen);
-		seg->len = g->hdr_len + plen;
-		tx_packet(e, seg);
+		seg->len = g->hdr_len;
+		if (!k) {
+			memcpy(seg->data + seg->len, sl_gso_seg_payload(g, i), plen);
+			seg->len += plen;
+			tx_packet(e, seg);
+			continue;
+		}
+		d = sl_esp_seal_ext(&k->tx, seg, sl_gso_seg_payload(g, i), plen, nh);
+		if (d != SL_DROP_NONE) {
+			count_drop(&p->stats, d);
+			sl_pool_put(e->pool, seg);
+			continue;
+		}
+		p->stats.tx_packets++;
+		p->stats.tx_bytes += g->hdr_len + plen;
+		queue_udp(e, out, seg, &p->cfg.endpoint);
 	}
+	/* Last, as in tx_packet: the handler may rekey or delete the peer. */
+	if (k && key_near_limit(p, k))
+		engine_emit(e, SL_EVENT_KEY_NEAR_LIMIT, p->id);
 }
 
 /* Read one packet (or super-packet) from the TUN and send it on. Returns -EAGAIN when drained. */

@@ -89,15 +89,22 @@ static void write_trailer(uint8_t *t, uint32_t pad_len, uint8_t next_header)
 	t[pad_len + 1] = next_header;
 }
 
-/* iv NULL: the IV is the sequence number, which makes it unique per key. */
-static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t next_header,
-			 const uint8_t *iv)
+/*
+ * iv NULL: the IV is the sequence number, which makes it unique per key.
+ * ext: ext_len more bytes of payload that follow p's data but are not in p
+ * yet; they are encrypted from where they are into p (the copy and the
+ * encryption are one pass).
+ */
+static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, const uint8_t *ext,
+			 uint32_t ext_len, uint8_t next_header, const uint8_t *iv)
 {
-	uint32_t pad_len = pad_len_for(p->len);
-	uint32_t grow = pad_len + ESP_TRAILER_MIN + ESP_ICV_LEN;
-	uint32_t plain_len = p->len + pad_len + ESP_TRAILER_MIN;
+	uint32_t own_len = p->len, body_len = p->len + ext_len;
+	uint32_t pad_len = pad_len_for(body_len);
+	uint32_t grow = ext_len + pad_len + ESP_TRAILER_MIN + ESP_ICV_LEN;
+	uint32_t plain_len = body_len + pad_len + ESP_TRAILER_MIN;
 	uint8_t nonce[SL_AEAD_NONCE_LEN], aad[ESP_AAD_MAX];
-	uint8_t *hdr;
+	struct sl_aead_part parts[3];
+	uint8_t *hdr, *body;
 	uint64_t seq;
 	size_t aad_len;
 
@@ -108,8 +115,10 @@ static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t next_he
 	if (sa->seq >= seq_max(sa))
 		return SL_DROP_NOKEY;
 	seq = ++sa->seq;
-	write_trailer(sl_pkt_put(p, grow), pad_len, next_header);
+	sl_pkt_put(p, grow);
+	write_trailer(p->data + body_len, pad_len, next_header);
 	hdr = sl_pkt_push(p, SL_ESP_HDR_LEN);
+	body = hdr + SL_ESP_HDR_LEN;
 	sl_put_be32(hdr, sa->spi);
 	sl_put_be32(hdr + 4, (uint32_t)seq);
 	if (iv)
@@ -118,8 +127,10 @@ static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t next_he
 		sl_put_be64(hdr + 8, seq);
 	make_nonce(sa, hdr + 8, nonce);
 	aad_len = make_aad(sa, seq, aad);
-	if (sl_aead_seal(sa->dir.aead, nonce, aad, aad_len, hdr + SL_ESP_HDR_LEN, plain_len,
-			 hdr + SL_ESP_HDR_LEN + plain_len) < 0) {
+	parts[0] = (struct sl_aead_part){body, body, own_len};
+	parts[1] = (struct sl_aead_part){ext, body + own_len, ext_len};
+	parts[2] = (struct sl_aead_part){body + body_len, body + body_len, plain_len - body_len};
+	if (sl_aead_seal_parts(sa->dir.aead, nonce, aad, aad_len, parts, 3, body + plain_len) < 0) {
 		/* The key context is unusable; the sequence number stays spent. */
 		sl_pkt_pull(p, SL_ESP_HDR_LEN);
 		sl_pkt_trim(p, grow);
@@ -130,13 +141,19 @@ static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t next_he
 
 enum sl_drop sl_esp_seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t next_header)
 {
-	return seal(sa, p, next_header, NULL);
+	return seal(sa, p, NULL, 0, next_header, NULL);
+}
+
+enum sl_drop sl_esp_seal_ext(struct sl_esp_sa *sa, struct sl_pkt *p, const uint8_t *ext,
+			     uint32_t ext_len, uint8_t next_header)
+{
+	return seal(sa, p, ext, ext_len, next_header, NULL);
 }
 
 enum sl_drop sl_esp_seal_iv(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t next_header,
 			    const uint8_t iv[SL_ESP_IV_LEN])
 {
-	return seal(sa, p, next_header, iv);
+	return seal(sa, p, NULL, 0, next_header, iv);
 }
 
 enum sl_esp_kind sl_esp_classify(const uint8_t *d, size_t len)

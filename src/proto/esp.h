@@ -62,6 +62,15 @@ void sl_esp_sa_clear(struct sl_esp_sa *sa);
 enum sl_drop sl_esp_seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t next_header);
 
 /*
+ * Seal p's data followed by ext_len bytes at ext (not in p: e.g. a segment's
+ * payload inside a GSO super-packet), encrypting them from where they are
+ * into p behind its data; otherwise as sl_esp_seal. Needs ext_len more
+ * tailroom. ext must not overlap p.
+ */
+enum sl_drop sl_esp_seal_ext(struct sl_esp_sa *sa, struct sl_pkt *p, const uint8_t *ext,
+			     uint32_t ext_len, uint8_t next_header);
+
+/*
  * For known-answer tests only: seal like sl_esp_seal but put `iv` on the
  * wire (and in the nonce) instead of the sequence number. A repeated IV
  * under one key breaks AES-GCM and ChaCha20-Poly1305 completely, so the
