@@ -11,7 +11,16 @@
  * The harness talks to the TUN stand-ins with send/recv, the engine uses
  * read/write: so a profile can tell the two sides' libc calls apart.
  *
- *   instr [packets (default 20000)] [batch (default 32, 1..64)]
+ *   instr [packets (default 20000)] [batch (default 32, 1..64)] [gso]
+ *
+ * gso: the offload path instead, as a tunnel runs by default. A's TUN
+ * stand-in speaks virtio-net headers (tun_fd_offload) and carries TCP
+ * super-packets of 48 segments of 1360 bytes (1400-byte packets once cut),
+ * batch super-packets per round; A cuts and seals them straight from the
+ * super-packet, sends UDP GSO; B takes them in with UDP GRO, opens them in
+ * place and writes coalesced TCP super-packets; the harness checks B's
+ * writes: virtio header, TCP sequence without gap and an FNV-1a hash of the
+ * whole byte stream. packets counts segments (a multiple of 48).
  *
  * Prints one line, "instr packets=.. batches=.. copy_calls=.. copy_bytes=.. checksum=..".
  * copy_* count the memcpy/memmove calls made while the engines ran (inside
@@ -22,6 +31,7 @@
 #include "core/loop.h"
 #include "crypto/aead.h"
 #include "dco/uapi.h"
+#include "io/tun.h"
 #include "sluice/engine.h"
 
 #include "../tests/engine_harness.h"
@@ -41,6 +51,9 @@
 #define IDLE_LIMIT 20 /* rounds of 20 ms without progress before a batch counts as lost */
 #define PEER_A	   1  /* B's name for A */
 #define PEER_B	   2  /* A's name for B */
+#define GSO_MSS	   (PKT_LEN - 40) /* TCP payload per segment */
+#define GSO_SEGS   48		  /* segments per super-packet: 65320 bytes of IP */
+#define SUPER_LEN  (40 + GSO_SEGS * GSO_MSS)
 
 /*
  * Copy counting by interposition: this executable defines memcpy and memmove
@@ -108,6 +121,9 @@ struct node {
 };
 
 struct world {
+	bool gso;
+	uint32_t tcp_seq_tx, tcp_seq_rx; /* gso: the byte stream's next sequence numbers */
+	uint64_t stream_tx, stream_rx;	 /* gso: FNV-1a of the stream's bytes, in order */
 	sl_time_ns now;
 	struct sl_loop *loop;
 	struct node a, b;
@@ -168,6 +184,7 @@ static int node_up(struct world *w, struct node *n, const char *name)
 	sl_engine_cfg_init(&cfg);
 	cfg.loop = w->loop;
 	cfg.ifname = name;
+	cfg.tun_fd_offload = w->gso;
 	r = harness_engine_new(&n->e, &n->tun_far, &cfg, 0);
 	if (r < 0)
 		return fail("an engine on a socketpair", r);
@@ -294,14 +311,98 @@ static int send_batch(struct world *w, uint32_t count)
 	return 0;
 }
 
+static uint64_t fnv1a_more(uint64_t h, const uint8_t *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* One TCP super-packet as a TUN with TSO hands it over: virtio header, then 65320 bytes. */
+static int send_super(struct world *w)
+{
+	static uint8_t buf[SL_VNET_HDR_LEN + SUPER_LEN];
+	uint8_t *ip = buf + SL_VNET_HDR_LEN, *tcp = ip + 20;
+	uint64_t x = w->tcp_seq_tx * 0x9e3779b97f4a7c15ull + 1;
+	struct {
+		uint8_t flags, gso_type;
+		uint16_t hdr_len, gso_size, csum_start, csum_offset;
+	} vh = {1 /* NEEDS_CSUM */, 1 /* TCPV4 */, 40, GSO_MSS, 20, 16};
+
+	memcpy(buf, &vh, sizeof(vh));
+	memset(ip, 0, 40);
+	ip[0] = 0x45;
+	sl_put_be16(ip + 2, SUPER_LEN);
+	ip[6] = 0x40;
+	ip[8] = 64;
+	ip[9] = 6;
+	sl_put_be32(ip + 12, 0xc6130001); /* 198.19.0.1 */
+	sl_put_be32(ip + 16, 0xc6130002); /* 198.19.0.2 */
+	sl_put_be16(tcp, 40000);
+	sl_put_be16(tcp + 2, 5201);
+	sl_put_be32(tcp + 4, w->tcp_seq_tx);
+	sl_put_be32(tcp + 8, 1);
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x10; /* ACK */
+	sl_put_be16(tcp + 14, 512);
+	for (size_t i = 40; i < SUPER_LEN; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		ip[i] = (uint8_t)x;
+	}
+	w->stream_tx = fnv1a_more(w->stream_tx, ip + 40, SUPER_LEN - 40);
+	w->tcp_seq_tx += SUPER_LEN - 40;
+	if (send(w->a.tun_far, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+		return fail("write A tun", errno);
+	w->next_tx += GSO_SEGS;
+	return 0;
+}
+
+/* B's writes: each a virtio header and a TCP packet, coalesced or not, continuing the stream. */
+static int drain_b_gso(struct world *w)
+{
+	static uint8_t buf[SL_VNET_HDR_LEN + 65536];
+	int n = 0;
+
+	for (;;) {
+		ssize_t len = recv(w->b.tun_far, buf, sizeof(buf), MSG_DONTWAIT);
+		const uint8_t *ip = buf + SL_VNET_HDR_LEN;
+		uint32_t payload;
+
+		if (len < 0 && errno == EAGAIN)
+			return n;
+		if (len < 0)
+			return fail("read B tun", errno);
+		payload = (uint32_t)len - SL_VNET_HDR_LEN - 40;
+		if (len < SL_VNET_HDR_LEN + 40 + GSO_MSS || ip[9] != 6 ||
+		    sl_get_be16(ip + 2) != len - SL_VNET_HDR_LEN || payload % GSO_MSS ||
+		    (payload > GSO_MSS && (buf[1] != 1 || sl_get_be16(ip + 2) != 40 + payload)) ||
+		    sl_get_be32(ip + 24) != w->tcp_seq_rx) {
+			fprintf(stderr, "instr: B wrote %zd bytes, gso type %u, seq %u, expected %u\n",
+				len, buf[1], sl_get_be32(ip + 24), w->tcp_seq_rx);
+			return -1;
+		}
+		w->stream_rx = fnv1a_more(w->stream_rx, ip + 40, payload);
+		w->tcp_seq_rx += payload;
+		w->next_rx += payload / GSO_MSS;
+		n++;
+	}
+}
+
 static int push_batch(struct world *w, uint32_t count)
 {
 	int idle = 0;
 
-	if (send_batch(w, count))
+	if (w->gso) {
+		for (uint32_t i = 0; i < count; i++)
+			if (send_super(w))
+				return -1;
+	} else if (send_batch(w, count)) {
 		return -1;
+	}
 	while (w->next_rx < w->next_tx) {
-		int ran = run_engines(w, 20), got = drain_b(w);
+		int ran = run_engines(w, 20), got = w->gso ? drain_b_gso(w) : drain_b(w);
 
 		if (ran < 0 || got < 0)
 			return ran < 0 ? fail("sl_loop_run_once", ran) : -1;
@@ -343,6 +444,7 @@ static int run(struct world *w, unsigned long packets, uint32_t batch)
 	struct sl_clock clock = {frozen_now, w};
 
 	w->now = 1000 * SL_SEC;
+	w->stream_tx = w->stream_rx = 0xcbf29ce484222325ull;
 	w->loop = sl_loop_new(&clock);
 	if (!w->loop)
 		return fail("sl_loop_new", errno);
@@ -354,12 +456,18 @@ static int run(struct world *w, unsigned long packets, uint32_t batch)
 	while (w->next_tx < packets) {
 		unsigned long left = packets - w->next_tx;
 
+		if (w->gso)
+			left = (left + GSO_SEGS - 1) / GSO_SEGS;
 		if (push_batch(w, left < batch ? (uint32_t)left : batch))
 			return -1;
 	}
 	if (check_stats(w))
 		return -1;
-	if (w->next_rx != packets || w->sum_rx != w->sum_tx) {
+	if (w->gso && w->stream_rx != w->stream_tx) {
+		fprintf(stderr, "instr: the byte stream arrived damaged\n");
+		return -1;
+	}
+	if (w->next_rx != w->next_tx || w->sum_rx != w->sum_tx) {
 		fprintf(stderr, "instr: %llu of %lu packets, checksum %016llx vs %016llx\n",
 			w->next_rx, packets, w->sum_rx, w->sum_tx);
 		return -1;
@@ -396,10 +504,12 @@ int main(int argc, char **argv)
 	unsigned long packets = 20000, batch = 32;
 	int r;
 
-	if (argc > 3 || (argc > 1 && !parse_count(argv[1], 1ul << 40, &packets)) ||
+	w.gso = argc > 3 && !strcmp(argv[3], "gso");
+	if (argc > 4 || (argc > 3 && !w.gso) ||
+	    (argc > 1 && !parse_count(argv[1], 1ul << 40, &packets)) ||
 	    (argc > 2 && !parse_count(argv[2], BATCH_MAX, &batch))) {
 		fprintf(stderr,
-			"usage: instr [packets (default 20000)] [batch 1..%d (default 32)]\n",
+			"usage: instr [packets (default 20000)] [batch 1..%d (default 32)] [gso]\n",
 			BATCH_MAX);
 		return 2;
 	}

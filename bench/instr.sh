@@ -29,7 +29,15 @@
 # Each N runs twice: once whole, once collecting only inside sl_aead_seal/sl_aead_open (see
 # profile below), which splits every function's cost into its AEAD and non-AEAD parts.
 #
-# Usage: bench/instr.sh   (env: BUILD=build, INSTR_N1=2048, INSTR_N2=12288, INSTR_BATCH=32,
+# INSTR_MODE=gso (the default) measures the path a tunnel takes with its default Offload = yes:
+#   A's TUN stand-in hands over TCP super-packets of 48 segments (1400-byte packets once cut),
+#   A cuts and seals them straight from the super-packet and sends UDP GSO, B receives UDP GRO,
+#   opens in place and writes coalesced TCP super-packets; a packet is a segment. Batches are
+#   super-packets (INSTR_BATCH=2). INSTR_MODE=packet measures one packet per system call
+#   (Offload = no, or a kernel without offloads), batches of INSTR_BATCH=32 packets.
+#
+# Usage: bench/instr.sh   (env: BUILD=build, INSTR_MODE=gso|packet, INSTR_N1, INSTR_N2 (packets;
+#                         gso: 3072 and 15360, packet: 2048 and 12288), INSTR_BATCH,
 #                         INSTR_TOP=10 table rows; four callgrind runs, about 15 s)
 # Needs valgrind (callgrind, callgrind_annotate); no root.
 set -eu
@@ -41,9 +49,15 @@ case $BUILD in
 *) BUILD=$ROOT/$BUILD ;;
 esac
 BIN=$BUILD/bench/instr
-N1=${INSTR_N1:-2048}
-N2=${INSTR_N2:-12288}
-BATCH=${INSTR_BATCH:-32}
+MODE=${INSTR_MODE:-gso}
+case $MODE in
+gso) N1=${INSTR_N1:-3072} N2=${INSTR_N2:-15360} BATCH=${INSTR_BATCH:-2} ARG=gso ;;
+packet) N1=${INSTR_N1:-2048} N2=${INSTR_N2:-12288} BATCH=${INSTR_BATCH:-32} ARG= ;;
+*)
+	echo "instr.sh: INSTR_MODE is gso or packet, not '$MODE'" >&2
+	exit 1
+	;;
+esac
 TOP=${INSTR_TOP:-10}
 
 for cmd in valgrind callgrind_annotate awk; do
@@ -71,10 +85,10 @@ trap 'rm -rf "$W"' EXIT
 profile() {
 	local n=$1 tag=${2:-all} opts=(--collect-atstart=yes)
 	if [ "$tag" = aead ]; then
-		opts=(--collect-atstart=no --toggle-collect=sl_aead_seal --toggle-collect=sl_aead_open)
+		opts=(--collect-atstart=no --toggle-collect=sl_aead_seal_parts --toggle-collect=sl_aead_open)
 	fi
 	if ! (cd / && valgrind --tool=callgrind --callgrind-out-file="$W/cg.$tag.$n" --dump-instr=no \
-		"${opts[@]}" "$BIN" "$n" "$BATCH") >"$W/out.$tag.$n" 2>"$W/vg.$tag.$n"; then
+		"${opts[@]}" "$BIN" "$n" "$BATCH" $ARG) >"$W/out.$tag.$n" 2>"$W/vg.$tag.$n"; then
 		echo "instr.sh: instr $n failed under valgrind:" >&2
 		tail -n 20 "$W/vg.$tag.$n" >&2
 		exit 1
@@ -112,8 +126,13 @@ copy_callers() {
 	}' "$1"
 }
 
-echo "instr: callgrind, $N1 and $N2 packets of 1400 bytes in batches of $BATCH, A -> B," \
-	"AES-256-GCM ($BIN)"
+if [ "$MODE" = gso ]; then
+	echo "instr: callgrind, offload path: $N1 and $N2 packets of 1400 bytes cut from TCP" \
+		"super-packets of 48, $BATCH super-packets per round, A -> B, AES-256-GCM ($BIN)"
+else
+	echo "instr: callgrind, packet by packet: $N1 and $N2 packets of 1400 bytes in batches" \
+		"of $BATCH, A -> B, AES-256-GCM ($BIN)"
+fi
 for n in "$N1" "$N2"; do
 	for tag in all aead; do
 		profile "$n" "$tag"
@@ -182,7 +201,7 @@ BEGIN {
 	engine = -1; aead = 0; copy = 0; total = incl["PROGRAM TOTALS"]
 	for (k in incl) {
 		if (k == "sl_loop_run_once") engine = incl[k]
-		if (k == "sl_aead_seal" || k == "sl_aead_open") aead += incl[k]
+		if (k == "sl_aead_seal_parts" || k == "sl_aead_open") aead += incl[k]
 	}
 	for (k in self) if (is_copy(k)) copy += self[k]
 	if (engine <= 0 || aead <= 0) {

@@ -47,6 +47,8 @@ struct sl_engine_cfg {
 	struct sl_loop *loop; /* required */
 	const char *ifname;   /* TUN device to create or attach ("sl0") */
 	int tun_fd;	      /* >= 0: use this open TUN fd instead (ring/tests) */
+	bool tun_fd_offload;  /* that fd was opened with IFF_VNET_HDR and TUNSETOFFLOAD
+				 (CSUM, TSO4, TSO6): it speaks virtio-net headers, super-packets */
 	uint32_t mtu;	      /* inner MTU, default 1400 */
 	bool vnet_hdr;	      /* try IFF_VNET_HDR (default true via sl_engine_cfg_init) */
 	bool offload;	      /* TUN TSO/USO super-packets and UDP GSO/GRO where the kernel has

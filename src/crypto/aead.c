@@ -139,14 +139,6 @@ int sl_aead_seal_parts(struct sl_aead *a, const uint8_t nonce[SL_AEAD_NONCE_LEN]
 	return 0;
 }
 
-int sl_aead_seal(struct sl_aead *a, const uint8_t nonce[SL_AEAD_NONCE_LEN], const uint8_t *aad,
-		 size_t aad_len, uint8_t *buf, size_t len, uint8_t *tag)
-{
-	struct sl_aead_part whole = {buf, buf, len};
-
-	return sl_aead_seal_parts(a, nonce, aad, aad_len, &whole, 1, tag);
-}
-
 int sl_aead_open(struct sl_aead *a, const uint8_t nonce[SL_AEAD_NONCE_LEN], const uint8_t *aad,
 		 size_t aad_len, uint8_t *buf, size_t len, const uint8_t *tag)
 {

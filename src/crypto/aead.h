@@ -38,9 +38,6 @@ struct sl_aead *sl_aead_new(enum sl_cipher c, const uint8_t *key, size_t key_len
 void sl_aead_free(struct sl_aead *a);
 size_t sl_aead_tag_len(const struct sl_aead *a);
 
-/* Encrypt buf[0..len) in place and write the tag. Returns 0 or -EIO. */
-int sl_aead_seal(struct sl_aead *a, const uint8_t nonce[SL_AEAD_NONCE_LEN], const uint8_t *aad,
-		 size_t aad_len, uint8_t *buf, size_t len, uint8_t *tag);
 /*
  * One piece of a plaintext that is not all in one place: len bytes from in
  * are encrypted to out (in == out: in place). Pieces follow each other in
@@ -56,6 +53,16 @@ struct sl_aead_part {
 int sl_aead_seal_parts(struct sl_aead *a, const uint8_t nonce[SL_AEAD_NONCE_LEN],
 		       const uint8_t *aad, size_t aad_len, const struct sl_aead_part *parts,
 		       size_t nparts, uint8_t *tag);
+
+/* Encrypt buf[0..len) in place and write the tag. Returns 0 or -EIO. */
+static inline int sl_aead_seal(struct sl_aead *a, const uint8_t nonce[SL_AEAD_NONCE_LEN],
+			       const uint8_t *aad, size_t aad_len, uint8_t *buf, size_t len,
+			       uint8_t *tag)
+{
+	struct sl_aead_part whole = {buf, buf, len};
+
+	return sl_aead_seal_parts(a, nonce, aad, aad_len, &whole, 1, tag);
+}
 
 /* Verify tag and decrypt in place. Returns 0 or -EBADMSG (nothing trustworthy in buf then). */
 int sl_aead_open(struct sl_aead *a, const uint8_t nonce[SL_AEAD_NONCE_LEN], const uint8_t *aad,

@@ -108,7 +108,12 @@ static int open_tun(struct sl_engine *e)
 {
 	if (e->cfg.tun_fd >= 0) {
 		e->tun.fd = e->cfg.tun_fd;
-		e->tun.vnet_hdr = false;
+		e->tun.vnet_hdr = e->cfg.tun_fd_offload;
+		e->tun.offload = e->cfg.tun_fd_offload
+					 ? SL_TUN_OFF_CSUM | SL_TUN_OFF_TSO4 | SL_TUN_OFF_TSO6
+					 : 0;
+		if (e->tun.offload && !(e->tun_big = malloc(SL_TUN_SUPER_CAP)))
+			return -ENOMEM;
 		snprintf(e->tun.name, sizeof(e->tun.name), "%s",
 			 e->cfg.ifname ? e->cfg.ifname : "");
 		e->own_tun = false;
