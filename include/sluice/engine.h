@@ -143,6 +143,10 @@ struct sl_peer_stats {
 	uint64_t stream_rx_packets, stream_tx_packets; /* of the above, over the fallback */
 	uint64_t keepalive_rx, keepalive_tx;
 	uint64_t drops[SL_STAT_DROP__COUNT]; /* index = enum sl_drop - 1 */
+	/* Of drops[], those of datagrams read from the UDP socket, so that every received
+	 * datagram can be accounted for: accepted (data, keepalive) or one of these. */
+	uint64_t udp_rx_drops[SL_STAT_DROP__COUNT];
+	uint64_t udp_rx_datagrams; /* interface only: every datagram recvmmsg returned */
 	enum sl_transport transport;
 	uint64_t last_rx_ns; /* loop clock of the last authenticated packet, 0 = never */
 	uint8_t key_id[2];   /* per slot */
