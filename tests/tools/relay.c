@@ -5,10 +5,11 @@
  *
  *   client --UDP--> [--listen ADDR:PORT] relay (one socket per client) --UDP--> [--to ADDR:PORT]
  *
- * Datagrams from the client are dropped, corrupted, duplicated, held back (reordered) and delayed
- * as asked; with --both the replies are impaired the same way, otherwise they pass untouched.
- * A blackhole window swallows both directions, as a dead path would. With --tcp, TCP connections
- * to the same port are proxied byte for byte (the TLS control/fallback channel), unimpaired.
+ * Datagrams from the client are rate-limited (a token-bucket policer), dropped, corrupted,
+ * duplicated, held back (reordered) and delayed as asked; with --both the replies are impaired the
+ * same way, otherwise they pass untouched. A blackhole window swallows both directions, as a dead
+ * path would. With --tcp, TCP connections to the same port are proxied byte for byte (the TLS
+ * control/fallback channel), unimpaired.
  *
  * Randomness comes from --seed only, one generator per direction with a fixed number of draws
  * per datagram, so the fate of the Nth datagram does not depend on timing. Memory is bounded:
@@ -52,16 +53,18 @@ enum counter {
 	REORDERED,
 	DELAYED,
 	OVERFLOW, /* no room to hold a datagram, or its client was evicted meanwhile */
+	RATELIMITED,
 	NCOUNTERS
 };
-static const char *const counter_name[NCOUNTERS] = {"received",	  "forwarded",	"dropped",
-						    "blackholed", "duplicated", "corrupted",
-						    "reordered",  "delayed",	"overflow"};
+static const char *const counter_name[NCOUNTERS] = {
+	"received",  "forwarded", "dropped", "blackholed", "duplicated",
+	"corrupted", "reordered", "delayed", "overflow",   "ratelimited"};
 
 struct impair {
 	double drop, dup, corrupt, reorder; /* percent */
 	unsigned reorder_depth, delay_ms, jitter_ms;
 	long blackhole_after_ms, blackhole_for_ms; /* -1: never / forever */
+	unsigned rate_kbit;			   /* 0: unlimited */
 };
 
 struct flow {
@@ -111,6 +114,8 @@ struct relay {
 	size_t nqueue, queued_bytes;
 	struct dgram *held[NDIR][MAX_HELD];
 	size_t nheld[NDIR];
+	double tokens[NDIR]; /* rate limit: bytes that may pass now */
+	uint64_t tokens_ms[NDIR];
 };
 
 static volatile sig_atomic_t got_term, got_usr1;
@@ -295,6 +300,28 @@ static struct dgram *dgram_new(struct relay *r, enum dir d, int flow, const void
 	return g;
 }
 
+/*
+ * A policer, as a rate-limited link with a short queue behaves for TCP: the bucket refills at
+ * rate_kbit and holds at most 20 ms worth (at least two full datagrams); what does not fit drops.
+ */
+static bool over_rate(struct relay *r, enum dir d, size_t len, uint64_t now)
+{
+	double per_ms = r->im.rate_kbit / 8.0, burst = per_ms * 20;
+
+	if (!r->im.rate_kbit)
+		return false;
+	if (burst < 2.0 * MAX_DGRAM)
+		burst = 2.0 * MAX_DGRAM;
+	r->tokens[d] += (double)(now - r->tokens_ms[d]) * per_ms;
+	r->tokens_ms[d] = now;
+	if (r->tokens[d] > burst)
+		r->tokens[d] = burst;
+	if (r->tokens[d] < (double)len)
+		return true;
+	r->tokens[d] -= (double)len;
+	return false;
+}
+
 static bool in_blackhole(const struct relay *r, uint64_t now)
 {
 	long t = (long)(now - r->start_ms), after = r->im.blackhole_after_ms;
@@ -304,7 +331,7 @@ static bool in_blackhole(const struct relay *r, uint64_t now)
 	return r->im.blackhole_for_ms < 0 || t < after + r->im.blackhole_for_ms;
 }
 
-/* The pipeline: blackhole, drop, corrupt, duplicate, reorder, delay. */
+/* The pipeline: blackhole, rate limit, drop, corrupt, duplicate, reorder, delay. */
 static void impair_and_forward(struct relay *r, enum dir d, int flow, unsigned char *data,
 			       size_t len, uint64_t now)
 {
@@ -318,6 +345,10 @@ static void impair_and_forward(struct relay *r, enum dir d, int flow, unsigned c
 		draw[i] = rng_next(&r->rng[d]);
 	if (in_blackhole(r, now)) {
 		r->count[d][BLACKHOLED]++;
+		return;
+	}
+	if (on && over_rate(r, d, len, now)) {
+		r->count[d][RATELIMITED]++;
 		return;
 	}
 	if (on && chance(draw[0], im->drop)) {
@@ -635,7 +666,7 @@ static int open_listeners(struct relay *r)
 static const char usage_text[] =
 	"Usage: relay --listen ADDR:PORT --to ADDR:PORT [--tcp] [--both] [--seed N]\n"
 	"             [--drop PCT] [--dup PCT] [--corrupt PCT] [--reorder PCT --reorder-depth N]\n"
-	"             [--delay-ms N --jitter-ms N] [--stats-file PATH]\n"
+	"             [--delay-ms N --jitter-ms N] [--rate-kbit N] [--stats-file PATH]\n"
 	"             [--blackhole-after-ms N [--blackhole-for-ms N]]\n"
 	"ADDR is 198.18.0.1 or [2001:db8::1]. Client->server UDP datagrams are impaired (--both:\n"
 	"replies too); the blackhole swallows both ways. --tcp also proxies TCP, unimpaired.\n";
@@ -663,6 +694,7 @@ static int parse_args(struct relay *r, int argc, char **argv, uint64_t *seed)
 		{"--blackhole-after-ms", 'l', &r->im.blackhole_after_ms, NULL},
 		{"--blackhole-for-ms", 'l', &r->im.blackhole_for_ms, NULL},
 		{"--stats-file", 's', &r->stats_file, NULL},
+		{"--rate-kbit", 'u', &r->im.rate_kbit, NULL},
 	};
 	size_t n_opts = sizeof(opts) / sizeof(opts[0]), o;
 
@@ -747,6 +779,7 @@ int main(int argc, char **argv)
 	if (open_listeners(&r) < 0)
 		return 1;
 	r.start_ms = now_ms();
+	r.tokens_ms[C2S] = r.tokens_ms[S2C] = r.start_ms;
 	rc = run(&r);
 	print_counters(&r, stdout);
 	write_stats_file(&r);
