@@ -236,7 +236,7 @@ CA = $3
 Certificate = $4.pem
 PrivateKey = $4.key
 Keepalive = 1
-DeadAfter = 3
+DeadAfter = ${SL_DEAD_AFTER:-3}
 RekeySeconds = ${SL_REKEY_SECONDS:-120}
 LogLevel = ${SL_LOGLEVEL:-info}
 EOF
