@@ -15,6 +15,8 @@
  * per datagram, so the fate of the Nth datagram does not depend on timing. Memory is bounded:
  * MAX_FLOWS clients, MAX_PAIRS TCP connections, MAX_QUEUED_BYTES of datagrams held back.
  * Counters go to stdout on SIGUSR1 and at exit (SIGTERM/SIGINT), and to --stats-file every second.
+ * SIGUSR2 moves every client's upstream socket to a new source port (and, with --rebind-from, a
+ * new source address), as a NAT rebinding or a roaming client looks to the server.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -105,6 +107,9 @@ struct relay {
 	bool tcp, both;
 	struct impair im;
 	const char *stats_file;
+	struct sockaddr_storage rebind_from; /* source address after SIGUSR2 (port 0: any) */
+	socklen_t rebind_from_len;
+	uint64_t rebinds;
 	int udp_fd, tcp_fd;
 	uint64_t start_ms, rng[NDIR];
 	uint64_t count[NDIR][NCOUNTERS], tcp_conns, tcp_bytes[2];
@@ -118,12 +123,14 @@ struct relay {
 	uint64_t tokens_ms[NDIR];
 };
 
-static volatile sig_atomic_t got_term, got_usr1;
+static volatile sig_atomic_t got_term, got_usr1, got_usr2;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		got_usr1 = 1;
+	else if (sig == SIGUSR2)
+		got_usr2 = 1;
 	else
 		got_term = 1;
 }
@@ -186,6 +193,7 @@ static void print_counters(const struct relay *r, FILE *f)
 		for (int c = 0; c < NCOUNTERS; c++)
 			fprintf(f, "%s_%s=%llu\n", dir_name[d], counter_name[c],
 				(unsigned long long)r->count[d][c]);
+	fprintf(f, "rebinds=%llu\n", (unsigned long long)r->rebinds);
 	fprintf(f, "tcp_connections=%llu\ntcp_c2s_bytes=%llu\ntcp_s2c_bytes=%llu\n",
 		(unsigned long long)r->tcp_conns, (unsigned long long)r->tcp_bytes[0],
 		(unsigned long long)r->tcp_bytes[1]);
@@ -427,6 +435,31 @@ static int flow_for(struct relay *r, const struct sockaddr_storage *from, sockle
 	return victim;
 }
 
+/* SIGUSR2: each flow gets a new upstream socket, so the server sees a new source address. */
+static void rebind_flows(struct relay *r)
+{
+	for (int i = 0; i < MAX_FLOWS; i++) {
+		struct flow *f = &r->flows[i];
+		int fd;
+
+		if (!f->used)
+			continue;
+		fd = socket(r->to.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0 ||
+		    (r->rebind_from_len &&
+		     bind(fd, (struct sockaddr *)&r->rebind_from, r->rebind_from_len) < 0) ||
+		    connect(fd, (struct sockaddr *)&r->to, r->to_len) < 0) {
+			perror("relay: rebind");
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		close(f->fd);
+		f->fd = fd;
+		r->rebinds++;
+	}
+}
+
 static void read_clients(struct relay *r, unsigned char *buf)
 {
 	for (int n = 0; n < 64; n++) {
@@ -564,6 +597,10 @@ static void housekeeping(struct relay *r, uint64_t now, uint64_t *next_stats)
 {
 	send_due(r, now);
 	release_stale_held(r, now);
+	if (got_usr2) {
+		got_usr2 = 0;
+		rebind_flows(r);
+	}
 	if (got_usr1) {
 		got_usr1 = 0;
 		print_counters(r, stdout);
@@ -667,9 +704,11 @@ static const char usage_text[] =
 	"Usage: relay --listen ADDR:PORT --to ADDR:PORT [--tcp] [--both] [--seed N]\n"
 	"             [--drop PCT] [--dup PCT] [--corrupt PCT] [--reorder PCT --reorder-depth N]\n"
 	"             [--delay-ms N --jitter-ms N] [--rate-kbit N] [--stats-file PATH]\n"
-	"             [--blackhole-after-ms N [--blackhole-for-ms N]]\n"
+	"             [--blackhole-after-ms N [--blackhole-for-ms N]] [--rebind-from ADDR]\n"
 	"ADDR is 198.18.0.1 or [2001:db8::1]. Client->server UDP datagrams are impaired (--both:\n"
-	"replies too); the blackhole swallows both ways. --tcp also proxies TCP, unimpaired.\n";
+	"replies too); the blackhole swallows both ways. --tcp also proxies TCP, unimpaired.\n"
+	"SIGUSR1 prints the counters; SIGUSR2 moves the upstream UDP to a new source port\n"
+	"(and to --rebind-from's address).\n";
 
 static int parse_args(struct relay *r, int argc, char **argv, uint64_t *seed)
 {
@@ -695,12 +734,13 @@ static int parse_args(struct relay *r, int argc, char **argv, uint64_t *seed)
 		{"--blackhole-for-ms", 'l', &r->im.blackhole_for_ms, NULL},
 		{"--stats-file", 's', &r->stats_file, NULL},
 		{"--rate-kbit", 'u', &r->im.rate_kbit, NULL},
+		{"--rebind-from", 'A', &r->rebind_from, &r->rebind_from_len},
 	};
 	size_t n_opts = sizeof(opts) / sizeof(opts[0]), o;
 
 	for (int i = 1; i < argc; i++) {
 		const char *v;
-		char *end = NULL;
+		char *end = NULL, addr[160];
 
 		for (o = 0; o < n_opts && strcmp(argv[i], opts[o].name); o++)
 			;
@@ -719,6 +759,12 @@ static int parse_args(struct relay *r, int argc, char **argv, uint64_t *seed)
 		switch (opts[o].type) {
 		case 'a':
 			end = parse_addr(v, opts[o].dst, opts[o].len) ? NULL : "";
+			break;
+		case 'A': /* an address without a port: "198.18.0.5" or "[2001:db8::5]" */
+			snprintf(addr, sizeof(addr), "%s:1", v);
+			end = parse_addr(addr, opts[o].dst, opts[o].len) ? NULL : "";
+			/* port 0: the kernel picks a new one */
+			((struct sockaddr_in *)opts[o].dst)->sin_port = 0;
 			break;
 		case 'x':
 			*(uint64_t *)opts[o].dst = strtoull(v, &end, 0);
@@ -775,6 +821,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (open_listeners(&r) < 0)
 		return 1;
