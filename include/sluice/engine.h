@@ -159,6 +159,13 @@ struct sl_peer_stats {
 int sl_peer_stats(struct sl_engine *e, uint32_t peer_id, struct sl_peer_stats *out);
 /* Drops not attributable to a peer (unknown SPI, no route, no buffer...). */
 int sl_engine_stats(struct sl_engine *e, struct sl_peer_stats *out);
+/*
+ * A control plane's own counters, shown by `sluice show` beside the interface's: fn writes
+ * "name=number\n" lines into out (at most cap bytes) and returns how many it wrote. NULL removes
+ * it.
+ */
+typedef size_t (*sl_stats_hook)(void *arg, char *out, size_t cap);
+void sl_engine_set_stats_hook(struct sl_engine *e, sl_stats_hook fn, void *arg);
 /* Calls fn for every peer id in ascending order; stops if fn returns non-zero. */
 int sl_engine_foreach_peer(struct sl_engine *e, int (*fn)(void *arg, uint32_t peer_id), void *arg);
 

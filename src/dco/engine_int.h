@@ -63,6 +63,8 @@ struct sl_engine {
 	struct sl_route_table *routes;
 	struct sl_peer_stats stats; /* drops and counts not attributable to a peer */
 	struct sl_ctl_server *ctl;
+	sl_stats_hook stats_hook; /* the control plane's counters, for op=stats */
+	void *stats_hook_arg;
 };
 
 struct peer *engine_peer(struct sl_engine *e, uint32_t id);

@@ -203,6 +203,12 @@ static int op_stats(struct sl_engine *e, const struct sl_uapi_request *req, stru
 	sl_buf_printf(b, "interface=%s\n", sl_engine_ifname(e));
 	print_counters(b, &s);
 	sl_buf_printf(b, "udp_rx_datagrams=%llu\n", (unsigned long long)s.udp_rx_datagrams);
+	if (e->stats_hook) {
+		char extra[1024];
+		size_t n = e->stats_hook(e->stats_hook_arg, extra, sizeof(extra));
+
+		sl_buf_printf(b, "%.*s", (int)(n < sizeof(extra) ? n : sizeof(extra)), extra);
+	}
 	if (r == 0)
 		return engine_peer(e, id) ? print_peer(ctx, id) : -ENOENT;
 	if (r != -ENOENT)
