@@ -294,6 +294,23 @@ static void test_noroute_and_spoofed_source(void **state)
 	settle(w);
 	assert_int_equal(read_far(w->a.tun_far, got, sizeof(got)), -1);
 	assert_int_equal(stats_of(w->a.e, PEER_B).drops[SL_STAT_DROP_NOROUTE], 1);
+	/* The first was a send-side drop, the second came in over UDP: only it is an rx drop. */
+	assert_int_equal(s.udp_rx_drops[SL_STAT_DROP_NOROUTE], 0);
+	assert_int_equal(stats_of(w->a.e, PEER_B).udp_rx_drops[SL_STAT_DROP_NOROUTE], 1);
+}
+
+/* Every datagram the engine read is accepted (data over UDP, keepalive) or one rx drop. */
+static void assert_udp_rx_accounted(struct sl_engine *e, uint32_t peer)
+{
+	struct sl_peer_stats itf, p = stats_of(e, peer);
+	uint64_t drops = 0;
+
+	sl_engine_stats(e, &itf);
+	for (int d = 0; d < SL_STAT_DROP__COUNT; d++)
+		drops += itf.udp_rx_drops[d] + p.udp_rx_drops[d];
+	assert_true(itf.udp_rx_datagrams > 0);
+	assert_int_equal(itf.udp_rx_datagrams, p.rx_packets - p.stream_rx_packets + p.keepalive_rx +
+						       itf.keepalive_rx + drops);
 }
 
 /* Point A's peer at the spy, send one packet, and capture what A sealed. */
@@ -352,6 +369,7 @@ static void test_tampered_replayed_unknown(void **state)
 	/* The endpoint moved to the spy only for the authenticated packet. */
 	s = stats_of(w->b.e, PEER_A);
 	assert_int_equal(((struct sockaddr_in *)&s.endpoint)->sin_port, w->spy_addr.sin_port);
+	assert_udp_rx_accounted(w->b.e, PEER_A);
 }
 
 static void test_rekey_swap_keeps_lame_duck(void **state)

@@ -150,6 +150,10 @@ struct sl_peer_stats {
 	 * coalesced super-packets written to the TUN. */
 	uint64_t tun_super_rx, udp_gro_rx, tun_gro_tx;
 	uint64_t drops[SL_STAT_DROP__COUNT]; /* index = enum sl_drop - 1 */
+	/* Of drops[], those of datagrams read from the UDP socket, so that every received
+	 * datagram can be accounted for: accepted (data, keepalive) or one of these. */
+	uint64_t udp_rx_drops[SL_STAT_DROP__COUNT];
+	uint64_t udp_rx_datagrams; /* interface only: every datagram recvmmsg returned */
 	enum sl_transport transport;
 	uint64_t last_rx_ns; /* loop clock of the last authenticated packet, 0 = never */
 	uint8_t key_id[2];   /* per slot */
@@ -172,6 +176,13 @@ const char *sl_offloads_format(uint32_t bits, char *out, size_t len);
 int sl_peer_stats(struct sl_engine *e, uint32_t peer_id, struct sl_peer_stats *out);
 /* Drops not attributable to a peer (unknown SPI, no route, no buffer...). */
 int sl_engine_stats(struct sl_engine *e, struct sl_peer_stats *out);
+/*
+ * A control plane's own counters, shown by `sluice show` beside the interface's: fn writes
+ * "name=number\n" lines into out (at most cap bytes) and returns how many it wrote. NULL removes
+ * it.
+ */
+typedef size_t (*sl_stats_hook)(void *arg, char *out, size_t cap);
+void sl_engine_set_stats_hook(struct sl_engine *e, sl_stats_hook fn, void *arg);
 /* Calls fn for every peer id in ascending order; stops if fn returns non-zero. */
 int sl_engine_foreach_peer(struct sl_engine *e, int (*fn)(void *arg, uint32_t peer_id), void *arg);
 

@@ -28,6 +28,13 @@ void count_drop(struct sl_peer_stats *s, enum sl_drop reason)
 		s->drops[reason - 1]++;
 }
 
+void count_udp_rx_drop(struct sl_peer_stats *s, enum sl_drop reason)
+{
+	count_drop(s, reason);
+	if (reason > SL_DROP_NONE && reason < SL_DROP__COUNT)
+		s->udp_rx_drops[reason - 1]++;
+}
+
 struct ip_view {
 	int family;
 	uint32_t len; /* length the IP header claims */
@@ -326,7 +333,7 @@ static void deliver(struct sl_engine *e, struct peer *p, struct sl_pkt *pk, uint
 	if (d == SL_DROP_NONE && sl_tun_write(&e->tun, pk) < 0)
 		d = SL_DROP_IO;
 	if (d != SL_DROP_NONE) {
-		count_drop(&p->stats, d);
+		(stream ? count_drop : count_udp_rx_drop)(&p->stats, d);
 		return;
 	}
 	p->stats.rx_packets++;
@@ -398,12 +405,12 @@ static bool rx_esp(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr
 	enum sl_drop d;
 
 	if (!k) {
-		count_drop(&e->stats, SL_DROP_NOKEY);
+		count_udp_rx_drop(&e->stats, SL_DROP_NOKEY);
 		return false;
 	}
 	d = sl_esp_open(&k->rx, pk, &nh);
 	if (d != SL_DROP_NONE) {
-		count_drop(&p->stats, d);
+		count_udp_rx_drop(&p->stats, d);
 		return false;
 	}
 	/* Authenticated: only now may the packet move the peer's endpoint (roaming). */
@@ -422,7 +429,7 @@ static bool rx_esp(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr
 	else if (nh == SL_ESP_NH_IPV4 || nh == SL_ESP_NH_IPV6)
 		deliver(e, p, pk, nh, false);
 	else
-		count_drop(&p->stats, SL_DROP_MALFORMED);
+		count_udp_rx_drop(&p->stats, SL_DROP_MALFORMED);
 	return moved;
 }
 
@@ -430,8 +437,9 @@ static void rx_datagram(struct sl_engine *e, struct sl_pkt *pk, const struct soc
 {
 	uint32_t moved_peer = 0;
 
+	e->stats.udp_rx_datagrams++;
 	if (pk->flags & SL_UDP_F_TRUNCATED) {
-		count_drop(&e->stats, SL_DROP_TOOBIG);
+		count_udp_rx_drop(&e->stats, SL_DROP_TOOBIG);
 		return;
 	}
 	switch (sl_esp_classify(pk->data, pk->len)) {
@@ -446,7 +454,7 @@ static void rx_datagram(struct sl_engine *e, struct sl_pkt *pk, const struct soc
 		return;
 	case SL_ESP_KIND_IKE: /* no IKE daemon behind this port: nothing will answer it */
 	case SL_ESP_KIND_MALFORMED:
-		count_drop(&e->stats, SL_DROP_MALFORMED);
+		count_udp_rx_drop(&e->stats, SL_DROP_MALFORMED);
 		return;
 	}
 }

@@ -433,6 +433,12 @@ int sl_peer_stats(struct sl_engine *e, uint32_t peer_id, struct sl_peer_stats *o
 	return 0;
 }
 
+void sl_engine_set_stats_hook(struct sl_engine *e, sl_stats_hook fn, void *arg)
+{
+	e->stats_hook = fn;
+	e->stats_hook_arg = arg;
+}
+
 int sl_engine_stats(struct sl_engine *e, struct sl_peer_stats *out)
 {
 	*out = e->stats;

@@ -88,6 +88,8 @@ struct sl_engine {
 	struct sl_route_table *routes;
 	struct sl_peer_stats stats; /* drops and counts not attributable to a peer */
 	struct sl_ctl_server *ctl;
+	sl_stats_hook stats_hook; /* the control plane's counters, for op=stats */
+	void *stats_hook_arg;
 };
 
 struct peer *engine_peer(struct sl_engine *e, uint32_t id);
@@ -104,6 +106,8 @@ void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg);
 /* Seal and send one keepalive/DPD message (type DPD_REQUEST or DPD_REPLY) to the peer now. */
 int datapath_send_dpd(struct sl_engine *e, struct peer *p, uint8_t type);
 void count_drop(struct sl_peer_stats *s, enum sl_drop reason);
+/* count_drop for a datagram read from the UDP socket: also counted in udp_rx_drops. */
+void count_udp_rx_drop(struct sl_peer_stats *s, enum sl_drop reason);
 
 /* The payload of an ESP packet with next header 59 (RFC 4303 dummy packet): our keepalive/DPD. */
 enum { DPD_REQUEST = 1, DPD_REPLY = 2 };

@@ -167,6 +167,9 @@ static void print_counters(struct sl_buf *b, const struct sl_peer_stats *s)
 	for (int d = SL_DROP_NONE + 1; d < SL_DROP__COUNT; d++)
 		sl_buf_printf(b, "drop_%s=%llu\n", sl_drop_name(d),
 			      (unsigned long long)s->drops[d - 1]);
+	for (int d = SL_DROP_NONE + 1; d < SL_DROP__COUNT; d++)
+		sl_buf_printf(b, "udp_rx_drop_%s=%llu\n", sl_drop_name(d),
+			      (unsigned long long)s->udp_rx_drops[d - 1]);
 }
 
 static int print_peer(void *arg, uint32_t id)
@@ -204,6 +207,13 @@ static int op_stats(struct sl_engine *e, const struct sl_uapi_request *req, stru
 		      (unsigned long long)s.tun_super_rx, (unsigned long long)s.udp_gro_rx,
 		      (unsigned long long)s.tun_gro_tx);
 	print_counters(b, &s);
+	sl_buf_printf(b, "udp_rx_datagrams=%llu\n", (unsigned long long)s.udp_rx_datagrams);
+	if (e->stats_hook) {
+		char extra[1024];
+		size_t n = e->stats_hook(e->stats_hook_arg, extra, sizeof(extra));
+
+		sl_buf_printf(b, "%.*s", (int)(n < sizeof(extra) ? n : sizeof(extra)), extra);
+	}
 	if (r == 0)
 		return engine_peer(e, id) ? print_peer(ctx, id) : -ENOENT;
 	if (r != -ENOENT)

@@ -5,15 +5,18 @@
  *
  *   client --UDP--> [--listen ADDR:PORT] relay (one socket per client) --UDP--> [--to ADDR:PORT]
  *
- * Datagrams from the client are dropped, corrupted, duplicated, held back (reordered) and delayed
- * as asked; with --both the replies are impaired the same way, otherwise they pass untouched.
- * A blackhole window swallows both directions, as a dead path would. With --tcp, TCP connections
- * to the same port are proxied byte for byte (the TLS control/fallback channel), unimpaired.
+ * Datagrams from the client are rate-limited (a token-bucket policer), dropped, corrupted,
+ * duplicated, held back (reordered) and delayed as asked; with --both the replies are impaired the
+ * same way, otherwise they pass untouched. A blackhole window swallows both directions, as a dead
+ * path would. With --tcp, TCP connections to the same port are proxied byte for byte (the TLS
+ * control/fallback channel), unimpaired.
  *
  * Randomness comes from --seed only, one generator per direction with a fixed number of draws
  * per datagram, so the fate of the Nth datagram does not depend on timing. Memory is bounded:
  * MAX_FLOWS clients, MAX_PAIRS TCP connections, MAX_QUEUED_BYTES of datagrams held back.
  * Counters go to stdout on SIGUSR1 and at exit (SIGTERM/SIGINT), and to --stats-file every second.
+ * SIGUSR2 moves every client's upstream socket to a new source port (and, with --rebind-from, a
+ * new source address), as a NAT rebinding or a roaming client looks to the server.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,16 +55,18 @@ enum counter {
 	REORDERED,
 	DELAYED,
 	OVERFLOW, /* no room to hold a datagram, or its client was evicted meanwhile */
+	RATELIMITED,
 	NCOUNTERS
 };
-static const char *const counter_name[NCOUNTERS] = {"received",	  "forwarded",	"dropped",
-						    "blackholed", "duplicated", "corrupted",
-						    "reordered",  "delayed",	"overflow"};
+static const char *const counter_name[NCOUNTERS] = {
+	"received",  "forwarded", "dropped", "blackholed", "duplicated",
+	"corrupted", "reordered", "delayed", "overflow",   "ratelimited"};
 
 struct impair {
 	double drop, dup, corrupt, reorder; /* percent */
 	unsigned reorder_depth, delay_ms, jitter_ms;
 	long blackhole_after_ms, blackhole_for_ms; /* -1: never / forever */
+	unsigned rate_kbit;			   /* 0: unlimited */
 };
 
 struct flow {
@@ -102,6 +107,9 @@ struct relay {
 	bool tcp, both;
 	struct impair im;
 	const char *stats_file;
+	struct sockaddr_storage rebind_from; /* source address after SIGUSR2 (port 0: any) */
+	socklen_t rebind_from_len;
+	uint64_t rebinds;
 	int udp_fd, tcp_fd;
 	uint64_t start_ms, rng[NDIR];
 	uint64_t count[NDIR][NCOUNTERS], tcp_conns, tcp_bytes[2];
@@ -111,14 +119,18 @@ struct relay {
 	size_t nqueue, queued_bytes;
 	struct dgram *held[NDIR][MAX_HELD];
 	size_t nheld[NDIR];
+	double tokens[NDIR]; /* rate limit: bytes that may pass now */
+	uint64_t tokens_ms[NDIR];
 };
 
-static volatile sig_atomic_t got_term, got_usr1;
+static volatile sig_atomic_t got_term, got_usr1, got_usr2;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		got_usr1 = 1;
+	else if (sig == SIGUSR2)
+		got_usr2 = 1;
 	else
 		got_term = 1;
 }
@@ -181,6 +193,7 @@ static void print_counters(const struct relay *r, FILE *f)
 		for (int c = 0; c < NCOUNTERS; c++)
 			fprintf(f, "%s_%s=%llu\n", dir_name[d], counter_name[c],
 				(unsigned long long)r->count[d][c]);
+	fprintf(f, "rebinds=%llu\n", (unsigned long long)r->rebinds);
 	fprintf(f, "tcp_connections=%llu\ntcp_c2s_bytes=%llu\ntcp_s2c_bytes=%llu\n",
 		(unsigned long long)r->tcp_conns, (unsigned long long)r->tcp_bytes[0],
 		(unsigned long long)r->tcp_bytes[1]);
@@ -295,6 +308,28 @@ static struct dgram *dgram_new(struct relay *r, enum dir d, int flow, const void
 	return g;
 }
 
+/*
+ * A policer, as a rate-limited link with a short queue behaves for TCP: the bucket refills at
+ * rate_kbit and holds at most 20 ms worth (at least two full datagrams); what does not fit drops.
+ */
+static bool over_rate(struct relay *r, enum dir d, size_t len, uint64_t now)
+{
+	double per_ms = r->im.rate_kbit / 8.0, burst = per_ms * 20;
+
+	if (!r->im.rate_kbit)
+		return false;
+	if (burst < 2.0 * MAX_DGRAM)
+		burst = 2.0 * MAX_DGRAM;
+	r->tokens[d] += (double)(now - r->tokens_ms[d]) * per_ms;
+	r->tokens_ms[d] = now;
+	if (r->tokens[d] > burst)
+		r->tokens[d] = burst;
+	if (r->tokens[d] < (double)len)
+		return true;
+	r->tokens[d] -= (double)len;
+	return false;
+}
+
 static bool in_blackhole(const struct relay *r, uint64_t now)
 {
 	long t = (long)(now - r->start_ms), after = r->im.blackhole_after_ms;
@@ -304,7 +339,7 @@ static bool in_blackhole(const struct relay *r, uint64_t now)
 	return r->im.blackhole_for_ms < 0 || t < after + r->im.blackhole_for_ms;
 }
 
-/* The pipeline: blackhole, drop, corrupt, duplicate, reorder, delay. */
+/* The pipeline: blackhole, rate limit, drop, corrupt, duplicate, reorder, delay. */
 static void impair_and_forward(struct relay *r, enum dir d, int flow, unsigned char *data,
 			       size_t len, uint64_t now)
 {
@@ -318,6 +353,10 @@ static void impair_and_forward(struct relay *r, enum dir d, int flow, unsigned c
 		draw[i] = rng_next(&r->rng[d]);
 	if (in_blackhole(r, now)) {
 		r->count[d][BLACKHOLED]++;
+		return;
+	}
+	if (on && over_rate(r, d, len, now)) {
+		r->count[d][RATELIMITED]++;
 		return;
 	}
 	if (on && chance(draw[0], im->drop)) {
@@ -394,6 +433,31 @@ static int flow_for(struct relay *r, const struct sockaddr_storage *from, sockle
 	*f = (struct flow){
 		.used = true, .gen = f->gen + 1, .client = *from, .client_len = len, .fd = fd};
 	return victim;
+}
+
+/* SIGUSR2: each flow gets a new upstream socket, so the server sees a new source address. */
+static void rebind_flows(struct relay *r)
+{
+	for (int i = 0; i < MAX_FLOWS; i++) {
+		struct flow *f = &r->flows[i];
+		int fd;
+
+		if (!f->used)
+			continue;
+		fd = socket(r->to.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0 ||
+		    (r->rebind_from_len &&
+		     bind(fd, (struct sockaddr *)&r->rebind_from, r->rebind_from_len) < 0) ||
+		    connect(fd, (struct sockaddr *)&r->to, r->to_len) < 0) {
+			perror("relay: rebind");
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		close(f->fd);
+		f->fd = fd;
+		r->rebinds++;
+	}
 }
 
 static void read_clients(struct relay *r, unsigned char *buf)
@@ -533,6 +597,10 @@ static void housekeeping(struct relay *r, uint64_t now, uint64_t *next_stats)
 {
 	send_due(r, now);
 	release_stale_held(r, now);
+	if (got_usr2) {
+		got_usr2 = 0;
+		rebind_flows(r);
+	}
 	if (got_usr1) {
 		got_usr1 = 0;
 		print_counters(r, stdout);
@@ -635,10 +703,12 @@ static int open_listeners(struct relay *r)
 static const char usage_text[] =
 	"Usage: relay --listen ADDR:PORT --to ADDR:PORT [--tcp] [--both] [--seed N]\n"
 	"             [--drop PCT] [--dup PCT] [--corrupt PCT] [--reorder PCT --reorder-depth N]\n"
-	"             [--delay-ms N --jitter-ms N] [--stats-file PATH]\n"
-	"             [--blackhole-after-ms N [--blackhole-for-ms N]]\n"
+	"             [--delay-ms N --jitter-ms N] [--rate-kbit N] [--stats-file PATH]\n"
+	"             [--blackhole-after-ms N [--blackhole-for-ms N]] [--rebind-from ADDR]\n"
 	"ADDR is 198.18.0.1 or [2001:db8::1]. Client->server UDP datagrams are impaired (--both:\n"
-	"replies too); the blackhole swallows both ways. --tcp also proxies TCP, unimpaired.\n";
+	"replies too); the blackhole swallows both ways. --tcp also proxies TCP, unimpaired.\n"
+	"SIGUSR1 prints the counters; SIGUSR2 moves the upstream UDP to a new source port\n"
+	"(and to --rebind-from's address).\n";
 
 static int parse_args(struct relay *r, int argc, char **argv, uint64_t *seed)
 {
@@ -663,12 +733,14 @@ static int parse_args(struct relay *r, int argc, char **argv, uint64_t *seed)
 		{"--blackhole-after-ms", 'l', &r->im.blackhole_after_ms, NULL},
 		{"--blackhole-for-ms", 'l', &r->im.blackhole_for_ms, NULL},
 		{"--stats-file", 's', &r->stats_file, NULL},
+		{"--rate-kbit", 'u', &r->im.rate_kbit, NULL},
+		{"--rebind-from", 'A', &r->rebind_from, &r->rebind_from_len},
 	};
 	size_t n_opts = sizeof(opts) / sizeof(opts[0]), o;
 
 	for (int i = 1; i < argc; i++) {
 		const char *v;
-		char *end = NULL;
+		char *end = NULL, addr[160];
 
 		for (o = 0; o < n_opts && strcmp(argv[i], opts[o].name); o++)
 			;
@@ -687,6 +759,12 @@ static int parse_args(struct relay *r, int argc, char **argv, uint64_t *seed)
 		switch (opts[o].type) {
 		case 'a':
 			end = parse_addr(v, opts[o].dst, opts[o].len) ? NULL : "";
+			break;
+		case 'A': /* an address without a port: "198.18.0.5" or "[2001:db8::5]" */
+			snprintf(addr, sizeof(addr), "%s:1", v);
+			end = parse_addr(addr, opts[o].dst, opts[o].len) ? NULL : "";
+			/* port 0: the kernel picks a new one */
+			((struct sockaddr_in *)opts[o].dst)->sin_port = 0;
 			break;
 		case 'x':
 			*(uint64_t *)opts[o].dst = strtoull(v, &end, 0);
@@ -743,10 +821,12 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (open_listeners(&r) < 0)
 		return 1;
 	r.start_ms = now_ms();
+	r.tokens_ms[C2S] = r.tokens_ms[S2C] = r.start_ms;
 	rc = run(&r);
 	print_counters(&r, stdout);
 	write_stats_file(&r);

@@ -26,10 +26,19 @@
 #include <unistd.h>
 
 #define ACCEPTS_PER_WAKE 32
-/* Connections still in their handshake may exceed MaxClients by this much. */
-#define HANDSHAKE_SLACK 64
-#define SPI_TRIES	16
-#define REKEY_ACK_S	30
+/*
+ * Pending connections (TLS or the HELLO not done yet) cost a session and an SSL object each. They
+ * are bounded in total (beyond MaxClients) and per source address, and each lives at most
+ * SL_TLSCONN_HANDSHAKE_S from its accept, however slowly it trickles bytes. When the total is
+ * reached the oldest pending one makes room, so that half-open connections cannot lock real
+ * clients out: a client that completes its handshake within MAX_PENDING accepts gets in.
+ */
+#define MAX_PENDING	       64
+#define MAX_PENDING_PER_SOURCE 8
+#define LOG_BURST	       5 /* abuse-driven messages per LOG_WINDOW_S, then a summary */
+#define LOG_WINDOW_S	       10
+#define SPI_TRIES	       16
+#define REKEY_ACK_S	       30
 
 struct listener {
 	int fd;
@@ -41,6 +50,8 @@ struct listener {
 struct session {
 	struct native_server *srv;
 	struct sl_tlsconn *conn;
+	struct sockaddr_storage from;
+	sl_time_ns created;
 	int listen_index;
 	uint32_t peer_id; /* 0 until a HELLO was accepted */
 	enum sl_cipher cipher;
@@ -64,9 +75,72 @@ struct native_server {
 	struct session *sessions;
 	uint32_t n_conns, n_peers;
 	uint32_t next_id;
+	struct {
+		uint64_t handshake_timeouts, handshake_failures, refused_per_source, refused_full,
+			evicted_pending;
+	} tls; /* shown by `sluice show` (stats_hook) */
+	struct {
+		sl_time_ns window_start;
+		uint32_t n;
+		uint64_t suppressed;
+	} abuse_log;
 };
 
 static const struct sl_tlsconn_ops session_ops;
+
+/*
+ * Messages an attacker can cause (refused and failed handshakes): LOG_BURST per LOG_WINDOW_S, then
+ * one line saying how many were left out; the counters keep the full story.
+ */
+static bool abuse_log_allowed(struct native_server *srv)
+{
+	sl_time_ns now = sl_loop_now(srv->n->loop);
+
+	if (now - srv->abuse_log.window_start >= (sl_time_ns)LOG_WINDOW_S * SL_SEC) {
+		if (srv->abuse_log.suppressed)
+			sl_warn("%llu more refused or failed TLS connections in the last %d s "
+				"(see sluice show)",
+				(unsigned long long)srv->abuse_log.suppressed, LOG_WINDOW_S);
+		srv->abuse_log.window_start = now;
+		srv->abuse_log.n = 0;
+		srv->abuse_log.suppressed = 0;
+	}
+	if (srv->abuse_log.n < LOG_BURST) {
+		srv->abuse_log.n++;
+		return true;
+	}
+	srv->abuse_log.suppressed++;
+	return false;
+}
+
+/* One source: the IPv4 address, or the IPv6 /64 (one host usually holds a whole /64). */
+static bool same_source(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		       &((const struct sockaddr_in6 *)b)->sin6_addr, 8);
+}
+
+static size_t tls_stats(void *arg, char *out, size_t cap)
+{
+	const struct native_server *srv = arg;
+	int n = snprintf(
+		out, cap,
+		"tls_pending=%u\ntls_handshake_timeouts=%llu\ntls_handshake_failures=%llu\n"
+		"tls_refused_per_source=%llu\ntls_refused_full=%llu\n"
+		"tls_evicted_pending=%llu\n",
+		srv->n_conns - srv->n_peers, (unsigned long long)srv->tls.handshake_timeouts,
+		(unsigned long long)srv->tls.handshake_failures,
+		(unsigned long long)srv->tls.refused_per_source,
+		(unsigned long long)srv->tls.refused_full,
+		(unsigned long long)srv->tls.evicted_pending);
+
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
 
 /* ---- sessions ---------------------------------------------------------------------- */
 
@@ -530,10 +604,19 @@ static void on_close(struct sl_tlsconn *c, void *arg, enum sl_tlsconn_phase phas
 	char name[96];
 
 	session_log_name(s, name, sizeof(name));
-	if (phase != SL_TLSCONN_ESTABLISHED)
-		sl_err("TLS handshake with %s failed: %s", name, reason);
-	else
+	if (phase == SL_TLSCONN_ESTABLISHED) {
 		sl_info("%s disconnected: %s", name, reason);
+	} else {
+		struct native_server *srv = s->srv;
+		sl_time_ns age = sl_loop_now(srv->n->loop) - s->created;
+
+		if (age >= (sl_time_ns)SL_TLSCONN_HANDSHAKE_S * SL_SEC)
+			srv->tls.handshake_timeouts++;
+		else
+			srv->tls.handshake_failures++;
+		if (abuse_log_allowed(srv))
+			sl_err("TLS handshake with %s failed: %s", name, reason);
+	}
 	session_free(s);
 }
 
@@ -545,22 +628,55 @@ static const struct sl_tlsconn_ops session_ops = {
 
 /* ---- listeners ------------------------------------------------------------------------- */
 
+/* Admission of a new connection: NULL to go ahead (after evicting the oldest pending one if the
+ * total is reached), or why it is refused. */
+static const char *admit(struct native_server *srv, const struct sockaddr_storage *from)
+{
+	struct session *oldest = NULL;
+	uint32_t pending = 0, from_source = 0;
+
+	for (struct session *s = srv->sessions; s; s = s->next) {
+		if (s->peer_id)
+			continue;
+		pending++;
+		oldest = s; /* the list is newest first */
+		if (same_source(&s->from, from))
+			from_source++;
+	}
+	if (from_source >= MAX_PENDING_PER_SOURCE) {
+		srv->tls.refused_per_source++;
+		return "too many pending connections from this address";
+	}
+	if (pending >= MAX_PENDING && oldest) {
+		srv->tls.evicted_pending++;
+		session_free(oldest);
+	}
+	if (srv->n_conns >= srv->n->cfg.max_clients + MAX_PENDING) {
+		srv->tls.refused_full++;
+		return "too many connections";
+	}
+	return NULL;
+}
+
 static void new_session(struct native_server *srv, int fd, const struct sockaddr_storage *from,
 			int listen_index)
 {
-	struct session *s = calloc(1, sizeof(*s));
+	const char *refused = admit(srv, from);
+	struct session *s = refused ? NULL : calloc(1, sizeof(*s));
 	char name[64];
 	int r;
 
 	sl_format_endpoint(from, name, sizeof(name));
-	if (!s || srv->n_conns >= srv->n->cfg.max_clients + HANDSHAKE_SLACK) {
-		sl_warn("refusing connection from %s: %s", name,
-			s ? "too many connections" : "out of memory");
-		free(s);
+	if (!s) {
+		if (abuse_log_allowed(srv))
+			sl_warn("refusing connection from %s: %s", name,
+				refused ? refused : "out of memory");
 		close(fd);
 		return;
 	}
 	s->srv = srv;
+	s->from = *from;
+	s->created = sl_loop_now(srv->n->loop);
 	s->listen_index = listen_index;
 	sl_timer_init(&s->rekey_timer, on_rekey_timer, s);
 	r = sl_tlsconn_new(&s->conn, srv->n->loop, srv->n->tls, fd, true, false, from, &session_ops,
@@ -710,6 +826,8 @@ int native_server_start(struct sl_native *n, char *err, size_t err_len)
 	r = init_pools(srv, err, err_len);
 	if (r == 0)
 		r = open_listeners(srv, err, err_len);
+	if (r == 0)
+		sl_engine_set_stats_hook(n->engine, tls_stats, srv);
 	return r;
 }
 
@@ -717,6 +835,7 @@ void native_server_free(struct sl_native *n)
 {
 	struct native_server *srv = n->server;
 
+	sl_engine_set_stats_hook(n->engine, NULL, NULL);
 	while (srv->sessions)
 		session_free(srv->sessions);
 	for (uint32_t i = 0; i < srv->n_ls; i++) {

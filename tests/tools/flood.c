@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: MIT
+/*
+ * flood: hostile datagrams at a sluice server's UDP port, for tests/net/flood.sh. One kind per run:
+ *
+ *   random     random bytes, 8..1400 long, a random non-zero first word: an SPI nobody owns
+ *   truncated  a captured legitimate packet cut short at a random length, its sequence number
+ *              moved far ahead (so it is not a replay); ESP too short or failing the tag
+ *   replay     captured legitimate packets sent again verbatim, from another address
+ *   wrongkey   well-formed ESP for the legitimate SPI, fresh sequence numbers, sealed with
+ *              AES-256-GCM (RFC 4106 layout) under a random key: the tag cannot verify
+ *
+ * Legitimate packets are captured on --iface with an AF_PACKET socket (UDP to --to, seen as they
+ * leave or arrive), so the flooder needs no key and no help from sluice: it sees what an attacker
+ * on the path sees. Randomness comes from --seed. Datagrams go out in sendmmsg batches of 64, at
+ * most
+ * --pps per second (0: as fast as the socket takes them). Prints "kind=... sent=N captured=N".
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH	     64
+#define MAX_CAPTURE  1024
+#define MAX_DGRAM    2048
+#define ESP_HDR	     8 /* SPI, sequence number */
+#define GCM_IV	     8
+#define GCM_TAG	     16
+#define SEQ_AHEAD    (1u << 24) /* far ahead of the legitimate sender, far from wrapping */
+#define REPLAY_AGING 500	/* ms between capture and replay: out of the receiver's window */
+
+enum kind { RANDOM, TRUNCATED, REPLAY, WRONGKEY };
+static const char *const kind_name[] = {"random", "truncated", "replay", "wrongkey"};
+
+struct captured {
+	size_t len;
+	unsigned char data[MAX_DGRAM];
+};
+
+struct flood {
+	enum kind kind;
+	struct sockaddr_in to, from;
+	const char *iface;
+	unsigned long count, pps, ncap_want;
+	uint64_t rng;
+	struct captured *cap;
+	size_t ncap;
+	uint32_t seq_next;
+	EVP_CIPHER_CTX *gcm;
+	unsigned char key[32], salt[4];
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* xorshift64* (Vigna), as in relay.c */
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545F4914F6CDD1DULL;
+}
+
+static void rng_fill(uint64_t *s, unsigned char *p, size_t n)
+{
+	while (n) {
+		uint64_t r = rng_next(s);
+		size_t k = n < 8 ? n : 8;
+
+		memcpy(p, &r, k);
+		p += k;
+		n -= k;
+	}
+}
+
+static uint32_t get_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+/* Legitimate ESP datagrams to --to, as they pass --iface; up to 5 s. */
+static int capture(struct flood *f)
+{
+	/* ETH_P_ALL: a socket bound to one protocol sees only arriving packets, not leaving ones */
+	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	struct sockaddr_ll ll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
+	uint64_t deadline = now_ms() + 5000;
+	unsigned char buf[MAX_DGRAM + 64];
+
+	if (fd < 0 || !(ll.sll_ifindex = (int)if_nametoindex(f->iface)) ||
+	    bind(fd, (struct sockaddr *)&ll, sizeof(ll)) < 0) {
+		perror("flood: capture socket");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (f->ncap < f->ncap_want && now_ms() < deadline) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		const struct iphdr *ip = (const void *)buf;
+		const struct udphdr *udp;
+		ssize_t n;
+		size_t hl, len;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < (ssize_t)sizeof(*ip) || ip->version != 4 || ip->protocol != IPPROTO_UDP)
+			continue;
+		hl = (size_t)ip->ihl * 4;
+		if ((size_t)n < hl + sizeof(*udp) || ip->daddr != f->to.sin_addr.s_addr)
+			continue;
+		udp = (const void *)(buf + hl);
+		len = (size_t)n - hl - sizeof(*udp);
+		/* ESP only: a first word of zero is a non-ESP marker, one byte a NAT keepalive */
+		if (udp->dest != f->to.sin_port || len < ESP_HDR + GCM_IV + GCM_TAG ||
+		    len > MAX_DGRAM || !get_be32(buf + hl + sizeof(*udp)))
+			continue;
+		f->cap[f->ncap].len = len;
+		memcpy(f->cap[f->ncap++].data, buf + hl + sizeof(*udp), len);
+	}
+	close(fd);
+	return f->ncap ? 0 : -1;
+}
+
+/* RFC 4106: nonce = salt | IV, AAD = SPI | sequence number, ICV after the ciphertext. */
+static size_t seal_wrong_key(struct flood *f, unsigned char *out, size_t len)
+{
+	unsigned char nonce[12], *iv = out + ESP_HDR, *ct = iv + GCM_IV;
+	size_t plain = len - ESP_HDR - GCM_IV - GCM_TAG;
+	int n;
+
+	rng_fill(&f->rng, iv, GCM_IV);
+	memcpy(nonce, f->salt, 4);
+	memcpy(nonce + 4, iv, GCM_IV);
+	rng_fill(&f->rng, ct, plain); /* the "inner packet": encrypted in place below */
+	if (!EVP_EncryptInit_ex(f->gcm, NULL, NULL, f->key, nonce) ||
+	    !EVP_EncryptUpdate(f->gcm, NULL, &n, out, ESP_HDR) ||
+	    !EVP_EncryptUpdate(f->gcm, ct, &n, ct, (int)plain) ||
+	    !EVP_EncryptFinal_ex(f->gcm, ct + n, &n) ||
+	    !EVP_CIPHER_CTX_ctrl(f->gcm, EVP_CTRL_GCM_GET_TAG, GCM_TAG, ct + plain))
+		return 0;
+	return len;
+}
+
+/* One hostile datagram of the run's kind into out; its length. */
+static size_t make_one(struct flood *f, unsigned char *out)
+{
+	uint64_t r = rng_next(&f->rng);
+	const struct captured *c = f->ncap ? &f->cap[r % f->ncap] : NULL;
+	size_t len;
+
+	switch (f->kind) {
+	case RANDOM:
+		len = 8 + (size_t)(r >> 32) % 1393;
+		rng_fill(&f->rng, out, len);
+		if (!get_be32(out))
+			out[0] = 1;
+		return len;
+	case TRUNCATED:
+		len = 1 + (size_t)(r >> 32) % (c->len - 1);
+		memcpy(out, c->data, len);
+		if (len >= ESP_HDR)
+			put_be32(out + 4, f->seq_next++);
+		return len;
+	case REPLAY:
+		memcpy(out, c->data, c->len);
+		return c->len;
+	case WRONGKEY:
+		memcpy(out, c->data, ESP_HDR); /* the legitimate SPI */
+		put_be32(out + 4, f->seq_next++);
+		return seal_wrong_key(f, out, c->len);
+	}
+	return 0;
+}
+
+static int run(struct flood *f)
+{
+	static unsigned char bufs[BATCH][MAX_DGRAM];
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	unsigned long sent = 0, failed = 0;
+	uint64_t start = now_ms();
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), sndbuf = 4 << 20;
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&f->from, sizeof(f->from)) < 0 ||
+	    connect(fd, (struct sockaddr *)&f->to, sizeof(f->to)) < 0) {
+		perror("flood: socket");
+		return 1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
+	while (sent < f->count) {
+		unsigned n = f->count - sent < BATCH ? (unsigned)(f->count - sent) : BATCH;
+		int got;
+
+		for (unsigned i = 0; i < n; i++) {
+			iov[i] = (struct iovec){.iov_base = bufs[i],
+						.iov_len = make_one(f, bufs[i])};
+			msgs[i] =
+				(struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
+		}
+		got = sendmmsg(fd, msgs, n, 0);
+		if (got < 0) {
+			if (errno != ENOBUFS && errno != EAGAIN && errno != ECONNREFUSED &&
+			    errno != EINTR) {
+				perror("flood: sendmmsg");
+				break;
+			}
+			failed++; /* the local queue was full: try again, these were not sent */
+			continue;
+		}
+		sent += (unsigned long)got;
+		/* paced: sleep until the schedule catches up with what has gone out */
+		while (f->pps && sent * 1000 > (now_ms() - start) * f->pps)
+			usleep(1000);
+	}
+	printf("kind=%s sent=%lu captured=%zu ms=%llu retries=%lu\n", kind_name[f->kind], sent,
+	       f->ncap, (unsigned long long)(now_ms() - start), failed);
+	close(fd);
+	return sent == f->count ? 0 : 1;
+}
+
+static int parse_ipv4(const char *s, struct sockaddr_in *a, bool with_port)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	if (with_port) {
+		if (!colon || (size_t)(colon - s) >= sizeof(host))
+			return -1;
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
+		a->sin_port = htons((uint16_t)atoi(colon + 1));
+		s = host;
+	}
+	return inet_pton(AF_INET, s, &a->sin_addr) == 1 ? 0 : -1;
+}
+
+static const char usage_text[] =
+	"Usage: flood --kind random|truncated|replay|wrongkey --to ADDR:PORT --from ADDR\n"
+	"             [--count N] [--pps N] [--iface IF] [--capture N] [--seed N]\n"
+	"IPv4 only. truncated, replay and wrongkey first capture legitimate ESP to ADDR:PORT on\n"
+	"IF (default veth0).\n";
+
+static int parse_args(struct flood *f, int argc, char **argv)
+{
+	int k = -1;
+
+	for (int i = 1; i + 1 < argc; i += 2) {
+		const char *o = argv[i], *v = argv[i + 1];
+
+		if (!strcmp(o, "--kind")) {
+			for (k = 0; k < 4 && strcmp(v, kind_name[k]); k++)
+				;
+		} else if (!strcmp(o, "--to")) {
+			if (parse_ipv4(v, &f->to, true) < 0)
+				return -1;
+		} else if (!strcmp(o, "--from")) {
+			if (parse_ipv4(v, &f->from, false) < 0)
+				return -1;
+		} else if (!strcmp(o, "--count")) {
+			f->count = strtoul(v, NULL, 10);
+		} else if (!strcmp(o, "--pps")) {
+			f->pps = strtoul(v, NULL, 10);
+		} else if (!strcmp(o, "--iface")) {
+			f->iface = v;
+		} else if (!strcmp(o, "--capture")) {
+			f->ncap_want = strtoul(v, NULL, 10);
+		} else if (!strcmp(o, "--seed")) {
+			f->rng = strtoull(v, NULL, 0) * 0x9E3779B97F4A7C15ULL | 1;
+		} else {
+			return -1;
+		}
+	}
+	if (argc % 2 == 0 || k < 0 || k > 3 || !f->to.sin_port || !f->from.sin_family ||
+	    f->ncap_want < 1 || f->ncap_want > MAX_CAPTURE)
+		return -1;
+	f->kind = (enum kind)k;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct flood f = {.count = 1000000, .iface = "veth0", .ncap_want = 256, .rng = 1};
+	int rc;
+
+	if (parse_args(&f, argc, argv) < 0) {
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	if (f.kind != RANDOM) {
+		if (!(f.cap = calloc(f.ncap_want, sizeof(*f.cap))) || capture(&f) < 0) {
+			fprintf(stderr, "flood: captured no ESP to the target on %s\n", f.iface);
+			free(f.cap);
+			return 1;
+		}
+		f.seq_next = get_be32(f.cap[f.ncap - 1].data + 4) + SEQ_AHEAD;
+		if (f.kind == REPLAY)
+			usleep(REPLAY_AGING * 1000);
+	}
+	if (f.kind == WRONGKEY) {
+		rng_fill(&f.rng, f.key, sizeof(f.key));
+		rng_fill(&f.rng, f.salt, sizeof(f.salt));
+		f.gcm = EVP_CIPHER_CTX_new();
+		if (!f.gcm || !EVP_EncryptInit_ex(f.gcm, EVP_aes_256_gcm(), NULL, NULL, NULL)) {
+			fprintf(stderr, "flood: no AES-256-GCM\n");
+			return 1;
+		}
+	}
+	rc = run(&f);
+	EVP_CIPHER_CTX_free(f.gcm);
+	free(f.cap);
+	return rc;
+}
