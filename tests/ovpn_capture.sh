@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Capture the control and data packets of a stock OpenVPN 2.6 client and server (Debian's openvpn)
 # as test data for tests/test_ovpn_ctl.c: tests/data/ovpn/MODE.pkts, one "c2s HEX" / "s2c HEX"
-# line per UDP datagram, for MODE = plain, tls-auth, tls-crypt. The static keys the packets were
+# line per UDP datagram, for MODE = plain, tls-auth, tls-crypt; from the logs of the plain run,
+# the PUSH_REPLY the client got (push_reply.txt) and its peer info (peer_info.txt). The static keys the packets were
 # made with are kept in tests/data/ovpn/ (ta.key, tc.key) and reused, so a re-capture checks
 # against the same keys. Run as root: ./tests/ovpn_capture.sh  (about 30 s).
 #
@@ -49,6 +50,15 @@ capture() {
 	sl_stop "$cpid"
 	sl_stop "$rpid"
 	sl_stop "$spid"
+	if [ "$mode" = plain ]; then
+		# What the client received, and the peer info the server logged, as text vectors.
+		sed -n "s/.*PUSH: Received control message: '\(PUSH_REPLY[^']*\)'.*/\1/p" \
+			"$SL_WORK/client-$mode.log" | head -n 1 >"$DATA/push_reply.txt"
+		sed -n 's/.* peer info: \(IV_[A-Za-z0-9_]*=.*\)$/\1/p' "$SL_WORK/server-$mode.log" \
+			>"$DATA/peer_info.txt"
+		[ -s "$DATA/push_reply.txt" ] && [ -s "$DATA/peer_info.txt" ] ||
+			sl_die "no PUSH_REPLY or peer info in the logs"
+	fi
 	sl_log "$mode: $(wc -l <"$DATA/$mode.pkts") datagrams in $DATA/$mode.pkts"
 }
 

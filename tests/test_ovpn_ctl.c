@@ -14,7 +14,6 @@
 #include "core/bytes.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,11 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "hex.h"
+#include "test_data.h"
 
 #define MAX_PKTS 64
 #define MAX_PKT	 2048
@@ -38,46 +37,10 @@ struct capture {
 	uint8_t pkt[MAX_PKTS][MAX_PKT];
 };
 
-/* tests/data/ovpn, found from the test binary (BUILD/tests/test_ovpn_ctl) or $SL_TEST_DATA. */
-static void data_path(const char *name, char *out, size_t cap)
-{
-	const char *env = getenv("SL_TEST_DATA");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (env) {
-		snprintf(out, cap, "%s/%s", env, name);
-		return;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	assert_true(n > 0);
-	exe[n] = '\0';
-	*strrchr(exe, '/') = '\0'; /* BUILD/tests */
-	*strrchr(exe, '/') = '\0'; /* BUILD */
-	*strrchr(exe, '/') = '\0'; /* source root */
-	snprintf(out, cap, "%s/tests/data/ovpn/%s", exe, name);
-}
-
-static char *read_text(const char *name, size_t *len)
-{
-	char path[PATH_MAX + 64];
-	static char buf[64 * 1024];
-	FILE *f;
-
-	data_path(name, path, sizeof(path));
-	f = fopen(path, "r");
-	if (!f)
-		fail_msg("cannot open %s", path);
-	*len = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[*len] = '\0';
-	fclose(f);
-	return buf;
-}
-
 static void load_capture(const char *name, struct capture *c)
 {
 	size_t len;
-	char *text = read_text(name, &len), *save = NULL;
+	char *text = test_data_read(name, &len), *save = NULL;
 
 	memset(c, 0, sizeof(*c));
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -93,7 +56,7 @@ static void load_capture(const char *name, struct capture *c)
 static void load_key(const char *name, uint8_t key2[SL_OVPN_KEY2_LEN])
 {
 	size_t len;
-	const char *text = read_text(name, &len);
+	const char *text = test_data_read(name, &len);
 
 	assert_int_equal(sl_ovpn_static_key_parse(text, len, key2), 0);
 }
@@ -297,7 +260,7 @@ static void test_static_key_file(void **state)
 {
 	uint8_t key2[SL_OVPN_KEY2_LEN];
 	size_t len;
-	char *text = read_text("ta.key", &len), bad[1024];
+	char *text = test_data_read("ta.key", &len), bad[1024];
 
 	(void)state;
 	assert_int_equal(sl_ovpn_static_key_parse(text, len, key2), 0);
@@ -312,11 +275,13 @@ static void test_static_key_file(void **state)
 		assert_int_equal(key2[0], first);
 	}
 	/* One hex digit missing, or no end marker: refused. */
-	snprintf(bad, sizeof(bad), "%s", text);
+	assert_true(len < sizeof(bad));
+	memcpy(bad, text, len + 1);
 	*strstr(bad, "-----END") = '\0';
 	assert_int_equal(sl_ovpn_static_key_parse(bad, strlen(bad), key2), -EINVAL);
 	assert_int_equal(sl_ovpn_static_key_parse("nothing", 7, key2), -EINVAL);
-	snprintf(bad, sizeof(bad), "%s", text);
+	assert_true(len < sizeof(bad));
+	memcpy(bad, text, len + 1);
 	{
 		char *x = strstr(bad, "-----\n") + 6;
 
