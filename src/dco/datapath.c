@@ -156,6 +156,10 @@ static void tx_packet(struct sl_engine *e, struct sl_pkt *pk)
 		count_drop(&e->stats, SL_DROP_NOROUTE);
 		goto put;
 	}
+	if (e->cfg.wire == SL_WIRE_OPENVPN) {
+		datapath_ovpn_tx(e, p, pk);
+		return;
+	}
 	if (p->transport == SL_TRANSPORT_STREAM || !p->cfg.endpoint.ss_family) {
 		tx_over_stream(e, p, pk);
 		goto put;
@@ -269,6 +273,8 @@ int datapath_send_dpd(struct sl_engine *e, struct peer *p, uint8_t type)
 	struct sl_pkt *pk;
 	uint8_t *b;
 
+	if (e->cfg.wire == SL_WIRE_OPENVPN)
+		return datapath_ovpn_send_ping(e, p);
 	if (!k->present || !out)
 		return -ENOKEY;
 	pk = sl_pool_get(e->pool);
@@ -346,6 +352,10 @@ static void rx_datagram(struct sl_engine *e, struct sl_pkt *pk, const struct soc
 		count_drop(&e->stats, SL_DROP_TOOBIG);
 		return;
 	}
+	if (e->cfg.wire == SL_WIRE_OPENVPN) {
+		datapath_ovpn_rx(e, pk, from);
+		return;
+	}
 	switch (sl_esp_classify(pk->data, pk->len)) {
 	case SL_ESP_KIND_ESP:
 		if (rx_esp(e, pk, from, &moved_peer))
@@ -415,4 +425,26 @@ int sl_engine_stream_input(struct sl_engine *e, uint32_t peer_id, const uint8_t 
 	deliver(e, p, pk, 0, true);
 	sl_pool_put(e->pool, pk);
 	return 0;
+}
+
+void datapath_flush(struct sl_engine *e)
+{
+	flush_all(e);
+}
+
+void datapath_deliver(struct sl_engine *e, struct peer *p, struct sl_pkt *pk)
+{
+	deliver(e, p, pk, 0, false);
+}
+
+void datapath_queue(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *to)
+{
+	struct udp_out *out = udp_for(e, to->ss_family);
+
+	if (!out) {
+		count_drop(&e->stats, SL_DROP_IO);
+		sl_pool_put(e->pool, pk);
+		return;
+	}
+	queue_udp(e, out, pk, to);
 }
