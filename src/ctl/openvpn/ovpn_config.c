@@ -794,8 +794,12 @@ int sl_ovpn_config_load(struct sl_ovpn_config *c, const char *path, sl_ovpn_cfg_
 	free(text);
 	if (rc)
 		return rc;
-	snprintf(dir, sizeof(dir), "%s", path);
-	snprintf(dir, sizeof(dir), "%s", dirname(dir));
+	{
+		char tmp[SL_OVPN_CFG_PATH_MAX];
+
+		snprintf(tmp, sizeof(tmp), "%s", path);
+		snprintf(dir, sizeof(dir), "%s", dirname(tmp));
+	}
 	if (load_blob(dir, path, "ca", &c->ca, msg, arg) ||
 	    load_blob(dir, path, "cert", &c->cert, msg, arg) ||
 	    load_blob(dir, path, "key", &c->key, msg, arg) ||
