@@ -34,6 +34,7 @@ enum sl_event_type {
 	SL_EVENT_KEY_NEAR_LIMIT,   /* tx key near its packet/sequence limit: rekey now */
 	SL_EVENT_ENDPOINT_CHANGED, /* authenticated packet from a new address; peer follows */
 	SL_EVENT_SHUTDOWN,	   /* "down" requested over the control socket */
+	SL_EVENT_PEER_EXIT,	   /* OpenVPN: the peer said it is leaving (OCC_EXIT) */
 };
 
 struct sl_event {
@@ -59,6 +60,16 @@ struct sl_engine_cfg {
 	const char *ctl_path;		   /* Unix control socket path, NULL = none */
 	sl_event_fn on_event;
 	void *event_arg;
+	int wire; /* enum sl_wire: the data packet format; default ESP */
+	/* SL_WIRE_OPENVPN: control packets arriving on the UDP socket (include/sluice/engine_ovpn.h) */
+	void (*on_control)(void *arg, const uint8_t *pkt, size_t len,
+			   const struct sockaddr_storage *from);
+	void *control_arg;
+};
+
+enum sl_wire {
+	SL_WIRE_ESP = 0,     /* ESP-in-UDP (sl_key_set) */
+	SL_WIRE_OPENVPN = 1, /* OpenVPN 2.6 P_DATA_V2/V1 (sl_key_set_ovpn, engine_ovpn.h) */
 };
 
 void sl_engine_cfg_init(struct sl_engine_cfg *cfg);

@@ -343,6 +343,8 @@ int cmd_up(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (strlen(path) > 5 && !strcmp(path + strlen(path) - 5, ".ovpn"))
+		return cmd_openvpn_file(path, NULL); /* an OpenVPN config: the OpenVPN client */
 	if (sl_config_load(&t.cfg, path, err, sizeof(err)) < 0) {
 		sl_err("%s", err);
 		return 1;

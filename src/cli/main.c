@@ -16,6 +16,7 @@ static const struct subcommand subcommands[] = {
 	{"down", cmd_down, "stop a running tunnel"},
 	{"show", cmd_show, "show tunnels, peers, transports and counters"},
 	{"pki", cmd_pki, "make a CA and certificates for a quick start"},
+	{"openvpn", cmd_openvpn, "connect to an OpenVPN 2.6 server (--config FILE.ovpn)"},
 };
 
 static void usage(FILE *f)

@@ -175,6 +175,10 @@ static void tx_packet(struct sl_engine *e, struct sl_pkt *pk)
 		count_drop(&e->stats, SL_DROP_NOROUTE);
 		goto put;
 	}
+	if (e->cfg.wire == SL_WIRE_OPENVPN) {
+		datapath_ovpn_tx(e, p, pk);
+		return;
+	}
 	if (p->transport == SL_TRANSPORT_STREAM || !p->cfg.endpoint.ss_family) {
 		tx_over_stream(e, p, pk);
 		goto put;
@@ -219,8 +223,8 @@ static void tx_super(struct sl_engine *e, const struct sl_gso *g)
 
 	if (ip_view(g->pkt, g->len, &v))
 		p = route_lookup(e, v.family, v.dst);
-	if (p)
-		k = udp_slot(e, p, &out);
+	if (p && e->cfg.wire == SL_WIRE_ESP)
+		k = udp_slot(e, p, &out); /* the fused seal is ESP's; OpenVPN goes the general way */
 	for (uint32_t i = 0; i < g->nseg; i++) {
 		struct sl_pkt *seg = sl_pool_get(e->pool);
 		uint32_t plen = sl_gso_seg_payload_len(g, i);
@@ -364,6 +368,8 @@ int datapath_send_dpd(struct sl_engine *e, struct peer *p, uint8_t type)
 	struct sl_pkt *pk;
 	uint8_t *b;
 
+	if (e->cfg.wire == SL_WIRE_OPENVPN)
+		return datapath_ovpn_send_ping(e, p);
 	if (!k->present || !out)
 		return -ENOKEY;
 	pk = sl_pool_get(e->pool);
@@ -442,12 +448,14 @@ static void rx_datagram(struct sl_engine *e, struct sl_pkt *pk, const struct soc
 		count_udp_rx_drop(&e->stats, SL_DROP_TOOBIG);
 		return;
 	}
+	if (e->cfg.wire == SL_WIRE_OPENVPN) {
+		datapath_ovpn_rx(e, pk, from);
+		return;
+	}
 	switch (sl_esp_classify(pk->data, pk->len)) {
 	case SL_ESP_KIND_ESP:
-		if (rx_esp(e, pk, from, &moved_peer)) {
-			tunq_flush(e); /* the handler may change peers under the queue */
+		if (rx_esp(e, pk, from, &moved_peer))
 			engine_emit(e, SL_EVENT_ENDPOINT_CHANGED, moved_peer);
-		}
 		return;
 	case SL_ESP_KIND_NAT_KEEPALIVE:
 		e->stats.keepalive_rx++;
@@ -538,4 +546,26 @@ int sl_engine_stream_input(struct sl_engine *e, uint32_t peer_id, const uint8_t 
 	deliver(e, p, pk, 0, true);
 	sl_pool_put(e->pool, pk);
 	return 0;
+}
+
+void datapath_flush(struct sl_engine *e)
+{
+	flush_all(e);
+}
+
+void datapath_deliver(struct sl_engine *e, struct peer *p, struct sl_pkt *pk)
+{
+	deliver(e, p, pk, 0, false);
+}
+
+void datapath_queue(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *to)
+{
+	struct udp_out *out = udp_for(e, to->ss_family);
+
+	if (!out) {
+		count_drop(&e->stats, SL_DROP_IO);
+		sl_pool_put(e->pool, pk);
+		return;
+	}
+	queue_udp(e, out, pk, to);
 }

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define SL_MAX(a, b) ((a) > (b) ? (a) : (b))
+
 void sl_engine_cfg_init(struct sl_engine_cfg *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -142,6 +144,8 @@ static int check_cfg(const struct sl_engine_cfg *cfg)
 		return -EINVAL;
 	if (cfg->tun_fd < 0 && (!cfg->ifname || strlen(cfg->ifname) >= IFNAMSIZ))
 		return -EINVAL;
+	if (cfg->wire != SL_WIRE_ESP && cfg->wire != SL_WIRE_OPENVPN)
+		return -EINVAL;
 	return 0;
 }
 
@@ -165,9 +169,10 @@ int sl_engine_new(struct sl_engine **out, const struct sl_engine_cfg *cfg)
 	/* Room for the largest protocol header and trailer, plus the TUN's virtio header. */
 	pc = (struct sl_pool_cfg){
 		.count = cfg->pool_packets,
-		.headroom = sl_proto_esp.headroom + SL_VNET_HDR_LEN + 16,
+		.headroom = SL_MAX(sl_proto_esp.headroom, sl_proto_ovpn_data.headroom) +
+			    SL_VNET_HDR_LEN + 16,
 		.mtu = cfg->mtu,
-		.tailroom = sl_proto_esp.tailroom + 16,
+		.tailroom = SL_MAX(sl_proto_esp.tailroom, sl_proto_ovpn_data.tailroom) + 16,
 	};
 	e->pool = sl_pool_new(&pc);
 	e->routes = sl_route_new();

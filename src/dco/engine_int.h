@@ -18,6 +18,7 @@
 #include "io/tun.h"
 #include "io/udp.h"
 #include "proto/esp.h"
+#include "proto/ovpn_data.h"
 #include "sluice/engine.h"
 
 struct sl_ctl_server;
@@ -28,6 +29,8 @@ struct key_slot {
 	uint8_t key_id;
 	struct sl_esp_sa rx, tx;
 	bool near_limit_reported;
+	struct sl_ovpn_sa orx, otx; /* SL_WIRE_OPENVPN (datapath_ovpn.c) */
+	enum sl_ovpn_comp comp;
 };
 
 struct peer {
@@ -108,6 +111,17 @@ int datapath_send_dpd(struct sl_engine *e, struct peer *p, uint8_t type);
 void count_drop(struct sl_peer_stats *s, enum sl_drop reason);
 /* count_drop for a datagram read from the UDP socket: also counted in udp_rx_drops. */
 void count_udp_rx_drop(struct sl_peer_stats *s, enum sl_drop reason);
+
+/* For datapath_ovpn.c: deliver an opened inner packet to TUN; queue a sealed one for UDP. */
+void datapath_deliver(struct sl_engine *e, struct peer *p, struct sl_pkt *pk);
+void datapath_queue(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *to);
+void datapath_flush(struct sl_engine *e);
+
+/* datapath_ovpn.c: the SL_WIRE_OPENVPN data path */
+void datapath_ovpn_tx(struct sl_engine *e, struct peer *p, struct sl_pkt *pk); /* takes pk */
+void datapath_ovpn_rx(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *from);
+int datapath_ovpn_send_ping(struct sl_engine *e, struct peer *p);
+void keys_ovpn_clear(struct key_slot *k);
 
 /* The payload of an ESP packet with next header 59 (RFC 4303 dummy packet): our keepalive/DPD. */
 enum { DPD_REQUEST = 1, DPD_REPLY = 2 };

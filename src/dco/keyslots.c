@@ -32,6 +32,7 @@ void keys_clear_slot(struct sl_engine *e, struct peer *p, int slot)
 		sl_idmap_del(&e->spis, k->rx.spi);
 	sl_esp_sa_clear(&k->rx);
 	sl_esp_sa_clear(&k->tx);
+	keys_ovpn_clear(k);
 	OPENSSL_cleanse(k, sizeof(*k));
 }
 

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sluice openvpn --config FILE.ovpn (and sluice up FILE.ovpn): an OpenVPN
+ * 2.6 client on the sluice engine, from a stock OpenVPN configuration
+ * (ctl/openvpn/ovpn_config.h lists what is honoured). Foreground; SIGINT or
+ * SIGTERM tells the server we leave (explicit-exit-notify) and exits 0.
+ */
+#include "cli/cmd.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "ctl/openvpn/client.h"
+#include "ctl/openvpn/ovpn_config.h"
+#include "sluice/engine.h"
+#include "sluice/engine_ovpn.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+struct ovpn_tunnel {
+	struct sl_ovpn_config conf;
+	struct sl_loop *loop;
+	struct sl_engine *engine;
+	struct sl_ovpn_client *client;
+	int sigfd;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: sluice openvpn --config FILE [--ifname NAME]\n"
+		"       sluice up FILE.ovpn\n"
+		"\n"
+		"Connects to a stock OpenVPN 2.6 server as its client, from an OpenVPN config "
+		"file\n"
+		"(inline <ca> <cert> <key> <tls-crypt> <tls-auth> blocks work). Honoured: client,\n"
+		"dev tun, proto udp|tcp-client, remote (several: tried in turn), port, ca, cert,\n"
+		"key, tls-crypt, tls-auth + key-direction, cipher, data-ciphers, auth,\n"
+		"auth-user-pass FILE, keepalive, ping, ping-restart, reneg-sec, hand-window,\n"
+		"tls-timeout, tun-mtu, compress stub|stub-v2, comp-lzo no, verb. Unknown "
+		"directives\n"
+		"are warnings (FILE:LINE); known ones sluice cannot do are errors. Data ciphers:\n"
+		"AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305. Runs as root (no privilege drop "
+		"yet).\n"
+		"Server mode ('server' in the file) is not supported yet.\n");
+}
+
+static void on_cfg_msg(void *arg, bool error, const char *line)
+{
+	if (error)
+		sl_err("%s", line);
+	else
+		sl_warn("%s", line);
+}
+
+static void on_engine_event(void *arg, const struct sl_event *ev)
+{
+	struct ovpn_tunnel *t = arg;
+
+	if (ev->type == SL_EVENT_SHUTDOWN) {
+		if (t->client)
+			sl_ovpn_client_shutdown(t->client);
+		sl_loop_stop(t->loop);
+		return;
+	}
+	if (t->client)
+		sl_ovpn_client_on_event(t->client, ev);
+}
+
+static void on_control(void *arg, const uint8_t *pkt, size_t len,
+		       const struct sockaddr_storage *from)
+{
+	struct ovpn_tunnel *t = arg;
+
+	if (t->client)
+		sl_ovpn_client_on_control(t->client, pkt, len, from);
+}
+
+static void on_signal(struct sl_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct ovpn_tunnel *t = arg;
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	sl_info("openvpn: %s, telling the server we leave",
+		si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+	if (t->client)
+		sl_ovpn_client_shutdown(t->client);
+	sl_loop_stop(loop);
+}
+
+static int watch_signals(struct ovpn_tunnel *t)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	t->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (t->sigfd < 0)
+		return -errno;
+	return sl_loop_add_fd(t->loop, t->sigfd, SL_EV_READ, on_signal, t);
+}
+
+/* The UDP socket's family: the first remote's, unless proto says udp4/udp6. */
+static int udp_family(const struct sl_ovpn_config *c)
+{
+	if (c->family)
+		return c->family;
+	return c->n_remotes && strchr(c->remotes[0].host, ':') ? AF_INET6 : AF_INET;
+}
+
+static int run(struct ovpn_tunnel *t, const char *ifname)
+{
+	struct sl_engine_cfg ec;
+	char err[512];
+	int r;
+
+	t->loop = sl_loop_new(NULL);
+	if (!t->loop) {
+		sl_err("cannot make the event loop: %s", strerror(errno));
+		return 1;
+	}
+	if ((r = watch_signals(t)) < 0) {
+		sl_err("cannot watch signals: %s", strerror(-r));
+		return 1;
+	}
+	sl_engine_cfg_init(&ec);
+	ec.loop = t->loop;
+	ec.ifname = ifname ? ifname : !strcmp(t->conf.dev, "tun") ? "tun%d" : t->conf.dev;
+	ec.mtu = (uint32_t)t->conf.tun_mtu;
+	ec.wire = SL_WIRE_OPENVPN;
+	ec.on_control = on_control;
+	ec.control_arg = t;
+	ec.on_event = on_engine_event;
+	ec.event_arg = t;
+	ec.listen[0].ss_family = (sa_family_t)udp_family(&t->conf);
+	r = sl_engine_new(&t->engine, &ec);
+	if (r < 0) {
+		sl_err("cannot start the engine (TUN device %s, UDP socket): %s%s", ec.ifname,
+		       strerror(-r), r == -EPERM ? " (run as root)" : "");
+		return 1;
+	}
+	sl_info("openvpn: TUN device %s", sl_engine_ifname(t->engine));
+	r = sl_ovpn_client_new(&t->client, t->loop, t->engine, &t->conf, err, sizeof(err));
+	if (r < 0) {
+		sl_err("%s", err);
+		return 1;
+	}
+	r = sl_loop_run(t->loop);
+	if (r < 0) {
+		sl_err("event loop failed: %s", strerror(-r));
+		return 1;
+	}
+	return sl_ovpn_client_failed(t->client) ? 1 : 0;
+}
+
+static enum sl_log_level level_of_verb(int verb)
+{
+	return verb >= 5 ? SL_LOG_DEBUG : verb >= 1 ? SL_LOG_INFO : SL_LOG_WARN;
+}
+
+int cmd_openvpn_file(const char *path, const char *ifname)
+{
+	struct ovpn_tunnel t = {.sigfd = -1};
+	int code;
+
+	sl_ovpn_config_init(&t.conf);
+	if (sl_ovpn_config_load(&t.conf, path, on_cfg_msg, NULL) < 0) {
+		sl_ovpn_config_free(&t.conf);
+		return 1;
+	}
+	if (t.conf.server) {
+		sl_err("%s: server mode is not supported by sluice yet (client mode only)", path);
+		sl_ovpn_config_free(&t.conf);
+		return 1;
+	}
+	sl_log_set_level(level_of_verb(t.conf.verb));
+	signal(SIGPIPE, SIG_IGN);
+	code = run(&t, ifname);
+	sl_ovpn_client_free(t.client);
+	sl_engine_free(t.engine);
+	if (t.sigfd >= 0)
+		close(t.sigfd);
+	if (t.loop)
+		sl_loop_free(t.loop);
+	sl_ovpn_config_free(&t.conf);
+	return code;
+}
+
+int cmd_openvpn(int argc, char **argv)
+{
+	const char *path = NULL, *ifname = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			path = argv[++i];
+		} else if (!strcmp(argv[i], "--ifname") && i + 1 < argc) {
+			ifname = argv[++i];
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!path) {
+		usage(stderr);
+		return 2;
+	}
+	return cmd_openvpn_file(path, ifname);
+}

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+#include "ctl/openvpn/keys.h"
+
+#include "crypto/aead.h"
+
+#include <errno.h>
+#include <string.h>
+
+static void dir_from_key(const uint8_t *key, struct sl_ovpn_key_dir *d)
+{
+	memcpy(d->key, key, sizeof(d->key));
+	memcpy(d->implicit_iv, key + SL_OVPN_KEY_SLOT_LEN, sizeof(d->implicit_iv));
+}
+
+int sl_ovpn_key_pair_from_key2(const uint8_t key2[SL_OVPN_KEY2_LEN], enum sl_ovpn_role role,
+			       int cipher, uint8_t key_id, uint32_t tx_peer_id, int comp,
+			       struct sl_ovpn_key_pair *out)
+{
+	const uint8_t *c2s = key2, *s2c = key2 + SL_OVPN_KEY_LEN;
+
+	memset(out, 0, sizeof(*out));
+	if (cipher < 0 || cipher >= SL_CIPHER__COUNT || key_id > SL_OVPN_KEY_ID_MAX)
+		return -EINVAL;
+	out->cipher = cipher;
+	out->key_id = key_id;
+	out->tx_peer_id = tx_peer_id;
+	out->comp = comp;
+	dir_from_key(role == SL_OVPN_ROLE_CLIENT ? c2s : s2c, &out->tx);
+	dir_from_key(role == SL_OVPN_ROLE_CLIENT ? s2c : c2s, &out->rx);
+	return 0;
+}

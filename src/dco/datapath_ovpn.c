@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The OpenVPN data path (include/sluice/engine_ovpn.h): the engine's loops
+ * in datapath.c hand packets here when the engine speaks SL_WIRE_OPENVPN.
+ * Same rules as ESP: in place, no allocation, a drop counter per loss.
+ */
+#include "dco/engine_int.h"
+
+#include "core/log.h"
+#include "crypto/aead.h"
+#include "sluice/engine_ovpn.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static socklen_t ss_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	return a->ss_family == b->ss_family && !memcmp(a, b, ss_len(a));
+}
+
+void keys_ovpn_clear(struct key_slot *k)
+{
+	sl_ovpn_sa_clear(&k->orx);
+	sl_ovpn_sa_clear(&k->otx);
+}
+
+int sl_key_set_ovpn(struct sl_engine *e, uint32_t peer_id, enum sl_key_slot slot,
+		    const struct sl_ovpn_key_pair *kp)
+{
+	struct peer *p = engine_peer(e, peer_id);
+	struct key_slot fresh = {0};
+	size_t klen;
+	int r;
+
+	if (!p)
+		return -ENOENT;
+	if (e->cfg.wire != SL_WIRE_OPENVPN || (slot != SL_KEY_PRIMARY && slot != SL_KEY_SECONDARY))
+		return -EINVAL;
+	if (kp->cipher < 0 || kp->cipher >= SL_CIPHER__COUNT || kp->key_id > SL_OVPN_KEY_ID_MAX ||
+	    kp->tx_peer_id > SL_OVPN_PEER_ID_NONE || kp->comp < SL_OVPN_COMP_NONE ||
+	    kp->comp > SL_OVPN_COMP_STUB_V2)
+		return -EINVAL;
+	klen = sl_cipher_key_len(kp->cipher);
+	r = sl_ovpn_sa_init(&fresh.orx, kp->cipher, kp->rx.key, klen, kp->rx.implicit_iv,
+			    kp->key_id, SL_OVPN_PEER_ID_NONE, false, p->cfg.replay_window);
+	if (r < 0)
+		return r;
+	r = sl_ovpn_sa_init(&fresh.otx, kp->cipher, kp->tx.key, klen, kp->tx.implicit_iv,
+			    kp->key_id, kp->tx_peer_id, true, 0);
+	if (r < 0) {
+		sl_ovpn_sa_clear(&fresh.orx);
+		return r;
+	}
+	keys_clear_slot(e, p, slot);
+	fresh.present = true;
+	fresh.key_id = kp->key_id;
+	fresh.comp = (enum sl_ovpn_comp)kp->comp;
+	p->slots[slot] = fresh;
+	memset(&fresh, 0, sizeof(fresh));
+	if (slot == SL_KEY_PRIMARY)
+		timers_on_key_installed(e, p);
+	return 0;
+}
+
+static int udp_fd_for(struct sl_engine *e, int family)
+{
+	for (int i = 0; i < 2; i++)
+		if (e->udp[i].fd >= 0 && e->udp[i].family == family)
+			return e->udp[i].fd;
+	return -1;
+}
+
+int sl_engine_udp_send(struct sl_engine *e, const struct sockaddr_storage *to, const uint8_t *pkt,
+		       size_t len)
+{
+	int fd = udp_fd_for(e, to->ss_family);
+
+	if (fd < 0)
+		return -EAFNOSUPPORT;
+	if (sendto(fd, pkt, len, 0, (const struct sockaddr *)to, ss_len(to)) < 0) {
+		count_drop(&e->stats, SL_DROP_IO);
+		return -errno;
+	}
+	return 0;
+}
+
+/* Frame and seal in place with the primary slot. */
+static enum sl_drop seal(struct key_slot *k, struct sl_pkt *pk)
+{
+	enum sl_drop d;
+
+	if (!k->present)
+		return SL_DROP_NOKEY;
+	d = sl_ovpn_comp_encode(k->comp, pk);
+	return d != SL_DROP_NONE ? d : sl_ovpn_seal(&k->otx, pk);
+}
+
+/* A sealed packet leaves over UDP, or over the peer's stream (OpenVPN over TCP). Takes pk. */
+static bool send_sealed(struct sl_engine *e, struct peer *p, struct sl_pkt *pk)
+{
+	if (p->cfg.stream_send) {
+		bool ok = p->cfg.stream_send(p->cfg.stream_arg, pk->data, pk->len) == 0;
+
+		sl_pool_put(e->pool, pk);
+		if (!ok)
+			count_drop(&p->stats, SL_DROP_IO);
+		return ok;
+	}
+	if (!p->cfg.endpoint.ss_family) {
+		count_drop(&p->stats, SL_DROP_NOKEY); /* no address to send to yet */
+		sl_pool_put(e->pool, pk);
+		return false;
+	}
+	datapath_queue(e, pk, &p->cfg.endpoint);
+	return true;
+}
+
+void datapath_ovpn_tx(struct sl_engine *e, struct peer *p, struct sl_pkt *pk)
+{
+	struct key_slot *k = &p->slots[SL_KEY_PRIMARY];
+	uint32_t inner_len = pk->len;
+	enum sl_drop d = seal(k, pk);
+
+	if (d != SL_DROP_NONE) {
+		count_drop(&p->stats, d);
+		sl_pool_put(e->pool, pk);
+		return;
+	}
+	if (!send_sealed(e, p, pk))
+		return;
+	p->stats.tx_packets++;
+	p->stats.tx_bytes += inner_len;
+	if (p->cfg.stream_send)
+		p->stats.stream_tx_packets++;
+	/* Last: the handler may renegotiate from inside the event. */
+	if (!k->near_limit_reported && sl_ovpn_near_wrap(&k->otx)) {
+		k->near_limit_reported = true;
+		engine_emit(e, SL_EVENT_KEY_NEAR_LIMIT, p->id);
+	}
+}
+
+static int send_message(struct sl_engine *e, struct peer *p, const uint8_t *msg, size_t len)
+{
+	struct sl_pkt *pk = sl_pool_get(e->pool);
+	enum sl_drop d;
+
+	if (!pk) {
+		count_drop(&e->stats, SL_DROP_NOMEM);
+		return -ENOBUFS;
+	}
+	memcpy(sl_pkt_put(pk, (uint32_t)len), msg, len);
+	d = seal(&p->slots[SL_KEY_PRIMARY], pk);
+	if (d != SL_DROP_NONE) {
+		sl_pool_put(e->pool, pk);
+		return -ENOKEY;
+	}
+	if (!send_sealed(e, p, pk))
+		return -EIO;
+	datapath_flush(e);
+	return 0;
+}
+
+int datapath_ovpn_send_ping(struct sl_engine *e, struct peer *p)
+{
+	int r = send_message(e, p, sl_ovpn_ping_magic, SL_OVPN_PING_LEN);
+
+	if (!r)
+		p->stats.keepalive_tx++;
+	return r;
+}
+
+int sl_engine_ovpn_send_exit(struct sl_engine *e, uint32_t peer_id)
+{
+	struct peer *p = engine_peer(e, peer_id);
+	uint8_t msg[SL_OVPN_OCC_EXIT_LEN];
+
+	if (!p)
+		return -ENOENT;
+	sl_ovpn_put_occ_exit(msg);
+	return send_message(e, p, msg, sizeof(msg));
+}
+
+static struct peer *sole_peer(struct sl_engine *e)
+{
+	struct peer *p = e->sole_takes_all[0] ? e->sole_takes_all[0] : e->sole_takes_all[1];
+
+	if (p || e->npeers != 1)
+		return p;
+	for (uint32_t i = 0; i < e->peers.cap; i++)
+		if (e->peers.slots[i].state == 1)
+			return e->peers.slots[i].value;
+	return NULL;
+}
+
+/* P_DATA_V2 names its peer; a client's server sends the id it gave us, or none (V1). */
+static struct peer *peer_of(struct sl_engine *e, const struct sl_ovpn_class *c)
+{
+	struct peer *p = NULL;
+
+	if (c->kind == SL_OVPN_KIND_DATA_V2)
+		p = engine_peer(e, c->peer_id);
+	return p ? p : sole_peer(e);
+}
+
+static struct key_slot *slot_for_key_id(struct peer *p, uint8_t key_id)
+{
+	for (int i = 0; i < 2; i++)
+		if (p->slots[i].present && p->slots[i].key_id == key_id)
+			return &p->slots[i];
+	return NULL;
+}
+
+/* After decryption: framing, then ping / OCC / an IP packet. */
+static void rx_payload(struct sl_engine *e, struct peer *p, struct key_slot *k, struct sl_pkt *pk)
+{
+	uint8_t occ;
+
+	if (sl_ovpn_comp_decode(k->comp, pk) != SL_OVPN_COMP_OK) {
+		count_drop(&p->stats, SL_DROP_MALFORMED);
+		return;
+	}
+	if (sl_ovpn_is_ping(pk->data, pk->len)) {
+		p->stats.keepalive_rx++;
+		return;
+	}
+	if (sl_ovpn_is_occ(pk->data, pk->len, &occ)) {
+		p->stats.keepalive_rx++; /* OCC requests are not answered; EXIT is reported */
+		if (occ == SL_OVPN_OCC_EXIT)
+			engine_emit(e, SL_EVENT_PEER_EXIT, p->id);
+		return;
+	}
+	datapath_deliver(e, p, pk);
+}
+
+void datapath_ovpn_rx(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *from)
+{
+	struct sl_ovpn_class c;
+	struct key_slot *k;
+	struct peer *p;
+	enum sl_drop d;
+
+	switch (sl_ovpn_classify(pk->data, pk->len, &c)) {
+	case SL_OVPN_KIND_CONTROL:
+		if (e->cfg.on_control)
+			e->cfg.on_control(e->cfg.control_arg, pk->data, pk->len, from);
+		else
+			count_drop(&e->stats, SL_DROP_NOKEY);
+		return;
+	case SL_OVPN_KIND_MALFORMED:
+		count_drop(&e->stats, SL_DROP_MALFORMED);
+		return;
+	default:
+		break;
+	}
+	p = peer_of(e, &c);
+	k = p ? slot_for_key_id(p, c.key_id) : NULL;
+	if (!k) {
+		count_drop(p ? &p->stats : &e->stats, SL_DROP_NOKEY);
+		return;
+	}
+	d = sl_ovpn_open(&k->orx, pk);
+	if (d != SL_DROP_NONE) {
+		count_drop(&p->stats, d);
+		return;
+	}
+	p->stats.last_rx_ns = sl_loop_now(e->loop);
+	/* Authenticated: the peer may float to a new address (OpenVPN's --float for V2). */
+	if (from && p->cfg.follow_endpoint && !same_addr(&p->cfg.endpoint, from)) {
+		bool moved = p->cfg.endpoint.ss_family != 0;
+
+		memcpy(&p->cfg.endpoint, from, ss_len(from));
+		if (moved)
+			engine_emit(e, SL_EVENT_ENDPOINT_CHANGED, p->id);
+	}
+	rx_payload(e, p, k, pk);
+}
+
+int sl_engine_ovpn_input(struct sl_engine *e, const uint8_t *pkt, size_t len)
+{
+	struct sl_pkt *pk;
+
+	if (len > e->cfg.mtu + SL_OVPN_HEADROOM + SL_OVPN_TAILROOM)
+		return -EMSGSIZE;
+	pk = sl_pool_get(e->pool);
+	if (!pk) {
+		count_drop(&e->stats, SL_DROP_NOMEM);
+		return -ENOBUFS;
+	}
+	/* The one copy on this path: TCP bytes do not land in our buffers. */
+	memcpy(sl_pkt_put(pk, (uint32_t)len), pkt, len);
+	/* pk goes back below: it must not wait in a receive round's TUN queue (if a control-plane
+	 * callback inside one brought us here). */
+	bool queued = e->tunq.active;
+
+	e->tunq.active = false;
+	datapath_ovpn_rx(e, pk, NULL);
+	e->tunq.active = queued;
+	sl_pool_put(e->pool, pk);
+	return 0;
+}

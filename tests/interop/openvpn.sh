@@ -1,0 +1,215 @@
+#!/bin/bash
+# Interop with stock OpenVPN 2.6 (Debian's openvpn): a sluice client (sluice openvpn --config
+# FILE.ovpn) against `openvpn --server` in a network namespace. Every case starts a fresh server
+# and client, waits for the client's "connected" line, pings through the tunnel and, where named,
+# moves a file with nc and compares SHA-256. Ends with "N passed, N failed".
+#
+#   [ sls-PID ] openvpn --server 198.19.8.0/24 on 198.18.0.1:1194 <-veth-> [ slc-PID ] sluice
+#
+# OVPN_MIB (default 8) sizes the transfers, OVPN_REKEY_MIB (default 100) the one during rekeys,
+# OVPN_RENEG_SEC (default 3) the client's reneg-sec then; the server renegotiates every 10 s.
+set -eu
+# shellcheck source=scripts/netns.sh
+. "$(dirname "$0")/../../scripts/netns.sh"
+
+MIB=${OVPN_MIB:-8}
+REKEY_MIB=${OVPN_REKEY_MIB:-100}
+RENEG_SEC=${OVPN_RENEG_SEC:-3}
+SRV_IN=198.19.8.1
+PORT=5401
+
+sl_need_root
+sl_need_sluice openvpn-interop
+sl_need_cmd openvpn nc sha256sum
+sl_init openvpn-interop
+P=$SL_WORK/pki
+sl_pki "$P"
+"$SLUICE" pki init "$SL_WORK/other" >/dev/null
+openvpn --genkey tls-crypt "$SL_WORK/tc.key"
+openvpn --genkey tls-crypt "$SL_WORK/tc-other.key"
+openvpn --genkey secret "$SL_WORK/ta.key"
+sl_netns_pair
+
+SPID=
+CPID=
+SLOG=
+CLOG=
+
+# server NAME ARGS...: a stock openvpn server with our PKI, keepalive 1 5 (pushed to the client).
+server() {
+	local name=$1
+	shift
+	SLOG=$SL_WORK/server-$name.log
+	sl_bg "$SL_NS_S" "$SLOG" openvpn --dev tun --local "$SL_ADDR_S" --port 1194 \
+		--server 198.19.8.0 255.255.255.0 --topology subnet --dh none \
+		--ca "$P/ca.pem" --cert "$P/server.pem" --key "$P/server.key" --disable-dco \
+		--keepalive 1 5 --verb 4 "$@"
+	SPID=$SL_LAST_PID
+	sl_wait_for 10 grep -qs 'Initialization Sequence Completed' "$SLOG" ||
+		sl_die "openvpn server did not start: $(tail -n 5 "$SLOG")"
+}
+
+# client_conf FILE LINES...: a client config (ca inline, cert and key as files) plus LINES.
+client_conf() {
+	local f=$1
+	shift
+	{
+		echo "client"
+		echo "dev tun"
+		echo "remote $SL_ADDR_S 1194"
+		echo "cert $P/client.pem"
+		echo "key $P/client.key"
+		echo "verb 4"
+		for l in "$@"; do echo "$l"; done
+		if ! printf '%s\n' "$@" | grep -q '^ca '; then
+			echo "<ca>"
+			cat "$P/ca.pem"
+			echo "</ca>"
+		fi
+	} >"$f"
+}
+
+# client NAME LINES...: start sluice with a config made of LINES.
+client() {
+	local name=$1
+	shift
+	client_conf "$SL_WORK/$name.ovpn" "$@"
+	CLOG=$SL_WORK/client-$name.log
+	sl_bg "$SL_NS_C" "$CLOG" "$SLUICE" openvpn --config "$SL_WORK/$name.ovpn"
+	CPID=$SL_LAST_PID
+}
+
+stop_both() {
+	[ -n "$CPID" ] && sl_stop "$CPID"
+	[ -n "$SPID" ] && sl_stop "$SPID"
+	CPID=
+	SPID=
+}
+
+connected() {
+	grep -qs 'openvpn: connected to' "$CLOG"
+}
+
+# transfer CASE MIB: nc from the client to the server's tunnel address, compare SHA-256.
+transfer() {
+	local name=$1 mib=$2 rpid spid start ms sent got
+	head -c "${mib}M" /dev/urandom >"$SL_WORK/send.bin"
+	rm -f "$SL_WORK/recv.bin"
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	sl_bg "$SL_NS_S" "$SL_WORK/nc-recv.log" sh -c 'exec nc -l "$0" "$1" >"$2"' \
+		"$SRV_IN" "$PORT" "$SL_WORK/recv.bin"
+	rpid=$SL_LAST_PID
+	sl_wait_for 5 sl_listening "$SL_NS_S" tcp "$PORT" || sl_die "nc -l did not start"
+	start=$(sl_now_ms)
+	sl_bg_from "$SL_NS_C" "$SL_WORK/send.bin" "$SL_WORK/nc-send.log" nc -N "$SRV_IN" "$PORT"
+	spid=$SL_LAST_PID
+	sl_wait_for 300 sl_gone "$spid" || true
+	sl_wait_for 10 sl_gone "$rpid" || true
+	sl_stop "$spid"
+	sl_stop "$rpid"
+	ms=$(($(sl_now_ms) - start))
+	sent=$(sha256sum <"$SL_WORK/send.bin" | cut -d' ' -f1)
+	got=$(sha256sum <"$SL_WORK/recv.bin" 2>/dev/null | cut -d' ' -f1)
+	if [ "$sent" = "$got" ]; then
+		echo "    $mib MiB in $ms ms ($((mib * 8 * 1000 / (ms > 0 ? ms : 1))) Mbit/s), SHA-256 equal"
+		sl_pass "$name"
+	else
+		sl_fail "$name" "SHA-256 differs after $ms ms ($(stat -c %s "$SL_WORK/recv.bin" 2>/dev/null || echo 0) of $((mib << 20)) bytes)" "$CLOG" "$SLOG"
+	fi
+}
+
+# up_case NAME [SERVER ARGS...] -- [CLIENT LINES...]: connect, ping; PASS/FAIL NAME.
+up_case() {
+	local name=$1 sargs=() cargs=()
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		sargs+=("$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	cargs=("$@")
+	server "$name" "${sargs[@]}"
+	client "$name" "${cargs[@]}"
+	if ! sl_wait_for 20 connected; then
+		sl_fail "$name: connect" "no 'connected' line within 20 s" "$CLOG" "$SLOG"
+		return 1
+	fi
+	if sl_wait_for 5 sl_ping "$SL_NS_C" "$SRV_IN"; then
+		sl_pass "$name: connect and ping"
+	else
+		sl_fail "$name: connect and ping" "no ping reply from $SRV_IN" "$CLOG" "$SLOG"
+		return 1
+	fi
+}
+
+# --- UDP, each data cipher, negotiated from the server's data-ciphers --------------------------
+for c in AES-256-GCM AES-128-GCM CHACHA20-POLY1305; do
+	if up_case "udp-$c" --proto udp --data-ciphers "$c" --; then
+		sl_check "udp-$c: negotiated $c" "client log has no 'cipher ${c,,}'" "$CLOG" \
+			grep -qi "cipher $c, keys from tls-ekm" "$CLOG"
+		[ "$c" = AES-256-GCM ] && transfer "udp-$c: transfer $MIB MiB" "$MIB"
+	fi
+	stop_both
+done
+
+# --- tls-crypt, tls-auth ------------------------------------------------------------------------
+if up_case tls-crypt --proto udp --tls-crypt "$SL_WORK/tc.key" -- "tls-crypt $SL_WORK/tc.key"; then
+	transfer "tls-crypt: transfer $MIB MiB" "$MIB"
+fi
+stop_both
+if up_case tls-auth --proto udp --tls-auth "$SL_WORK/ta.key" 0 --auth SHA256 -- \
+	"tls-auth $SL_WORK/ta.key" "key-direction 1" "auth SHA256"; then
+	transfer "tls-auth: transfer $MIB MiB" "$MIB"
+fi
+stop_both
+
+# --- TCP ----------------------------------------------------------------------------------------
+if up_case tcp --proto tcp-server -- "proto tcp-client"; then
+	transfer "tcp: transfer $MIB MiB" "$MIB"
+fi
+stop_both
+
+# --- refused: a CA that did not sign the server, a tls-crypt key that differs ------------------
+server wrong-ca --proto udp
+client wrong-ca "ca $SL_WORK/other/ca.pem"
+sl_check "wrong CA: refused with a clear line" "no 'peer certificate not accepted' line" \
+	"$CLOG" sl_wait_for 15 grep -q 'TLS handshake failed: peer certificate not accepted' "$CLOG"
+sl_check "wrong CA: never connected" "client says connected" "$CLOG" sh -c "! grep -q 'openvpn: connected' '$CLOG'"
+stop_both
+server wrong-tc --proto udp --tls-crypt "$SL_WORK/tc.key"
+client wrong-tc "tls-crypt $SL_WORK/tc-other.key" "hand-window 4"
+sl_check "wrong tls-crypt key: refused with a clear line" "no 'did not finish' line" \
+	"$CLOG" sl_wait_for 15 grep -q 'TLS key negotiation did not finish within 4 s' "$CLOG"
+sl_check "wrong tls-crypt key: the server logged the bad packets" "no unwrap error in the server log" \
+	"$SLOG" grep -q 'tls-crypt unwrapping failed' "$SLOG"
+stop_both
+
+# --- ping-restart: the server vanishes ---------------------------------------------------------
+if up_case ping-restart --proto udp --; then
+	sl_stop "$SPID" KILL
+	SPID=
+	start=$(sl_now_ms)
+	if sl_wait_for 15 grep -q 'nothing from the server for 5 s (ping-restart)' "$CLOG"; then
+		echo "    ping-restart after $(($(sl_now_ms) - start)) ms (pushed ping-restart 5)"
+		sl_pass "ping-restart: client notices the vanished server"
+	else
+		sl_fail "ping-restart: client notices the vanished server" "no ping-restart line" "$CLOG"
+	fi
+	sl_check "ping-restart: client tries again" "no reconnect attempt" "$CLOG" \
+		sl_wait_for 10 sh -c "grep -c 'connecting to' '$CLOG' | grep -qv '^1$'"
+fi
+stop_both
+
+# --- renegotiation during a transfer: the client every RENEG_SEC s, the server every 10 s ------
+if up_case rekey --proto udp --reneg-sec 10 -- "reneg-sec $RENEG_SEC"; then
+	transfer "rekey: $REKEY_MIB MiB across renegotiations" "$REKEY_MIB"
+	n=$(grep -c 'renegotiated, data key id' "$CLOG" || true)
+	echo "    $n renegotiations during the run"
+	sl_check "rekey: at least one renegotiation" "none in the client log" "$CLOG" [ "$n" -ge 1 ]
+	sl_check "rekey: no TLS error on the server" "server logged a TLS error" "$SLOG" \
+		sh -c "! grep -q 'TLS Error' '$SLOG'"
+fi
+stop_both
+
+echo "$SL_PASSES passed, $SL_FAILS failed"
+sl_finish
