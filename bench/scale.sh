@@ -19,7 +19,7 @@
 # Prints, last,
 #   SCALE peers=10000 bytes_per_idle_peer=N bytes_per_active_peer=M malloc_per_idle_peer=K
 #         lookup_instr_1=A lookup_instr_100=B lookup_instr_10000=C engine_instr_1=.. ..
-# A benchmark: it fails only when it cannot run or traffic was lost. Needs root (namespaces);
+# A benchmark: it fails only when it cannot run (lost traffic is reported). Needs root;
 # part 2 needs valgrind. About 30 s.
 set -eu
 # shellcheck source=scripts/netns.sh
@@ -28,8 +28,8 @@ set -eu
 N=${SCALE_PEERS:-10000}
 ACTIVE=${SCALE_ACTIVE:-1000}
 PACKETS=${SCALE_PACKETS:-5}
-R1=${SCALE_R1:-16}
-R2=${SCALE_R2:-80}
+R1=${SCALE_R1:-8}
+R2=${SCALE_R2:-40}
 LOADGEN=$SL_BUILD/bench/loadgen
 SCALE=$SL_BUILD/bench/scale
 
@@ -59,9 +59,11 @@ if ! ip netns exec "$SL_NS_C" "$LOADGEN" traffic "$sock" "$SL_ADDR_S" 4500 "$N" 
 	"$PACKETS" >"$SL_WORK/traffic.out" 2>&1; then
 	sed 's/^/  /' "$SL_WORK/traffic.out"
 	sl_tail "$SL_LOG_S"
-	sl_die "traffic through the $N-peer server was lost"
+	grep -q '^traffic ' "$SL_WORK/traffic.out" || sl_die "loadgen traffic failed"
+	echo "  (not everything arrived or not every endpoint was learned: see the line above)"
+else
+	sed 's/^/  /' "$SL_WORK/traffic.out"
 fi
-sed 's/^/  /' "$SL_WORK/traffic.out"
 rss2=$(rss_anon_kib "$SL_PID_S")
 idle=$(((rss1 - rss0) * 1024 / N))
 active=$(((rss2 - rss1) * 1024 / ACTIVE))
