@@ -9,6 +9,9 @@
  *       peer_new, route_add and key_set for peers 0..N-1 of
  *       bench/scale_peers.h. Prints "peers created=N requests=R seconds=S".
  *
+ *   loadgen del SOCK N
+ *       op=peer_del for peers 0..N-1. Prints "peers deleted=N seconds=S".
+ *
  *   loadgen traffic SOCK ADDR PORT N ACTIVE PACKETS
  *       ACTIVE of those peers, spread evenly over 0..N-1, each on its own UDP
  *       socket (its own source port), send PACKETS ESP packets each to
@@ -173,6 +176,26 @@ static int cmd_peers(const char *sock, uint32_t n)
 	}
 	close(fd);
 	printf("peers created=%u requests=%u seconds=%.2f\n", n, 3 * n, now_s() - t0);
+	return 0;
+}
+
+static int cmd_del(const char *sock, uint32_t n)
+{
+	char req[128];
+	double t0 = now_s();
+	int fd = ctl_open(sock);
+
+	if (fd < 0)
+		return 1;
+	for (uint32_t i = 0; i < n; i++) {
+		snprintf(req, sizeof(req), "op=peer_del\npeer_id=%u\n\n", SCALE_PEER_ID0 + i);
+		if (call_ok(fd, req, "peer_del", i)) {
+			close(fd);
+			return 1;
+		}
+	}
+	close(fd);
+	printf("peers deleted=%u seconds=%.2f\n", n, now_s() - t0);
 	return 0;
 }
 
@@ -429,11 +452,14 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && !strcmp(argv[1], "peers") && parse_count(argv[3], SCALE_PEERS_MAX, &n))
 		return cmd_peers(argv[2], n);
+	if (argc == 4 && !strcmp(argv[1], "del") && parse_count(argv[3], SCALE_PEERS_MAX, &n))
+		return cmd_del(argv[2], n);
 	if (argc == 8 && !strcmp(argv[1], "traffic") && parse_count(argv[5], SCALE_PEERS_MAX, &n) &&
 	    parse_count(argv[6], n, &active) && parse_count(argv[7], 65535, &packets))
 		return cmd_traffic(argv[2], argv[3], argv[4], n, active, packets);
 	fprintf(stderr,
 		"usage: loadgen peers SOCK N\n"
+		"       loadgen del SOCK N\n"
 		"       loadgen traffic SOCK ADDR PORT N ACTIVE PACKETS\n"
 		"  N 1..%u, ACTIVE 1..N\n",
 		SCALE_PEERS_MAX);
