@@ -1,24 +1,38 @@
 #!/bin/bash
-# `make bench`: single-stream TCP throughput (iperf3, BENCH_SECONDS=10 each) between two fresh
-# network namespaces over
+# `make bench`: one run measures, side by side, between two fresh network namespaces over
 #   - the plain veth (the ceiling: no tunnel at all),
 #   - sluice (ESP-in-UDP, AES-256-GCM by default),
+#   - sluice with UDP port 4500 blocked by nftables in the client namespace, so the data rides
+#     its TLS 1.3 connection (the fallback path; `sluice show` must say tls on both ends),
 #   - wireguard-go (userspace WireGuard, ChaCha20-Poly1305),
-#   - openvpn 2.6 in userspace (--disable-dco), p2p TLS mode, AES-256-GCM, UDP.
-# Prints a table and the line
+#   - openvpn 2.6 in userspace (--disable-dco), p2p TLS mode, AES-256-GCM, UDP,
+# three things through each:
+#   - single-stream TCP throughput: iperf3, BENCH_SECONDS=10, receiver side;
+#   - 64-byte UDP packet rate: bench/pps (sendmmsg, as fast as it can) for PPS_SECONDS=5,
+#     packets per second at the receiver and the share lost;
+#   - ping RTT: RTT_COUNT=50 pings 50 ms apart, average, and what the tunnel adds to the veth's.
+# Prints a table, the lines
+#   PPS veth=.. sluice=.. sluice_tls=.. wireguard_go=.. openvpn=.. sluice_vs_wireguard_go=R ..
+#   RTT veth_us=.. sluice_added_us=.. sluice_tls_added_us=.. wireguard_go_added_us=.. ..
+#   SCALE peers=10000 bytes_per_idle_peer=N ...          (bench/scale.sh; BENCH_SCALE=0 skips)
 #   RESULT sluice_vs_veth=R1 sluice_vs_wireguard_go=R2 sluice_vs_openvpn=R3
 # (sluice's throughput divided by the other's; "na" when one of them could not be measured),
 # then runs bench/instr.sh, whose line
 #   INSTR per_packet_outside_aead=N memcpy_bytes_per_packet=M
-# comes last (skipped with a note without valgrind).
+# comes last (skipped with a note without valgrind). bench/chart.sh turns this output into the
+# chart of docs/performance.md. About three minutes in all. BENCH_PEERS="veth sluice" runs only
+# those rows.
 # A benchmark, not a test: it never fails on speed. See docs/performance.md. Needs root.
 set -eu
 # shellcheck source=scripts/netns.sh
 . "$(dirname "$0")/../scripts/netns.sh"
 
 T=${BENCH_SECONDS:-10}
+PPS_T=${PPS_SECONDS:-5}
+RTT_N=${RTT_COUNT:-50}
+PPS_BIN=${PPS_BIN:-$SL_BUILD/bench/pps}
 sl_need_root
-sl_need_cmd ip iperf3 jq openssl
+sl_need_cmd ip iperf3 jq openssl ping nft
 RESULTS=$(mktemp -d /tmp/sluice-bench.XXXXXX)
 trap 'rm -rf "$RESULTS"' EXIT
 
@@ -47,10 +61,63 @@ iperf_through() {
 	echo "  $name: $(printf '%.1f' "$(cat "$RESULTS/$name")") Mbit/s"
 }
 
+# pps_through NAME ADDR: PPS_T seconds of 64-byte UDP datagrams (bench/pps, batches of 64 per
+# sendmmsg) from the client namespace to ADDR:5202 in the server namespace; the receiver's
+# packets per second into $RESULTS/NAME.pps, the share of sent packets not received (%) into
+# NAME.loss. The receiver counts from its first to its last packet.
+pps_through() {
+	local name=$1 addr=$2 recv=$SL_WORK/pps-$1.recv send=$SL_WORK/pps-$1.send pid sent got
+	if [ ! -x "$PPS_BIN" ]; then
+		echo "  $name: no $PPS_BIN, packet rate not measured"
+		return 0
+	fi
+	sl_bg "$SL_NS_S" "$recv" "$PPS_BIN" recv "$addr" 5202 $((PPS_T + 5))
+	pid=$SL_LAST_PID
+	if ! sl_wait_for 5 grep -q '^ready' "$recv"; then
+		echo "  $name: pps receiver did not start"
+		sl_stop "$pid"
+		return 0
+	fi
+	if ! ip netns exec "$SL_NS_C" "$PPS_BIN" send "$addr" 5202 "$PPS_T" 64 >"$send" 2>&1; then
+		echo "  $name: pps sender failed: $(tail -n 1 "$send")"
+		sl_stop "$pid"
+		return 0
+	fi
+	sl_wait_for $((PPS_T + 8)) sl_gone "$pid" || sl_stop "$pid"
+	sent=$(sed -n 's/^send packets=\([0-9]*\).*/\1/p' "$send")
+	got=$(sed -n 's/^recv packets=\([0-9]*\).*/\1/p' "$recv")
+	sed -n 's/^recv .* pps=\([0-9]*\).*/\1/p' "$recv" >"$RESULTS/$name.pps"
+	awk -v s="${sent:-0}" -v g="${got:-0}" \
+		'BEGIN { printf "%.1f\n", (s > 0 ? 100 * (s - g) / s : 100) }' >"$RESULTS/$name.loss"
+	echo "  $name: $(cat "$RESULTS/$name.pps") packets/s of 64 bytes received," \
+		"$(cat "$RESULTS/$name.loss")% of ${sent:-0} lost"
+}
+
+# rtt_through NAME ADDR: RTT_N pings 50 ms apart from the client namespace; the average RTT in
+# microseconds into $RESULTS/NAME.rtt.
+rtt_through() {
+	local name=$1 addr=$2 out
+	out=$(ip netns exec "$SL_NS_C" ping -c "$RTT_N" -i 0.05 -q "$addr" 2>&1) || true
+	# "rtt min/avg/max/mdev = 0.037/0.054/0.067/0.005 ms": the 8th field is the average.
+	echo "$out" | awk -F'[/ ]+' '/^rtt/ { printf "%.0f\n", $8 * 1000 }' >"$RESULTS/$name.rtt"
+	if [ -s "$RESULTS/$name.rtt" ]; then
+		echo "  $name: ping RTT $(cat "$RESULTS/$name.rtt") us on average"
+	else
+		echo "  $name: ping failed: $(echo "$out" | tail -n 1)"
+	fi
+}
+
+# measure NAME ADDR: all three through one set-up; RTT first, while the path is idle.
+measure() {
+	rtt_through "$1" "$2"
+	iperf_through "$1" "$2" || return 1
+	pps_through "$1" "$2"
+}
+
 bench_veth() {
 	sl_init bench-veth
 	sl_netns_pair
-	iperf_through veth "$SL_ADDR_S"
+	measure veth "$SL_ADDR_S"
 }
 
 bench_sluice() {
@@ -65,7 +132,42 @@ bench_sluice() {
 		sl_tail "$SL_LOG_S" "$SL_LOG_C"
 		return 1
 	fi
-	iperf_through sluice "$SL_IN_S"
+	measure sluice "$SL_IN_S"
+}
+
+# UDP 4500 dropped both ways in the client namespace before the tunnel starts (as
+# tests/net/fallback.sh does mid-transfer), so the TLS connection on TCP 4500 carries the data.
+bench_sluice_tls() {
+	if [ ! -x "$SLUICE" ]; then
+		note sluice_tls "no binary at $SLUICE"
+		return 0
+	fi
+	sl_init bench-sluice-tls
+	sl_netns_pair
+	ip netns exec "$SL_NS_C" nft -f - <<'EOF'
+table inet sluice_bench_block {
+	chain out {
+		type filter hook output priority 0; policy accept;
+		udp dport 4500 drop
+	}
+	chain in {
+		type filter hook input priority 0; policy accept;
+		udp sport 4500 drop
+	}
+}
+EOF
+	if ! SL_LOGLEVEL=warn sl_tunnel_pair bench-tls; then
+		note sluice_tls "tunnel did not come up"
+		sl_tail "$SL_LOG_S" "$SL_LOG_C"
+		return 1
+	fi
+	if ! sl_wait_for 10 sl_transport_is "$SL_IF_C" tls ||
+		! sl_wait_for 10 sl_transport_is "$SL_IF_S" tls; then
+		note sluice_tls "not on tls (client '$(sl_peer "$SL_IF_C" .transport)', server '$(sl_peer "$SL_IF_S" .transport)')"
+		return 1
+	fi
+	echo "  sluice show: client and server on tls"
+	measure sluice_tls "$SL_IN_S"
 }
 
 bench_wireguard_go() {
@@ -96,7 +198,7 @@ bench_wireguard_go() {
 		sl_tail "$k/wg-server.log" "$k/wg-client.log"
 		return 1
 	fi
-	iperf_through wireguard_go 198.19.1.1
+	measure wireguard_go 198.19.1.1
 }
 
 # A throw-away EC P-256 CA and two certificates, for openvpn.
@@ -135,44 +237,81 @@ bench_openvpn() {
 		sl_tail "$d/openvpn-server.log" "$d/openvpn-client.log"
 		return 1
 	fi
-	iperf_through openvpn 198.19.2.1
+	measure openvpn 198.19.2.1
+}
+
+# val FILE: the number measured into $RESULTS/FILE, or na.
+val() {
+	[ -s "$RESULTS/$1" ] && cat "$RESULTS/$1" || echo na
 }
 
 mbps() {
 	[ -s "$RESULTS/$1" ] && printf '%.1f' "$(cat "$RESULTS/$1")" || echo na
 }
 
-# ratio A B: A/B with two decimals, or na.
-ratio() {
-	local a b
-	a=$(mbps "$1")
-	b=$(mbps "$2")
-	if [ "$a" = na ] || [ "$b" = na ]; then
+# div A B: A/B with two decimals, or na.
+div() {
+	if [ "$1" = na ] || [ "$2" = na ]; then
 		echo na
 	else
-		awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "na" }'
+		awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "na" }'
 	fi
 }
 
-echo "sluice bench: $T s single-stream iperf3 TCP per peer, client ns -> server ns over veth"
+# ratio A B: A's throughput over B's.
+ratio() {
+	div "$(mbps "$1")" "$(mbps "$2")"
+}
+
+# added_rtt NAME: NAME's average RTT minus the veth's, in microseconds, or na.
+added_rtt() {
+	local a b
+	a=$(val "$1.rtt")
+	b=$(val veth.rtt)
+	if [ "$a" = na ] || [ "$b" = na ]; then
+		echo na
+	else
+		echo $((a - b))
+	fi
+}
+
+echo "sluice bench: per peer, client ns -> server ns over veth: $T s single-stream iperf3 TCP,"
+echo "  $PPS_T s of 64-byte UDP datagrams as fast as bench/pps sends them, $RTT_N pings"
 echo "  machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1),"
 echo "  kernel $(uname -r); $("$SLUICE" --version 2>/dev/null || echo 'sluice not built');" \
-	"$(openvpn --version 2>/dev/null | head -n 1 | cut -d' ' -f1-2)"
-for peer in veth sluice wireguard_go openvpn; do
+	"$(openvpn --version 2>/dev/null | head -n 1 | cut -d' ' -f1-2);" \
+	"wireguard-go $(dpkg-query -W -f='${Version}' wireguard-go 2>/dev/null || echo '?')"
+echo "  load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for peer in ${BENCH_PEERS:-veth sluice sluice_tls wireguard_go openvpn}; do
 	echo "- $peer"
 	(bench_"$peer") || [ -f "$RESULTS/$peer.note" ] || note "$peer" "failed (see above)"
 done
 
+# The 10,000-peer scale test (bench/scale.sh): memory per idle peer, lookup cost vs peer count.
+if [ "${BENCH_SCALE:-1}" != 0 ]; then
+	echo "- scale"
+	BUILD=$SL_BUILD "$(dirname "$0")/scale.sh" || echo "scale: failed (see above)"
+fi
+
 echo
-printf '%-34s %12s %10s\n' peer Mbit/s "vs veth"
-for row in "veth:plain veth (ceiling)" "sluice:sluice" "wireguard_go:wireguard-go (userspace)" \
-	"openvpn:openvpn 2.6 (userspace, no DCO)"; do
+printf '%-34s %10s %8s %10s %7s %8s %8s\n' peer Mbit/s "vs veth" "pps 64B" "loss%" "RTT us" "+RTT us"
+for row in "veth:plain veth (ceiling)" "sluice:sluice (UDP)" "sluice_tls:sluice (TLS/TCP fallback)" \
+	"wireguard_go:wireguard-go (userspace)" "openvpn:openvpn 2.6 (userspace, no DCO)"; do
 	peer=${row%%:*}
 	extra=
 	[ -f "$RESULTS/$peer.note" ] && extra="  ($(cat "$RESULTS/$peer.note"))"
-	printf '%-34s %12s %10s%s\n' "${row#*:}" "$(mbps "$peer")" "$(ratio "$peer" veth)" "$extra"
+	printf '%-34s %10s %8s %10s %7s %8s %8s%s\n' "${row#*:}" "$(mbps "$peer")" \
+		"$(ratio "$peer" veth)" "$(val "$peer.pps")" "$(val "$peer.loss")" \
+		"$(val "$peer.rtt")" "$(added_rtt "$peer")" "$extra"
 done
 echo
+echo "PPS veth=$(val veth.pps) sluice=$(val sluice.pps) sluice_tls=$(val sluice_tls.pps)" \
+	"wireguard_go=$(val wireguard_go.pps) openvpn=$(val openvpn.pps)" \
+	"sluice_vs_wireguard_go=$(div "$(val sluice.pps)" "$(val wireguard_go.pps)")" \
+	"sluice_vs_openvpn=$(div "$(val sluice.pps)" "$(val openvpn.pps)")"
+echo "RTT veth_us=$(val veth.rtt) sluice_added_us=$(added_rtt sluice)" \
+	"sluice_tls_added_us=$(added_rtt sluice_tls) wireguard_go_added_us=$(added_rtt wireguard_go)" \
+	"openvpn_added_us=$(added_rtt openvpn)"
 echo "RESULT sluice_vs_veth=$(ratio sluice veth) sluice_vs_wireguard_go=$(ratio sluice wireguard_go)" \
 	"sluice_vs_openvpn=$(ratio sluice openvpn)"
 

@@ -3,6 +3,7 @@
 #include "crypto/aead.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -294,6 +295,76 @@ static void test_wrong_direction_refused(void **state)
 	pair_free(&p);
 }
 
+/* The OpenSSL context is made by the first seal or open, not by sl_aead_new (idle keys stay small).
+ */
+static void test_context_made_on_first_use(void **state)
+{
+	for (size_t v = 0; v < N_VARIANTS; v++) {
+		struct pair p = pair_new(&variants[v]);
+		uint8_t buf[64], want[64], tag[16];
+
+		fill(buf, sizeof(buf), 3);
+		memcpy(want, buf, sizeof(buf));
+		assert_false(sl_aead_has_context(p.tx));
+		assert_false(sl_aead_has_context(p.rx));
+		/* The wrong direction is refused without making anything. */
+		assert_int_equal(sl_aead_seal(p.rx, nonce12, NULL, 0, buf, sizeof(buf), tag), -EIO);
+		assert_false(sl_aead_has_context(p.rx));
+		assert_int_equal(
+			sl_aead_seal(p.tx, nonce12, aad12, sizeof(aad12), buf, sizeof(buf), tag),
+			0);
+		assert_true(sl_aead_has_context(p.tx));
+		assert_false(sl_aead_has_context(p.rx));
+		assert_int_equal(
+			sl_aead_open(p.rx, nonce12, aad12, sizeof(aad12), buf, sizeof(buf), tag),
+			0);
+		assert_true(sl_aead_has_context(p.rx));
+		assert_memory_equal(buf, want, sizeof(buf));
+		pair_free(&p);
+	}
+}
+
+/* sl_aead_new copies the key: what the caller does with its buffer afterwards changes nothing. */
+static void test_key_copied_at_new(void **state)
+{
+	uint8_t key[32], buf[2][48], tag[2][16];
+	struct sl_aead *late, *ref;
+
+	memcpy(key, key32, sizeof(key));
+	late = sl_aead_new(SL_CIPHER_AES256GCM, key, sizeof(key), 16, true);
+	memset(key, 0xee, sizeof(key)); /* as a caller cleansing its copy would */
+	ref = sl_aead_new(SL_CIPHER_AES256GCM, key32, sizeof(key32), 16, true);
+	assert_non_null(late);
+	assert_non_null(ref);
+	for (int i = 0; i < 2; i++) {
+		fill(buf[i], sizeof(buf[i]), 9);
+		assert_int_equal(sl_aead_seal(i ? ref : late, nonce12, aad12, sizeof(aad12), buf[i],
+					      sizeof(buf[i]), tag[i]),
+				 0);
+	}
+	assert_memory_equal(buf[0], buf[1], sizeof(buf[0]));
+	assert_memory_equal(tag[0], tag[1], sizeof(tag[0]));
+	sl_aead_free(late);
+	sl_aead_free(ref);
+}
+
+/* An unused key costs one small allocation, not OpenSSL's context (over 1 KiB for AES-GCM). */
+static void test_unused_key_is_small(void **state)
+{
+	enum { N = 64 };
+	struct sl_aead *a[N];
+	struct mallinfo2 before = mallinfo2(), after;
+
+	for (int i = 0; i < N; i++) {
+		a[i] = sl_aead_new(SL_CIPHER_AES256GCM, key32, 32, 16, i & 1);
+		assert_non_null(a[i]);
+	}
+	after = mallinfo2();
+	assert_true(after.uordblks + after.hblkhd - before.uordblks - before.hblkhd <= N * 128);
+	for (int i = 0; i < N; i++)
+		sl_aead_free(a[i]);
+}
+
 static void test_cipher_names(void **state)
 {
 	enum sl_cipher c = SL_CIPHER__COUNT;
@@ -337,6 +408,9 @@ int main(void)
 		cmocka_unit_test(test_bad_tag_length_rejected),
 		cmocka_unit_test(test_wrong_direction_refused),
 		cmocka_unit_test(test_cipher_names),
+		cmocka_unit_test(test_context_made_on_first_use),
+		cmocka_unit_test(test_key_copied_at_new),
+		cmocka_unit_test(test_unused_key_is_small),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

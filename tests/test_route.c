@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -282,8 +283,9 @@ static void clustered_addr(uint32_t *seed, const uint8_t bases[][16], unsigned n
 #define NPREFIX 2000
 #define NLOOKUP 10000
 
+/* hosts: half of the prefixes are host routes (/32, /128), as on a server of many clients. */
 static void insert_random(struct sl_route_table *t, struct ref_route *ref, size_t *n, int family,
-			  uint32_t *seed, const uint8_t bases[][16], unsigned nbases)
+			  uint32_t *seed, const uint8_t bases[][16], unsigned nbases, bool hosts)
 {
 	unsigned bytes = family == AF_INET ? 4 : 16;
 	struct ref_route r = {.live = 1};
@@ -291,6 +293,8 @@ static void insert_random(struct sl_route_table *t, struct ref_route *ref, size_
 
 	clustered_addr(seed, bases, nbases, bytes, r.addr);
 	r.len = (uint8_t)(xorshift32(seed) % (bytes * 8 + 1));
+	if (hosts && xorshift32(seed) % 2)
+		r.len = (uint8_t)(bytes * 8);
 	r.peer = xorshift32(seed) % 64;
 	/* Unmasked host bits on purpose: the table must mask them itself. */
 	assert_int_equal(sl_route_insert(t, family, r.addr, r.len, r.peer), 0);
@@ -349,7 +353,7 @@ static uint32_t ref_count(const struct ref_route *ref, size_t n)
 	return c;
 }
 
-static void random_against_reference(int family, uint32_t seed)
+static void random_against_reference(int family, uint32_t seed, bool hosts)
 {
 	static const uint8_t bases[4][16] = {
 		{198, 18, 0, 0},
@@ -364,7 +368,19 @@ static void random_against_reference(int family, uint32_t seed)
 
 	assert_non_null(ref);
 	for (unsigned i = 0; i < NPREFIX; i++)
-		insert_random(t, ref, &n, family, &seed, fb, 2);
+		insert_random(t, ref, &n, family, &seed, fb, 2, hosts);
+	assert_int_equal(sl_route_count(t), ref_count(ref, n));
+	assert_int_equal(sl_route_check(t), 0);
+	compare_lookups(t, ref, n, family, &seed, fb, 2);
+
+	/* Give a third of the prefixes a new owner: replacing must update the host index too. */
+	for (size_t i = 0; i < n; i++) {
+		if (xorshift32(&seed) % 3)
+			continue;
+		ref[i].peer = (ref[i].peer + 7) % 64;
+		assert_int_equal(sl_route_insert(t, family, ref[i].addr, ref[i].len, ref[i].peer),
+				 0);
+	}
 	assert_int_equal(sl_route_count(t), ref_count(ref, n));
 	assert_int_equal(sl_route_check(t), 0);
 	compare_lookups(t, ref, n, family, &seed, fb, 2);
@@ -402,12 +418,66 @@ static void random_against_reference(int family, uint32_t seed)
 
 static void test_random_v4_against_reference(void **state)
 {
-	random_against_reference(AF_INET, 0x9E3779B9u);
+	random_against_reference(AF_INET, 0x9E3779B9u, false);
+}
+
+static void test_random_v4_hosts_against_reference(void **state)
+{
+	random_against_reference(AF_INET, 0x51ED270Bu, true);
+}
+
+static void test_random_v6_hosts_against_reference(void **state)
+{
+	random_against_reference(AF_INET6, 0x2545F491u, true);
+}
+
+/*
+ * A host route answers from the index; a miss there falls back to the trie,
+ * so a covering prefix still matches, and removal leaves no stale answer.
+ */
+static void host_index_case(bool many)
+{
+	struct sl_route_table *t = sl_route_new();
+
+	/* Lookups use the index only past a few host routes: run with and without. */
+	for (int i = 0; many && i < 40; i++) {
+		uint8_t a4[4] = {198, 19, 65, (uint8_t)i}, a6[16] = {0x20, 0x01, 0x0d, 0xb8, 1};
+
+		a6[15] = (uint8_t)i;
+		assert_int_equal(sl_route_insert(t, AF_INET, a4, 32, 100 + (uint32_t)i), 0);
+		assert_int_equal(sl_route_insert(t, AF_INET6, a6, 128, 200 + (uint32_t)i), 0);
+	}
+	assert_int_equal(sl_route_insert(t, AF_INET, v4("198.19.0.0"), 16, 1), 0);
+	assert_int_equal(sl_route_insert(t, AF_INET, v4("198.19.64.7"), 32, 2), 0);
+	assert_int_equal(sl_route_insert(t, AF_INET6, v6("2001:db8::7"), 128, 3), 0);
+	assert_int_equal(sl_route_lookup(t, AF_INET, v4("198.19.64.7")), 2);
+	assert_int_equal(sl_route_lookup(t, AF_INET, v4("198.19.64.8")), 1);
+	assert_int_equal(sl_route_lookup(t, AF_INET6, v6("2001:db8::7")), 3);
+	/* The same bits in the other family are another address. */
+	assert_int_equal(sl_route_lookup(t, AF_INET6, v6("c613:4007::")), SL_ROUTE_NONE);
+	assert_int_equal(sl_route_insert(t, AF_INET, v4("198.19.64.7"), 32, 4), 0);
+	assert_int_equal(sl_route_lookup(t, AF_INET, v4("198.19.64.7")), 4);
+	assert_int_equal(sl_route_check(t), 0);
+	assert_int_equal(sl_route_remove(t, AF_INET, v4("198.19.64.7"), 32, 4), 0);
+	assert_int_equal(sl_route_lookup(t, AF_INET, v4("198.19.64.7")), 1);
+	sl_route_remove_peer(t, 3);
+	assert_int_equal(sl_route_lookup(t, AF_INET6, v6("2001:db8::7")), SL_ROUTE_NONE);
+	assert_int_equal(sl_route_check(t), 0);
+	assert_int_equal(sl_route_count(t), many ? 81 : 1);
+	if (many)
+		assert_int_equal(sl_route_lookup(t, AF_INET, v4("198.19.65.39")), 139);
+	sl_route_free(t);
+}
+
+static void test_host_index(void **state)
+{
+	host_index_case(false);
+	host_index_case(true);
 }
 
 static void test_random_v6_against_reference(void **state)
 {
-	random_against_reference(AF_INET6, 0x7F4A7C15u);
+	random_against_reference(AF_INET6, 0x7F4A7C15u, false);
 }
 
 int main(void)
@@ -424,6 +494,9 @@ int main(void)
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_random_v4_against_reference),
 		cmocka_unit_test(test_random_v6_against_reference),
+		cmocka_unit_test(test_random_v4_hosts_against_reference),
+		cmocka_unit_test(test_random_v6_hosts_against_reference),
+		cmocka_unit_test(test_host_index),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

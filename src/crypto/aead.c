@@ -1,21 +1,34 @@
 // SPDX-License-Identifier: MIT
 /*
  * AEAD over OpenSSL 3 EVP. The cipher is fetched and the key schedule made
- * once, in sl_aead_new; per packet we only re-initialise with the nonce, so
- * sealing or opening a packet allocates nothing and logs nothing.
+ * once per key; per packet we only re-initialise with the nonce, so sealing
+ * or opening a packet allocates nothing and logs nothing.
+ *
+ * The OpenSSL context (about 1.1 KiB for AES-256-GCM, its key schedule and
+ * GHASH tables) is made when the key is first used, not when it is
+ * installed: a server with many idle peers (keys installed, nothing sent or
+ * received yet) would otherwise spend most of its memory on contexts no
+ * packet has touched. Until then the key waits here (cleansed once the
+ * context holds it, or on free). So the first packet of each key and
+ * direction allocates once; if that fails, the call fails as an OpenSSL
+ * error would, and the next packet tries again.
  */
 #include "crypto/aead.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 struct sl_aead {
-	EVP_CIPHER_CTX *ctx;
+	EVP_CIPHER_CTX *ctx; /* NULL until the first seal or open */
+	uint8_t cipher;	     /* enum sl_cipher */
 	uint8_t tag_len;
 	bool encrypt;
+	uint8_t key[SL_AEAD_KEY_MAX]; /* until ctx exists; zero after */
 };
 
 struct cipher_info {
@@ -79,15 +92,30 @@ struct sl_aead *sl_aead_new(enum sl_cipher c, const uint8_t *key, size_t key_len
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return NULL;
+	a->cipher = (uint8_t)c;
 	a->tag_len = (uint8_t)tag_len;
 	a->encrypt = encrypt;
-	a->ctx = EVP_CIPHER_CTX_new();
-	/* Both ciphers default to the 12-byte nonce ESP uses, so no SET_IVLEN is needed. */
-	if (!a->ctx || !EVP_CipherInit_ex(a->ctx, ci->evp(), NULL, key, NULL, encrypt)) {
-		sl_aead_free(a);
-		return NULL;
-	}
+	memcpy(a->key, key, key_len);
 	return a;
+}
+
+/* The context, made on first use from the waiting key; false if OpenSSL could not. */
+static bool ready(struct sl_aead *a)
+{
+	EVP_CIPHER_CTX *ctx;
+
+	if (a->ctx)
+		return true;
+	ctx = EVP_CIPHER_CTX_new();
+	/* Both ciphers default to the 12-byte nonce ESP uses, so no SET_IVLEN is needed. */
+	if (!ctx ||
+	    !EVP_CipherInit_ex(ctx, ciphers[a->cipher].evp(), NULL, a->key, NULL, a->encrypt)) {
+		EVP_CIPHER_CTX_free(ctx);
+		return false;
+	}
+	a->ctx = ctx;
+	OPENSSL_cleanse(a->key, sizeof(a->key));
+	return true;
 }
 
 void sl_aead_free(struct sl_aead *a)
@@ -95,7 +123,13 @@ void sl_aead_free(struct sl_aead *a)
 	if (!a)
 		return;
 	EVP_CIPHER_CTX_free(a->ctx);
+	OPENSSL_cleanse(a, sizeof(*a));
 	free(a);
+}
+
+bool sl_aead_has_context(const struct sl_aead *a)
+{
+	return a->ctx != NULL;
 }
 
 size_t sl_aead_tag_len(const struct sl_aead *a)
@@ -109,7 +143,7 @@ static bool start(struct sl_aead *a, const uint8_t *nonce, const uint8_t *aad, s
 {
 	int outl;
 
-	if (aad_len > INT_MAX)
+	if (aad_len > INT_MAX || !ready(a))
 		return false;
 	if (!EVP_CipherInit_ex(a->ctx, NULL, NULL, NULL, nonce, a->encrypt))
 		return false;

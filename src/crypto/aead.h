@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * AEAD contexts over OpenSSL 3 EVP. One context per key and direction,
- * made when the key is installed; per packet only the nonce changes.
+ * made when the key is first used (not when installed: idle keys stay
+ * small); per packet only the nonce changes.
  */
 #ifndef SL_CRYPTO_AEAD_H
 #define SL_CRYPTO_AEAD_H
@@ -30,13 +31,16 @@ struct sl_aead;
 
 /*
  * tag_len: 16 for all; AES-GCM also 8 or 12 (ESP ICV sizes).
- * Returns NULL on a bad argument or an OpenSSL failure.
+ * Returns NULL on a bad argument or no memory. The OpenSSL context is made
+ * by the first seal or open, so an OpenSSL failure shows there.
  */
 struct sl_aead *sl_aead_new(enum sl_cipher c, const uint8_t *key, size_t key_len, size_t tag_len,
 			    bool encrypt);
 /* Frees the context; OpenSSL cleanses the key schedule. NULL is fine. */
 void sl_aead_free(struct sl_aead *a);
 size_t sl_aead_tag_len(const struct sl_aead *a);
+/* Whether the OpenSSL context exists yet (a seal or open has run). */
+bool sl_aead_has_context(const struct sl_aead *a);
 
 /*
  * One piece of a plaintext that is not all in one place: len bytes from in

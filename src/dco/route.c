@@ -13,14 +13,25 @@
  * Keys are 128-bit big-endian numbers held in two host-order words (an IPv4
  * address fills the top 32 bits), so comparing a node's prefix with an
  * address is a few word operations whatever the prefix length.
+ *
+ * Host routes (/32, /128) are also indexed by address in a hash map
+ * (hostmap.c), which a lookup asks first once it holds a few: a host route
+ * is the longest match there can be, so a hit is the answer, in O(1)
+ * however many peers there are (a trie of 10,000 client /32s is about 14
+ * nodes deep). The trie stays the whole truth; the index holds exactly its
+ * host-route nodes.
  */
 #include "dco/route.h"
+
+#include "dco/hostmap.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 
 #define MAX_DEPTH 129 /* cidr 0..128 */
+/* Lookups ask the host index once it holds this many (measured: bench/scale.sh). */
+#define HOST_INDEX_MIN 16
 
 struct key {
 	uint64_t hi, lo;
@@ -36,6 +47,7 @@ struct node {
 struct sl_route_table {
 	struct node *root[2]; /* [0] IPv4, [1] IPv6 */
 	uint32_t count;
+	struct sl_hostmap hosts[2]; /* the host-route nodes of each trie, by address */
 };
 
 static uint64_t load_be64(const uint8_t *p)
@@ -147,6 +159,8 @@ void sl_route_free(struct sl_route_table *t)
 		return;
 	free_subtree(t->root[0]);
 	free_subtree(t->root[1]);
+	sl_hostmap_free(&t->hosts[0]);
+	sl_hostmap_free(&t->hosts[1]);
 	free(t);
 }
 
@@ -195,6 +209,12 @@ int sl_route_insert(struct sl_route_table *t, int family, const uint8_t *addr, u
 	if (fi < 0 || !addr || len > max_bits || peer_id == SL_ROUTE_NONE)
 		return -EINVAL;
 	k = key_mask(key_from_addr(family, addr), len);
+	/* First the index, the one step that can fail: then the trie change cannot. */
+	if (len == max_bits) {
+		r = sl_hostmap_put(&t->hosts[fi], k.hi, k.lo, peer_id);
+		if (r < 0)
+			return r;
+	}
 	for (link = &t->root[fi]; (n = *link); link = child_toward(n, k)) {
 		if (n->cidr == len && node_covers(n, k)) {
 			t->count += n->peer == SL_ROUTE_NONE;
@@ -210,27 +230,47 @@ int sl_route_insert(struct sl_route_table *t, int family, const uint8_t *addr, u
 		r = (*link = node_new(k, len, peer_id)) ? 0 : -ENOMEM;
 	if (r == 0)
 		t->count++;
+	else if (len == max_bits)
+		sl_hostmap_del(&t->hosts[fi], k.hi, k.lo); /* it was new: the trie had no node */
 	return r;
 }
 
-uint32_t sl_route_lookup(const struct sl_route_table *t, int family, const uint8_t *addr)
+static inline __attribute__((always_inline)) uint32_t trie_lookup(const struct node *n,
+								  struct key k, unsigned max_bits)
 {
-	unsigned max_bits;
-	int fi = family_index(family, &max_bits);
 	uint32_t best = SL_ROUTE_NONE;
-	const struct node *n;
-	struct key k;
 
-	if (fi < 0 || !addr)
-		return SL_ROUTE_NONE;
-	k = key_from_addr(family, addr);
-	for (n = t->root[fi]; n && node_covers(n, k); n = n->child[key_bit(k, n->cidr)]) {
+	for (; n && node_covers(n, k); n = n->child[key_bit(k, n->cidr)]) {
 		if (n->peer != SL_ROUTE_NONE)
 			best = n->peer;
 		if (n->cidr == max_bits)
 			break;
 	}
 	return best;
+}
+
+/* Out of line, so the few-routes path below keeps its short frame (a tail call here). */
+static __attribute__((noinline)) uint32_t indexed_lookup(const struct sl_route_table *t, int fi,
+							 struct key k, unsigned max_bits)
+{
+	uint32_t peer = sl_hostmap_get(&t->hosts[fi], k.hi, k.lo);
+
+	return peer != SL_ROUTE_NONE ? peer : trie_lookup(t->root[fi], k, max_bits);
+}
+
+uint32_t sl_route_lookup(const struct sl_route_table *t, int family, const uint8_t *addr)
+{
+	unsigned max_bits;
+	int fi = family_index(family, &max_bits);
+	struct key k;
+
+	if (fi < 0 || !addr)
+		return SL_ROUTE_NONE;
+	k = key_from_addr(family, addr);
+	/* With few host routes the trie is shallow and a walk costs less than hashing. */
+	if (t->hosts[fi].count >= HOST_INDEX_MIN)
+		return indexed_lookup(t, fi, k, max_bits);
+	return trie_lookup(t->root[fi], k, max_bits);
 }
 
 uint32_t sl_route_default_owner(const struct sl_route_table *t, int family)
@@ -280,6 +320,8 @@ int sl_route_remove(struct sl_route_table *t, int family, const uint8_t *addr, u
 	}
 	if (!n || n->peer != peer_id || peer_id == SL_ROUTE_NONE)
 		return -ENOENT;
+	if (len == max_bits)
+		sl_hostmap_del(&t->hosts[fi], k.hi, k.lo);
 	n->peer = SL_ROUTE_NONE;
 	t->count--;
 	while (depth > 0 && compact(path[--depth]))
@@ -288,16 +330,19 @@ int sl_route_remove(struct sl_route_table *t, int family, const uint8_t *addr, u
 }
 
 /* Post-order, so every child is already compacted when its parent is looked at. */
-static uint32_t remove_peer_below(struct node **link, uint32_t peer_id)
+static uint32_t remove_peer_below(struct node **link, uint32_t peer_id, struct sl_hostmap *hosts,
+				  unsigned max_bits)
 {
 	struct node *n = *link;
 	uint32_t removed;
 
 	if (!n)
 		return 0;
-	removed = remove_peer_below(&n->child[0], peer_id);
-	removed += remove_peer_below(&n->child[1], peer_id);
+	removed = remove_peer_below(&n->child[0], peer_id, hosts, max_bits);
+	removed += remove_peer_below(&n->child[1], peer_id, hosts, max_bits);
 	if (n->peer == peer_id) {
+		if (n->cidr == max_bits)
+			sl_hostmap_del(hosts, n->key.hi, n->key.lo);
 		n->peer = SL_ROUTE_NONE;
 		removed++;
 	}
@@ -309,8 +354,8 @@ void sl_route_remove_peer(struct sl_route_table *t, uint32_t peer_id)
 {
 	if (peer_id == SL_ROUTE_NONE)
 		return;
-	t->count -= remove_peer_below(&t->root[0], peer_id);
-	t->count -= remove_peer_below(&t->root[1], peer_id);
+	t->count -= remove_peer_below(&t->root[0], peer_id, &t->hosts[0], 32);
+	t->count -= remove_peer_below(&t->root[1], peer_id, &t->hosts[1], 128);
 }
 
 uint32_t sl_route_count(const struct sl_route_table *t)
@@ -318,13 +363,20 @@ uint32_t sl_route_count(const struct sl_route_table *t)
 	return t->count;
 }
 
-/* Checks n and below; adds the prefixes found to *count. */
-static bool subtree_ok(const struct node *n, unsigned max_bits, uint32_t *count)
+/* Checks n and below; adds the prefixes found to *count, the host routes to *hosts_found. */
+static bool subtree_ok(const struct node *n, unsigned max_bits, const struct sl_hostmap *hosts,
+		       uint32_t *count, uint32_t *hosts_found)
 {
 	if (n->cidr > max_bits || common_bits(n->key, key_mask(n->key, n->cidr)) < 128)
 		return false;
 	if (n->peer == SL_ROUTE_NONE && !(n->child[0] && n->child[1]))
 		return false;
+	/* The index holds every host route, with the same peer (and, counted below, no other). */
+	if (n->cidr == max_bits && n->peer != SL_ROUTE_NONE) {
+		if (sl_hostmap_get(hosts, n->key.hi, n->key.lo) != n->peer)
+			return false;
+		(*hosts_found)++;
+	}
 	*count += n->peer != SL_ROUTE_NONE;
 	for (unsigned i = 0; i < 2; i++) {
 		const struct node *c = n->child[i];
@@ -332,7 +384,7 @@ static bool subtree_ok(const struct node *n, unsigned max_bits, uint32_t *count)
 		/* A child extends its parent's prefix by at least the bit it hangs from. */
 		if (c && (c->cidr <= n->cidr || c->cidr > max_bits ||
 			  common_bits(c->key, n->key) < n->cidr || key_bit(c->key, n->cidr) != i ||
-			  !subtree_ok(c, max_bits, count)))
+			  !subtree_ok(c, max_bits, hosts, count, hosts_found)))
 			return false;
 	}
 	return true;
@@ -343,8 +395,14 @@ int sl_route_check(const struct sl_route_table *t)
 	static const unsigned max_bits[2] = {32, 128};
 	uint32_t count = 0;
 
-	for (int f = 0; f < 2; f++)
-		if (t->root[f] && !subtree_ok(t->root[f], max_bits[f], &count))
+	for (int f = 0; f < 2; f++) {
+		uint32_t hosts_found = 0;
+
+		if (t->root[f] &&
+		    !subtree_ok(t->root[f], max_bits[f], &t->hosts[f], &count, &hosts_found))
 			return -EFAULT;
+		if (hosts_found != t->hosts[f].count)
+			return -EFAULT;
+	}
 	return count == t->count ? 0 : -EFAULT;
 }

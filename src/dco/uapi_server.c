@@ -14,12 +14,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -261,27 +261,45 @@ static void client_close(struct sl_ctl_server *s, int i)
 	s->clients[i] = NULL;
 }
 
-/* Replies are a few KiB per peer; give a slow reader one second, then give up on it. */
+/*
+ * Replies are a few hundred bytes per peer, so stats of 10,000 peers are MiBs: past what the
+ * socket takes at once, the write blocks, one second at most per write (SO_SNDTIMEO), then the
+ * reader is given up on. Blocking with a send timeout rather than poll(): after set-up the
+ * sandbox (src/cli/privdrop.c) allows no poll(), and a slow `sluice show` must not be able to
+ * kill the tunnel. The engine's loop waits meanwhile, as it did for poll().
+ */
 static int write_all(int fd, const char *p, size_t len)
 {
+	int flags = fcntl(fd, F_GETFL), r = 0;
+	bool blocking = false;
+
 	while (len) {
 		ssize_t w = write(fd, p, len);
 
-		if (w < 0 && errno == EAGAIN) {
-			struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+		if (w < 0 && errno == EAGAIN && !blocking) {
+			struct timeval tv = {.tv_sec = 1};
 
-			if (poll(&pfd, 1, 1000) <= 0)
-				return -ETIMEDOUT;
+			if (flags < 0 ||
+			    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+			    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+				r = -errno;
+				break;
+			}
+			blocking = true;
 			continue;
 		}
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0)
-			return -errno;
+		if (w < 0) {
+			r = errno == EAGAIN ? -ETIMEDOUT : -errno;
+			break;
+		}
 		p += w;
 		len -= (size_t)w;
 	}
-	return 0;
+	if (blocking && fcntl(fd, F_SETFL, flags) < 0 && r == 0)
+		r = -errno;
+	return r;
 }
 
 static int answer(struct sl_ctl_server *s, struct ctl_client *c)
