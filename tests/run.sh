@@ -83,7 +83,7 @@ for bin in "$BUILD"/tests/test_*; do
 	[ -f "$bin" ] && [ -x "$bin" ] && matches "$(basename "$bin")" && units+=("$bin")
 done
 nets=()
-for script in "$ROOT"/tests/net/*.sh; do
+for script in "$ROOT"/tests/net/*.sh "$ROOT"/tests/interop/*.sh; do
 	[ -f "$script" ] && matches "$(basename "$script" .sh)" && nets+=("$script")
 done
 

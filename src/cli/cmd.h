@@ -7,6 +7,7 @@ int cmd_up(int argc, char **argv);   /* sluice up CONFIG */
 int cmd_down(int argc, char **argv); /* sluice down IFNAME */
 int cmd_show(int argc, char **argv); /* sluice show [IFNAME] [--json] */
 int cmd_pki(int argc, char **argv);  /* sluice pki init|issue ... */
+int cmd_serve(int argc, char **argv); /* sluice serve ppp ... */
 
 /* Default control socket path for an interface: /run/sluice/IFNAME.sock */
 #define SL_CTL_DIR "/run/sluice"

@@ -56,21 +56,37 @@ static uint8_t *put_escaped(uint8_t *o, uint8_t c, uint32_t accm)
 	return o;
 }
 
-size_t sl_hdlc_frame(const uint8_t *in, size_t n, uint8_t *out, uint32_t accm)
+static uint8_t *put_run(uint8_t *o, uint16_t *fcs, const uint8_t *in, size_t n, uint32_t accm)
+{
+	uint16_t f = *fcs;
+
+	for (size_t i = 0; i < n; i++) {
+		f = (uint16_t)((f >> 8) ^ fcs_table[(f ^ in[i]) & 0xff]);
+		o = put_escaped(o, in[i], accm);
+	}
+	*fcs = f;
+	return o;
+}
+
+size_t sl_hdlc_frame2(const uint8_t *hdr, size_t hn, const uint8_t *in, size_t n, uint8_t *out,
+		      uint32_t accm)
 {
 	uint16_t fcs = SL_HDLC_FCS_INIT;
 	uint8_t *o = out;
 
 	*o++ = SL_HDLC_FLAG;
-	for (size_t i = 0; i < n; i++) {
-		fcs = (uint16_t)((fcs >> 8) ^ fcs_table[(fcs ^ in[i]) & 0xff]);
-		o = put_escaped(o, in[i], accm);
-	}
+	o = put_run(o, &fcs, hdr, hn, accm);
+	o = put_run(o, &fcs, in, n, accm);
 	fcs ^= 0xffff;
 	o = put_escaped(o, (uint8_t)fcs, accm);
 	o = put_escaped(o, (uint8_t)(fcs >> 8), accm);
 	*o++ = SL_HDLC_FLAG;
 	return (size_t)(o - out);
+}
+
+size_t sl_hdlc_frame(const uint8_t *in, size_t n, uint8_t *out, uint32_t accm)
+{
+	return sl_hdlc_frame2(NULL, 0, in, n, out, accm);
 }
 
 int sl_hdlc_unframe(uint8_t *buf, size_t len, size_t *consumed, size_t *frame_len)

@@ -38,6 +38,9 @@ static inline size_t sl_hdlc_framed_max(size_t n)
  * allocation to it.
  */
 size_t sl_hdlc_frame(const uint8_t *in, size_t n, uint8_t *out, uint32_t accm);
+/* The same for a frame in two pieces (a PPP header apart from the packet): hn + n bytes. */
+size_t sl_hdlc_frame2(const uint8_t *hdr, size_t hn, const uint8_t *in, size_t n, uint8_t *out,
+		      uint32_t accm);
 
 /*
  * Find one frame at the start of buf[0..len) (leading flags are skipped) and
