@@ -8,6 +8,7 @@ int cmd_down(int argc, char **argv); /* sluice down IFNAME */
 int cmd_show(int argc, char **argv); /* sluice show [IFNAME] [--json] */
 int cmd_pki(int argc, char **argv);  /* sluice pki init|issue ... */
 int cmd_serve(int argc, char **argv); /* sluice serve ppp ... */
+int cmd_connect(int argc, char **argv); /* sluice connect URL (AnyConnect client) */
 
 /* Default control socket path for an interface: /run/sluice/IFNAME.sock */
 #define SL_CTL_DIR "/run/sluice"
