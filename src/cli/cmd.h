@@ -10,6 +10,8 @@ int cmd_pki(int argc, char **argv);  /* sluice pki init|issue ... */
 int cmd_openvpn(int argc, char **argv); /* sluice openvpn --config FILE.ovpn */
 /* sluice up FILE.ovpn lands here too. */
 int cmd_openvpn_file(const char *path, const char *ifname);
+int cmd_serve(int argc, char **argv); /* sluice serve ppp ... */
+int cmd_connect(int argc, char **argv); /* sluice connect URL (AnyConnect client) */
 
 /* Default control socket path for an interface: /run/sluice/IFNAME.sock */
 #define SL_CTL_DIR "/run/sluice"

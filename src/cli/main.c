@@ -17,6 +17,8 @@ static const struct subcommand subcommands[] = {
 	{"show", cmd_show, "show tunnels, peers, transports and counters"},
 	{"pki", cmd_pki, "make a CA and certificates for a quick start"},
 	{"openvpn", cmd_openvpn, "connect to an OpenVPN 2.6 server (--config FILE.ovpn)"},
+	{"connect", cmd_connect, "AnyConnect client (ocserv, Cisco), like openconnect"},
+	{"serve", cmd_serve, "serve openconnect clients (ppp: PPP over TLS, for nullppp)"},
 };
 
 static void usage(FILE *f)
