@@ -379,8 +379,9 @@ static int drain_b_gso(struct world *w)
 		    sl_get_be16(ip + 2) != len - SL_VNET_HDR_LEN || payload % GSO_MSS ||
 		    (payload > GSO_MSS && (buf[1] != 1 || sl_get_be16(ip + 2) != 40 + payload)) ||
 		    sl_get_be32(ip + 24) != w->tcp_seq_rx) {
-			fprintf(stderr, "instr: B wrote %zd bytes, gso type %u, seq %u, expected %u\n",
-				len, buf[1], sl_get_be32(ip + 24), w->tcp_seq_rx);
+			fprintf(stderr,
+				"instr: B wrote %zd bytes, gso type %u, seq %u, expected %u\n", len,
+				buf[1], sl_get_be32(ip + 24), w->tcp_seq_rx);
 			return -1;
 		}
 		w->stream_rx = fnv1a_more(w->stream_rx, ip + 40, payload);

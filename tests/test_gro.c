@@ -133,7 +133,7 @@ static void test_what_cannot_start_a_run(void **state)
 	assert_false(sl_gro_start(&r, s.seg[0], s.len[0]));
 	s.seg[0][33] = 0x10;
 	assert_false(sl_gro_start(&r, s.seg[0], 52)); /* no payload: length disagrees */
-	s.seg[0][6] |= 0x20;				/* more fragments */
+	s.seg[0][6] |= 0x20;			      /* more fragments */
 	assert_false(sl_gro_start(&r, s.seg[0], s.len[0]));
 	s.seg[0][6] &= (uint8_t)~0x20;
 	s.seg[0][9] = IPPROTO_UDP;

@@ -9,8 +9,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#define TCP_PSH 0x08
-#define TCP_ACK 0x10
+#define TCP_PSH	   0x08
+#define TCP_ACK	   0x10
 #define MERGED_MAX 65535u
 
 struct tcp_view {
@@ -24,7 +24,8 @@ static bool tcp_view(const uint8_t *p, uint32_t len, struct tcp_view *v)
 {
 	if (len >= 40 && p[0] == 0x45) {
 		/* No options, not a fragment, nothing but TCP, the length it claims. */
-		if (p[9] != IPPROTO_TCP || (sl_get_be16(p + 6) & 0x3fff) || sl_get_be16(p + 2) != len)
+		if (p[9] != IPPROTO_TCP || (sl_get_be16(p + 6) & 0x3fff) ||
+		    sl_get_be16(p + 2) != len)
 			return false;
 		v->v4 = true;
 		v->ip_hlen = 20;

@@ -32,7 +32,7 @@ struct sl_gro_run {
 	uint32_t next_seq;    /* sequence number the next packet must start at */
 	uint32_t n;	      /* packets in the run */
 	bool last_short;      /* the newest packet carried less than gso_size: nothing may follow */
-	bool psh;	      /* some packet had PSH: nothing may follow, the merged one carries it */
+	bool psh;	      /* a packet had PSH: nothing may follow; the merged one has it */
 };
 
 /* Start a run with pkt; false if pkt cannot start one (then write it alone). */

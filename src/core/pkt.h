@@ -147,8 +147,13 @@ static inline uint32_t sl_csum_add(uint32_t sum, const uint8_t *b, size_t n)
  */
 static inline uint32_t sl_csum_pseudo(const uint8_t *ip, uint8_t proto, uint32_t l4_len)
 {
-	uint8_t tail[8] = {(uint8_t)(l4_len >> 24), (uint8_t)(l4_len >> 16), (uint8_t)(l4_len >> 8),
-			   (uint8_t)l4_len, 0, 0, 0, proto};
+	uint8_t tail[8] = {0};
+
+	tail[0] = (uint8_t)(l4_len >> 24); /* bytes.h's helpers are not included here */
+	tail[1] = (uint8_t)(l4_len >> 16);
+	tail[2] = (uint8_t)(l4_len >> 8);
+	tail[3] = (uint8_t)l4_len;
+	tail[7] = proto;
 
 	if (ip[0] >> 4 == 4)
 		return sl_csum_add(sl_csum_add(0, ip + 12, 8), tail + 2, 6);

@@ -150,9 +150,9 @@ static bool start(struct sl_aead *a, const uint8_t *nonce, const uint8_t *aad, s
 	if (aad_len && !EVP_CipherUpdate(a->ctx, NULL, &outl, aad, (int)aad_len))
 		return false;
 	for (size_t i = 0; i < nparts; i++)
-		if (parts[i].len && (parts[i].len > INT_MAX ||
-				     !EVP_CipherUpdate(a->ctx, parts[i].out, &outl, parts[i].in,
-						       (int)parts[i].len)))
+		if (parts[i].len &&
+		    (parts[i].len > INT_MAX || !EVP_CipherUpdate(a->ctx, parts[i].out, &outl,
+								 parts[i].in, (int)parts[i].len)))
 			return false;
 	return true;
 }

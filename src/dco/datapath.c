@@ -185,7 +185,8 @@ static void tx_packet(struct sl_engine *e, struct sl_pkt *pk)
 	}
 	k = udp_slot(e, p, &out);
 	if (!k) {
-		count_drop(&p->stats, p->slots[SL_KEY_PRIMARY].present ? SL_DROP_IO : SL_DROP_NOKEY);
+		d = p->slots[SL_KEY_PRIMARY].present ? SL_DROP_IO : SL_DROP_NOKEY;
+		count_drop(&p->stats, d);
 		goto put;
 	}
 	d = sl_esp_seal(&k->tx, pk, v.family == AF_INET ? SL_ESP_NH_IPV4 : SL_ESP_NH_IPV6);
@@ -223,8 +224,9 @@ static void tx_super(struct sl_engine *e, const struct sl_gso *g)
 
 	if (ip_view(g->pkt, g->len, &v))
 		p = route_lookup(e, v.family, v.dst);
+	/* The fused seal is ESP's; OpenVPN segments go the general way. */
 	if (p && e->cfg.wire == SL_WIRE_ESP)
-		k = udp_slot(e, p, &out); /* the fused seal is ESP's; OpenVPN goes the general way */
+		k = udp_slot(e, p, &out);
 	for (uint32_t i = 0; i < g->nseg; i++) {
 		struct sl_pkt *seg = sl_pool_get(e->pool);
 		uint32_t plen = sl_gso_seg_payload_len(g, i);
@@ -277,10 +279,12 @@ static int tun_read_one(struct sl_engine *e, struct sl_pkt *pk)
 		e->stats.tun_super_rx++;
 		tx_super(e, &g);
 	} /* g's bytes are in pk or in tun_big: pk goes back after */
+	else if (r == -EMSGSIZE)
+		count_drop(&e->stats, SL_DROP_TOOBIG);
+	else if (r == -EINVAL || r == -EBADMSG)
+		count_drop(&e->stats, SL_DROP_MALFORMED);
 	else if (r != -EAGAIN)
-		count_drop(&e->stats, r == -EMSGSIZE ? SL_DROP_TOOBIG
-				      : r == -EINVAL || r == -EBADMSG ? SL_DROP_MALFORMED
-								      : SL_DROP_IO);
+		count_drop(&e->stats, SL_DROP_IO);
 	sl_pool_put(e->pool, pk);
 	return r == -EAGAIN ? r : 0;
 }

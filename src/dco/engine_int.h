@@ -10,8 +10,8 @@
 #ifndef SL_DCO_ENGINE_INT_H
 #define SL_DCO_ENGINE_INT_H
 
-#include "core/loop.h"
 #include "core/gso.h"
+#include "core/loop.h"
 #include "core/pool.h"
 #include "dco/idmap.h"
 #include "dco/route.h"
@@ -49,7 +49,8 @@ struct peer {
 struct udp_out {
 	int fd;
 	int family;
-	struct sl_pool *gro_pool; /* with UDP_GRO: receive buffers of 64 KiB; else NULL (the pool) */
+	/* With UDP_GRO: receive buffers of 64 KiB; else NULL (the engine's pool). */
+	struct sl_pool *gro_pool;
 	uint32_t rxq_dropped; /* the kernel's overflow count last seen on this socket */
 	struct sl_udp_batch batch;
 };

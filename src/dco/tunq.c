@@ -21,7 +21,8 @@ static void count_written(struct sl_engine *e, const struct tunq_item *it, bool 
 	struct sl_peer_stats *s = p ? &p->stats : &e->stats;
 
 	if (!ok) {
-		count_udp_rx_drop(s, SL_DROP_IO); /* the queue only holds packets that came by UDP */
+		/* The queue only holds packets that came by UDP. */
+		count_udp_rx_drop(s, SL_DROP_IO);
 		return;
 	}
 	s->rx_packets++;

@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define SL_UDP_BATCH_MAX 64
-#define SL_UDP_GSO_SEGS_MAX 64	   /* UDP_MAX_SEGMENTS of older kernels */
+#define SL_UDP_BATCH_MAX     64
+#define SL_UDP_GSO_SEGS_MAX  64	   /* UDP_MAX_SEGMENTS of older kernels */
 #define SL_UDP_GSO_BYTES_MAX 65000 /* one GSO send stays below the 64 KiB IP limit */
 
 /* sl_pkt.flags bit set by sl_udp_recv_batch: the datagram did not fit the buffer. */
