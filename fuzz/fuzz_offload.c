@@ -6,10 +6,9 @@
  *   GSO: bytes 1..7 = gso_type, gso_size (2), csum_start (2), csum_offset,
  *        then the packet. Every segment is built; their payloads must add up
  *        to the packet's and each segment's L4 checksum must verify.
- *   GRO: the rest is packets, each behind a 2-byte length. Runs are formed
- *        as tunq.c does; a run's merged length must equal the first packet
- *        plus the later payloads, and finishing it must stay in its buffer.
- * Any broken invariant aborts.
+ *   GRO: (bit 1 of byte 0: UDP too) the rest is packets, each behind a 2-byte length. Runs are
+ * formed as tunq.c does; a run's merged length must equal the first packet plus the later payloads,
+ * and finishing it must stay in its buffer. Any broken invariant aborts.
  */
 #include "core/bytes.h"
 #include "core/gro.h"
@@ -17,6 +16,7 @@
 #include "core/pkt.h"
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +33,8 @@ static void fuzz_gso(const uint8_t *d, size_t n)
 			d[5] | (uint16_t)d[6] << 8) < 0)
 		return;
 	for (uint32_t i = 0; i < g.nseg; i++) {
-		uint32_t plen = sl_gso_seg_payload_len(&g, i), l4_len = g.hdr_len - g.ip_hlen + plen;
+		uint32_t plen = sl_gso_seg_payload_len(&g, i),
+			 l4_len = g.hdr_len - g.ip_hlen + plen;
 		uint32_t c;
 
 		if (plen == 0 || plen > g.gso_size)
@@ -51,7 +52,7 @@ static void fuzz_gso(const uint8_t *d, size_t n)
 
 #define GRO_MAX 64
 
-static void fuzz_gro(const uint8_t *d, size_t n)
+static void fuzz_gro(const uint8_t *d, size_t n, bool udp_ok)
 {
 	static uint8_t bufs[GRO_MAX][SL_GRO_VNET_HDR_LEN + 65536];
 	uint32_t lens[GRO_MAX], count = 0;
@@ -71,7 +72,7 @@ static void fuzz_gro(const uint8_t *d, size_t n)
 		struct sl_gro_run r;
 		uint32_t k = 1, want;
 
-		if (!sl_gro_start(&r, first, lens[i])) {
+		if (!sl_gro_start(&r, first, lens[i], udp_ok)) {
 			i++;
 			continue;
 		}
@@ -96,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	if (data[0] & 1)
-		fuzz_gro(data + 1, size - 1);
+		fuzz_gro(data + 1, size - 1, data[0] & 2);
 	else
 		fuzz_gso(data + 1, size - 1);
 	return 0;

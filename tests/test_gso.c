@@ -41,25 +41,6 @@ static void test_csum_add_matches_reference(void **state)
 	}
 }
 
-static uint32_t make_udp6(uint8_t *p)
-{
-	uint32_t len = 40 + 8 + PAYLOAD;
-
-	memset(p, 0, 48);
-	p[0] = 0x60;
-	sl_put_be16(p + 4, (uint16_t)(len - 40));
-	p[6] = IPPROTO_UDP;
-	p[7] = 64;
-	p[8] = 0x20, p[9] = 0x01, p[10] = 0x0d, p[11] = 0xb8, p[23] = 1;
-	p[24] = 0x20, p[25] = 0x01, p[26] = 0x0d, p[27] = 0xb8, p[39] = 2;
-	sl_put_be16(p + 40, 5000);
-	sl_put_be16(p + 42, 5001);
-	sl_put_be16(p + 44, (uint16_t)(len - 40));
-	for (uint32_t i = 0; i < PAYLOAD; i++)
-		p[48 + i] = (uint8_t)(i * 13 + 1);
-	return len;
-}
-
 /* L4 checksum of a finished segment, verified the long way: must come to 0xffff. */
 static uint16_t ref_l4_check(const uint8_t *seg, uint32_t len, bool v4)
 {

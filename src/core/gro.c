@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* TCP coalescing for TUN writes; the rules are in gro.h. */
+/* TCP and UDP coalescing for TUN writes; the rules are in gro.h. */
 #include "core/gro.h"
 
 #include "core/bytes.h"
@@ -9,52 +9,79 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4 /* Linux 6.2; Debian 12's headers are 6.1 */
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5
+#endif
+
 #define TCP_PSH	   0x08
 #define TCP_ACK	   0x10
 #define MERGED_MAX 65535u
+#define UDP_SEGS   64 /* UDP_MAX_SEGMENTS of older kernels: the most one UDP GSO packet holds */
 
-struct tcp_view {
+struct l4_view {
 	bool v4;
+	uint8_t proto;
 	uint32_t ip_hlen, hdr_len, payload, seq;
 	uint8_t flags;
-	const uint8_t *tcp;
+	const uint8_t *l4;
 };
 
-static bool tcp_view(const uint8_t *p, uint32_t len, struct tcp_view *v)
+static bool ip_part(const uint8_t *p, uint32_t len, struct l4_view *v)
 {
-	if (len >= 40 && p[0] == 0x45) {
-		/* No options, not a fragment, nothing but TCP, the length it claims. */
-		if (p[9] != IPPROTO_TCP || (sl_get_be16(p + 6) & 0x3fff) ||
-		    sl_get_be16(p + 2) != len)
+	if (len >= 28 && p[0] == 0x45) {
+		/* No options, not a fragment, the length it claims. */
+		if ((sl_get_be16(p + 6) & 0x3fff) || sl_get_be16(p + 2) != len)
 			return false;
 		v->v4 = true;
+		v->proto = p[9];
 		v->ip_hlen = 20;
-	} else if (len >= 60 && p[0] >> 4 == 6) {
-		if (p[6] != IPPROTO_TCP || sl_get_be16(p + 4) + 40u != len)
+		return true;
+	}
+	if (len >= 48 && p[0] >> 4 == 6) {
+		if (sl_get_be16(p + 4) + 40u != len)
 			return false;
 		v->v4 = false;
+		v->proto = p[6];
 		v->ip_hlen = 40;
-	} else {
-		return false;
+		return true;
 	}
-	v->tcp = p + v->ip_hlen;
-	v->hdr_len = v->ip_hlen + (uint32_t)(v->tcp[12] >> 4) * 4;
-	v->flags = v->tcp[13];
+	return false;
+}
+
+static bool l4_view(const uint8_t *p, uint32_t len, bool udp_ok, struct l4_view *v)
+{
+	if (!ip_part(p, len, v))
+		return false;
+	v->l4 = p + v->ip_hlen;
+	v->flags = 0;
+	v->seq = 0;
+	if (v->proto == IPPROTO_UDP) {
+		v->hdr_len = v->ip_hlen + 8;
+		if (!udp_ok || v->hdr_len >= len || sl_get_be16(v->l4 + 4) != len - v->ip_hlen)
+			return false;
+		v->payload = len - v->hdr_len;
+		return true;
+	}
+	if (v->proto != IPPROTO_TCP || len < v->ip_hlen + 20)
+		return false;
+	v->hdr_len = v->ip_hlen + (uint32_t)(v->l4[12] >> 4) * 4;
+	v->flags = v->l4[13];
 	if (v->hdr_len < v->ip_hlen + 20 || v->hdr_len >= len || (v->flags & ~TCP_PSH) != TCP_ACK)
 		return false;
 	v->payload = len - v->hdr_len;
-	v->seq = sl_get_be32(v->tcp + 4);
+	v->seq = sl_get_be32(v->l4 + 4);
 	return true;
 }
 
-bool sl_gro_start(struct sl_gro_run *r, const uint8_t *pkt, uint32_t len)
+bool sl_gro_start(struct sl_gro_run *r, const uint8_t *pkt, uint32_t len, bool udp_ok)
 {
-	struct tcp_view v;
+	struct l4_view v;
 
-	if (!tcp_view(pkt, len, &v))
+	if (!l4_view(pkt, len, udp_ok, &v))
 		return false;
 	*r = (struct sl_gro_run){
 		.first = pkt,
+		.proto = v.proto,
 		.hdr_len = v.hdr_len,
 		.gso_size = v.payload,
 		.total = len,
@@ -66,9 +93,9 @@ bool sl_gro_start(struct sl_gro_run *r, const uint8_t *pkt, uint32_t len)
 }
 
 /* Same flow and same everything the merged header stands for. */
-static bool same_headers(const uint8_t *a, const uint8_t *b, const struct tcp_view *v)
+static bool same_headers(const uint8_t *a, const uint8_t *b, const struct l4_view *v)
 {
-	const uint8_t *ta = a + v->ip_hlen, *tb = v->tcp;
+	const uint8_t *la = a + v->ip_hlen, *lb = v->l4;
 
 	if (v->v4) {
 		if (a[1] != b[1] || (a[6] & 0x40) != (b[6] & 0x40) || a[8] != b[8] ||
@@ -77,20 +104,26 @@ static bool same_headers(const uint8_t *a, const uint8_t *b, const struct tcp_vi
 	} else if (memcmp(a, b, 4) || a[7] != b[7] || memcmp(a + 8, b + 8, 32)) {
 		return false;
 	}
-	/* Ports; ack; data offset; flags but PSH; window; options. */
-	return !memcmp(ta, tb, 4) && !memcmp(ta + 8, tb + 8, 5) &&
-	       !((ta[13] ^ tb[13]) & ~TCP_PSH) && !memcmp(ta + 14, tb + 14, 2) &&
-	       !memcmp(ta + 20, tb + 20, v->hdr_len - v->ip_hlen - 20);
+	if (memcmp(la, lb, 4)) /* ports */
+		return false;
+	if (v->proto == IPPROTO_UDP)
+		return true;
+	/* Ack; data offset; flags but PSH; window; options. */
+	return !memcmp(la + 8, lb + 8, 5) && !((la[13] ^ lb[13]) & ~TCP_PSH) &&
+	       !memcmp(la + 14, lb + 14, 2) &&
+	       !memcmp(la + 20, lb + 20, v->hdr_len - v->ip_hlen - 20);
 }
 
 bool sl_gro_append(struct sl_gro_run *r, const uint8_t *pkt, uint32_t len)
 {
-	struct tcp_view v;
+	struct l4_view v;
 
-	if (r->psh || r->last_short || !tcp_view(pkt, len, &v))
+	if (r->psh || r->last_short || !l4_view(pkt, len, r->proto == IPPROTO_UDP, &v))
 		return false;
-	if (v.hdr_len != r->hdr_len || v.payload > r->gso_size || v.seq != r->next_seq ||
+	if (v.proto != r->proto || v.hdr_len != r->hdr_len || v.payload > r->gso_size ||
 	    r->total + v.payload > MERGED_MAX || !same_headers(r->first, pkt, &v))
+		return false;
+	if (v.proto == IPPROTO_TCP ? v.seq != r->next_seq : r->n >= UDP_SEGS)
 		return false;
 	r->total += v.payload;
 	r->next_seq += v.payload;
@@ -102,16 +135,18 @@ bool sl_gro_append(struct sl_gro_run *r, const uint8_t *pkt, uint32_t len)
 
 void sl_gro_finish(const struct sl_gro_run *r, uint8_t *first, uint8_t vnet[SL_GRO_VNET_HDR_LEN])
 {
-	bool v4 = first[0] >> 4 == 4;
+	bool v4 = first[0] >> 4 == 4, udp = r->proto == IPPROTO_UDP;
 	uint32_t ip_hlen = v4 ? 20 : 40, l4_len = r->total - ip_hlen;
-	uint8_t *tcp = first + ip_hlen;
+	uint8_t *l4 = first + ip_hlen;
 	struct virtio_net_hdr h = {
 		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-		.gso_type = v4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6,
+		.gso_type = udp	 ? VIRTIO_NET_HDR_GSO_UDP_L4
+			    : v4 ? VIRTIO_NET_HDR_GSO_TCPV4
+				 : VIRTIO_NET_HDR_GSO_TCPV6,
 		.hdr_len = (uint16_t)r->hdr_len,
 		.gso_size = (uint16_t)r->gso_size,
 		.csum_start = (uint16_t)ip_hlen,
-		.csum_offset = 16,
+		.csum_offset = udp ? 6 : 16,
 	};
 
 	if (v4) {
@@ -121,9 +156,11 @@ void sl_gro_finish(const struct sl_gro_run *r, uint8_t *first, uint8_t vnet[SL_G
 	} else {
 		sl_put_be16(first + 4, (uint16_t)l4_len);
 	}
-	if (r->psh)
-		tcp[13] |= TCP_PSH;
+	if (udp)
+		sl_put_be16(l4 + 4, (uint16_t)l4_len);
+	else if (r->psh)
+		l4[13] |= TCP_PSH;
 	/* NEEDS_CSUM: the field holds the pseudo-header sum, the kernel adds the rest. */
-	sl_put_be16(tcp + 16, sl_csum_fold(sl_csum_pseudo(first, IPPROTO_TCP, l4_len)));
+	sl_put_be16(l4 + (udp ? 6 : 16), sl_csum_fold(sl_csum_pseudo(first, r->proto, l4_len)));
 	memcpy(vnet, &h, sizeof(h));
 }

@@ -56,13 +56,14 @@ static bool write_merged(struct sl_engine *e, const struct sl_gro_run *r, uint32
 void tunq_flush(struct sl_engine *e)
 {
 	struct tunq *q = &e->tunq;
+	bool udp_ok = e->tun.offload & (SL_TUN_OFF_USO4 | SL_TUN_OFF_USO6);
 
 	for (uint32_t i = 0; i < q->n;) {
 		struct sl_gro_run r;
 		uint32_t n = 1;
 		int err = 0;
 
-		if (!q->no_gro && sl_gro_start(&r, q->items[i].pk.data, q->items[i].pk.len))
+		if (!q->no_gro && sl_gro_start(&r, q->items[i].pk.data, q->items[i].pk.len, udp_ok))
 			while (i + n < q->n &&
 			       sl_gro_append(&r, q->items[i + n].pk.data, q->items[i + n].pk.len))
 				n++;
