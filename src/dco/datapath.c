@@ -275,11 +275,11 @@ static int tun_read_one(struct sl_engine *e, struct sl_pkt *pk)
 		tx_packet(e, pk);
 		return 0;
 	}
+	/* A super-packet's bytes are in pk or in tun_big: pk goes back only after it is cut. */
 	if (r == 1) {
 		e->stats.tun_super_rx++;
 		tx_super(e, &g);
-	} /* g's bytes are in pk or in tun_big: pk goes back after */
-	else if (r == -EMSGSIZE)
+	} else if (r == -EMSGSIZE)
 		count_drop(&e->stats, SL_DROP_TOOBIG);
 	else if (r == -EINVAL || r == -EBADMSG)
 		count_drop(&e->stats, SL_DROP_MALFORMED);
