@@ -7,7 +7,8 @@
 set -eu
 
 BASE=(make meson ninja-build pkg-config gcc libc6-dev libssl-dev libmnl-dev libseccomp-dev
-	libcmocka-dev iproute2 iputils-ping iperf3 nftables jq netcat-openbsd openssl procps coreutils)
+	libcmocka-dev iproute2 iputils-ping iperf3 nftables jq netcat-openbsd openssl procps coreutils
+	clang libclang-rt-14-dev) # clang: make test builds the fuzz targets and an ASan+UBSan build
 BENCH=(wireguard-go wireguard-tools openvpn valgrind)
 FUZZ=(clang libclang-rt-14-dev)
 
