@@ -38,7 +38,9 @@ mkdir -p "$FUZZ_BUILD/artifacts"
 n=0
 failed=0
 for bin in "$FUZZ_BUILD"/fuzz/fuzz_*; do
-	[ -f "$bin" ] && [ -x "$bin" ] || continue
+	if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then
+		continue
+	fi
 	name=${bin##*/fuzz_}
 	n=$((n + 1))
 	work=$(mktemp -d "/tmp/sluice-fuzz-$name.XXXXXX")

@@ -60,7 +60,9 @@ reports_since() {
 
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$REPORTS/ubsan"
 for bin in "$SAN_BUILD"/tests/test_*; do
-	[ -f "$bin" ] && [ -x "$bin" ] || continue
+	if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then
+		continue
+	fi
 	name=$(basename "$bin")
 	log=$WORK/$name.out
 	ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:log_path=$REPORTS/asan" \

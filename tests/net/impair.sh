@@ -52,6 +52,11 @@ server_accounting() {
 		| "\(.udp_rx_datagrams) \($data + $nat) \($drops) \(.drops.overflow) \(if $why == "" then "-" else $why end)"'
 }
 
+# printed_more LOG N: the relay has printed its counters more than N times into LOG.
+printed_more() {
+	[ "$(grep -c '^c2s_forwarded=' "$1")" -gt "$2" ]
+}
+
 # run_case NAME MIB RELAY_ARGS...: one transfer of MIB MiB under one impairment (5 min at most).
 run_case() {
 	local name=$1 mib=$2 limit=300 relay_log stats t0 t1 send_pid recv_pid send_rc=0 got
@@ -104,7 +109,7 @@ run_case() {
 	local printed
 	printed=$(grep -c '^c2s_forwarded=' "$relay_log" || true)
 	kill -USR1 "$relay_pid"
-	sl_wait_for 5 eval '[ "$(grep -c "^c2s_forwarded=" "$relay_log")" -gt "$printed" ]' || true
+	sl_wait_for 5 printed_more "$relay_log" "$printed" || true
 	fwd=$(relay_stat c2s_forwarded "$relay_log" | tail -n 1)
 	kill -CONT "$SL_PID_C"
 	echo "    relay c2s: $(grep '^c2s_' "$relay_log" | tail -n 10 | sed 's/^c2s_//' | tr '\n' ' ')"
