@@ -30,32 +30,11 @@ bench: deps all
 	scripts/deps.sh --bench
 	bench/bench.sh
 
-# Each target runs on a throw-away copy of its seed corpus, so the repository's stays small;
-# crashes land in $(FUZZ_BUILD)/artifacts/.
+# tests/fuzz.sh builds $(FUZZ_BUILD) and runs each target on a throw-away copy of its seed
+# corpus, so the repository's stays small; crashes land in $(FUZZ_BUILD)/artifacts/.
 fuzz:
 	scripts/deps.sh --fuzz
-	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true \
-		-Dtests=false -Db_sanitize=address,undefined -Db_lundef=false
-	ninja -C $(FUZZ_BUILD)
-	@mkdir -p $(FUZZ_BUILD)/artifacts; n=0; failed=; \
-	for bin in $(FUZZ_BUILD)/fuzz/fuzz_*; do \
-		[ -f "$$bin" ] && [ -x "$$bin" ] || continue; \
-		name=$${bin##*/fuzz_}; n=$$((n + 1)); \
-		work=$$(mktemp -d /tmp/sluice-fuzz-$$name.XXXXXX); \
-		if [ -d fuzz/corpus/$$name ]; then cp -R fuzz/corpus/$$name/. $$work/; fi; \
-		if $$bin -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			-artifact_prefix=$(FUZZ_BUILD)/artifacts/$$name- $$work >$$work.log 2>&1; then \
-			execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$work.log); \
-			echo "fuzz_$$name: $${execs:-?} executions in $(FUZZ_SECONDS) s, no crash"; \
-			rm -f $$work.log; \
-		else \
-			tail -n 40 $$work.log; failed="$$failed fuzz_$$name"; \
-			echo "fuzz_$$name: FAILED (log $$work.log; input in $(FUZZ_BUILD)/artifacts/)"; \
-		fi; \
-		rm -rf $$work; \
-	done; \
-	if [ $$n -eq 0 ]; then echo "no fuzz targets in $(FUZZ_BUILD)/fuzz"; exit 1; fi; \
-	if [ -n "$$failed" ]; then echo "crashed:$$failed"; exit 1; fi
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz.sh
 
 clean:
-	rm -rf $(BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) build-asan

@@ -226,7 +226,8 @@ sl_pki() {
 }
 
 # sl_conf_interface MODE NAME CA CERT: the [Interface] section the tests share; CERT is a path
-# without extension (CERT.pem, CERT.key).
+# without extension (CERT.pem, CERT.key). SL_CONF_EXTRA: more lines for it (tests/sanitize.sh
+# sets "Seccomp = no" and "User = root" there, so that sanitizer reports can be written).
 sl_conf_interface() {
 	cat <<EOF
 [Interface]
@@ -240,6 +241,7 @@ DeadAfter = ${SL_DEAD_AFTER:-3}
 RekeySeconds = ${SL_REKEY_SECONDS:-120}
 LogLevel = ${SL_LOGLEVEL:-info}
 Offload = ${SL_OFFLOAD:-yes}
+${SL_CONF_EXTRA:-}
 EOF
 }
 

@@ -87,6 +87,13 @@ for script in "$ROOT"/tests/net/*.sh "$ROOT"/tests/interop/*.sh; do
 	[ -f "$script" ] && matches "$(basename "$script" .sh)" && nets+=("$script")
 done
 
+# Last, the fuzz targets (clang build, FUZZ_SECONDS each) and the ASan+UBSan build running the unit
+# tests and some network tests; their PASS:/FAIL: lines count like a network script's.
+extras=()
+for script in "$ROOT"/tests/fuzz.sh "$ROOT"/tests/sanitize.sh; do
+	[ -f "$script" ] && matches "$(basename "$script" .sh)" && extras+=("$script")
+done
+
 if [ -z "$FILTER" ] && [ "${#units[@]}" -eq 0 ]; then
 	echo "no unit test binaries in $BUILD/tests (run make first)"
 	failed=$((failed + 1))
@@ -104,6 +111,13 @@ if [ "${#nets[@]}" -gt 0 ] && [ "$(id -u)" -ne 0 ]; then
 else
 	for script in "${nets[@]}"; do
 		run_net "$script"
+	done
+fi
+
+if [ "${#extras[@]}" -gt 0 ]; then
+	echo "== fuzz targets and sanitizer builds (${#extras[@]} scripts)"
+	for script in "${extras[@]}"; do
+		NET_TIMEOUT=${EXTRA_TIMEOUT:-1800} run_net "$script"
 	done
 fi
 

@@ -7,6 +7,7 @@
  */
 #include "core/bytes.h"
 #include "core/loop.h"
+#include "dco/engine_int.h" /* test_freed_key_slot_is_zeroed looks at the slot itself */
 #include "dco/uapi.h"
 #include "proto/esp.h"
 #include "sluice/engine.h"
@@ -372,6 +373,24 @@ static void test_tampered_replayed_unknown(void **state)
 	assert_udp_rx_accounted(w->b.e, PEER_A);
 }
 
+/* Key material does not outlive its slot: a freed slot is all zero bytes (keys, salts, AEAD
+ * contexts, replay window), swapped slots leave no copy behind. */
+static void test_freed_key_slot_is_zeroed(void **state)
+{
+	struct world *w = *state;
+	static const struct key_slot zero;
+	struct peer *p;
+
+	peers_up(w, false);
+	p = engine_peer(w->a.e, PEER_B);
+	assert_non_null(p);
+	assert_true(p->slots[SL_KEY_PRIMARY].present);
+	assert_memory_not_equal(&p->slots[SL_KEY_PRIMARY], &zero, sizeof(zero));
+	assert_int_equal(sl_key_del(w->a.e, PEER_B, SL_KEY_PRIMARY), 0);
+	assert_memory_equal(&p->slots[SL_KEY_PRIMARY], &zero, sizeof(zero));
+	assert_memory_equal(&p->slots[SL_KEY_SECONDARY], &zero, sizeof(zero));
+}
+
 static void test_rekey_swap_keeps_lame_duck(void **state)
 {
 	struct world *w = *state;
@@ -571,6 +590,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_control_api_validates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_freed_key_slot_is_zeroed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -225,6 +225,16 @@ static int filtered_exec_mapping(void)
 	return 3;
 }
 
+/* The control socket's SO_PEERCRED check compares the caller with geteuid() after the drop. */
+static int filtered_geteuid(void)
+{
+	char err[256];
+
+	if (sl_seccomp_install(err, sizeof(err)) < 0)
+		return 1;
+	return geteuid() == (uid_t)-1 ? 2 : 0;
+}
+
 static void assert_killed_by_sigsys(int status)
 {
 	if (WIFEXITED(status))
@@ -254,6 +264,11 @@ static void packet_socket_kills_with_sigsys(void **state)
 static void exec_mapping_kills_with_sigsys(void **state)
 {
 	assert_killed_by_sigsys(in_child(filtered_exec_mapping));
+}
+
+static void geteuid_is_allowed(void **state)
+{
+	assert_child_ok(in_child(filtered_geteuid));
 }
 
 static void root_and_empty_keep_root(void **state)
@@ -311,6 +326,7 @@ int main(void)
 		cmocka_unit_test(mount_kills_with_sigsys),
 		cmocka_unit_test(packet_socket_kills_with_sigsys),
 		cmocka_unit_test(exec_mapping_kills_with_sigsys),
+		cmocka_unit_test(geteuid_is_allowed),
 		cmocka_unit_test(root_and_empty_keep_root),
 		cmocka_unit_test(unknown_user_is_named),
 		cmocka_unit_test(not_root_is_eperm),

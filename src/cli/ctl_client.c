@@ -50,7 +50,9 @@ static int send_request(int fd, const char *request)
 	/* Make sure the request ends with a line and an empty line. */
 	len = (size_t)sprintf(msg, "%s%s\n", request, len && request[len - 1] == '\n' ? "" : "\n");
 	while (off < len && r == 0) {
-		ssize_t w = write(fd, msg + off, len - off);
+		/* MSG_NOSIGNAL: a tunnel that refuses us (SO_PEERCRED) must not kill us by SIGPIPE
+		 */
+		ssize_t w = send(fd, msg + off, len - off, MSG_NOSIGNAL);
 
 		if (w < 0 && errno != EINTR)
 			r = -errno;
@@ -84,6 +86,10 @@ static int read_reply(int fd, char **reply)
 		if (poll(&pfd, 1, 5000) <= 0)
 			goto fail;
 		n = read(fd, buf + len, cap - len - 1);
+		if (n <= 0 && len == 0) {
+			free(buf);
+			return -ECONNRESET; /* closed without a word: refused, or the tunnel died */
+		}
 		if (n <= 0)
 			goto fail;
 		len += (size_t)n;

@@ -10,7 +10,8 @@
 #
 # The relay is seeded, so the fate of the Nth datagram is the same on every run. To read settled
 # counters the client is stopped (SIGSTOP) after the transfer: nothing more enters the relay, which
-# empties its delay and reorder queues within 250 ms; then both sides are read.
+# empties its delay and reorder queues within 250 ms; then the server's counters are read, and the
+# relay's (SIGUSR1 makes it print them).
 #
 #   IMPAIR_MIB   size of each transfer (default 50, as the issue asks)
 set -eu
@@ -32,7 +33,7 @@ sl_init impair
 sl_netns_pair
 head -c "${MIB}M" /dev/urandom >"$SL_WORK/all.bin"
 
-# stat NAME FILE: a key=value line of the relay's stats file.
+# relay_stat NAME FILE: the values of a key=value counter in the relay's output.
 relay_stat() {
 	sed -n "s/^$1=//p" "$2"
 }
@@ -49,6 +50,11 @@ server_accounting() {
 		| (rxdrops + (.peers | map(rxdrops) | add // 0)) as $drops
 		| ((named + (.peers | map(named) | add // [])) | join(",")) as $why
 		| "\(.udp_rx_datagrams) \($data + $nat) \($drops) \(.drops.overflow) \(if $why == "" then "-" else $why end)"'
+}
+
+# printed_more LOG N: the relay has printed its counters more than N times into LOG.
+printed_more() {
+	[ "$(grep -c '^c2s_forwarded=' "$1")" -gt "$2" ]
 }
 
 # run_case NAME MIB RELAY_ARGS...: one transfer of MIB MiB under one impairment (5 min at most).
@@ -97,11 +103,16 @@ run_case() {
 		"$SL_LOG_S $SL_LOG_C $relay_log" [ "$got" = "$sent_sum" ]
 
 	kill -STOP "$SL_PID_C"
-	sleep 1.5 # the relay drains (delay <= 30 ms, held <= 200 ms) and rewrites its stats file
+	sleep 1 # the relay drains (delay <= 30 ms, held <= 200 ms), the server reads what came
 	read -r rx acc drops ovf why < <(server_accounting)
-	fwd=$(relay_stat c2s_forwarded "$stats")
+	# The relay's counters now, not its once-a-second stats file: SIGUSR1 prints them.
+	local printed
+	printed=$(grep -c '^c2s_forwarded=' "$relay_log" || true)
+	kill -USR1 "$relay_pid"
+	sl_wait_for 5 printed_more "$relay_log" "$printed" || true
+	fwd=$(relay_stat c2s_forwarded "$relay_log" | tail -n 1)
 	kill -CONT "$SL_PID_C"
-	echo "    relay c2s: $(grep -E '^c2s_' "$stats" | sed 's/^c2s_//' | tr '\n' ' ')"
+	echo "    relay c2s: $(grep '^c2s_' "$relay_log" | tail -n 10 | sed 's/^c2s_//' | tr '\n' ' ')"
 	echo "    server: udp_rx_datagrams=$rx accepted=$acc udp_rx_drops=$drops ($why)" \
 		"overflow=$ovf"
 	sl_check "$name: relay delivered = server received + kernel overflow" \

@@ -72,11 +72,16 @@ sleep 1
 # Forged packets from another address: the peer's SPI, fresh sequence numbers, no valid tag.
 spi=$(sl_show "$SL_IF_S" | jq -r '.peers[0].keys[] | select(.slot == 0) | .rx_spi')
 auth_before=$(auth_drops)
+byte() {
+	printf '%b' "\\x$(printf %02x "$1")"
+}
+# forge SEQ: SPI, sequence number 0x7fffff00 + SEQ (ahead of the window), 120 random bytes.
 forge() {
-	local seq=$1
-	printf "\\x$(printf %02x $((spi >> 24 & 255)))\\x$(printf %02x $((spi >> 16 & 255)))"
-	printf "\\x$(printf %02x $((spi >> 8 & 255)))\\x$(printf %02x $((spi & 255)))"
-	printf "\\x7f\\xff\\xff\\x$(printf %02x "$seq")"
+	local b
+	for b in $((spi >> 24 & 255)) $((spi >> 16 & 255)) $((spi >> 8 & 255)) $((spi & 255)) \
+		127 255 255 "$1"; do
+		byte "$b"
+	done
 	head -c 120 /dev/urandom
 }
 for seq in 1 2 3 4 5 6 7 8; do
@@ -85,7 +90,10 @@ for seq in 1 2 3 4 5 6 7 8; do
 	ip netns exec "$SL_NS_C" nc -u -w 0 -s "$SPOOF_ADDR" -p 4999 \
 		"$SL_ADDR_S" 4500 <"$SL_WORK/forged.bin" || true
 done
-sl_wait_for 3 eval '[ "$(auth_drops)" -ge $((auth_before + 8)) ]' || true
+auth_at_least() {
+	[ "$(auth_drops)" -ge "$1" ]
+}
+sl_wait_for 3 auth_at_least $((auth_before + 8)) || true
 auth_after=$(auth_drops)
 echo "    8 forged packets from $SPOOF_ADDR:4999 with spi $spi: auth drops $auth_before -> $auth_after"
 sl_check "forged packets are dropped as auth" "auth drops $auth_before -> $auth_after" \
