@@ -10,10 +10,11 @@
 #   - single-stream TCP throughput: iperf3, BENCH_SECONDS=10, receiver side;
 #   - 64-byte UDP packet rate: bench/pps (sendmmsg, as fast as it can) for PPS_SECONDS=5,
 #     packets per second at the receiver and the share lost;
-#   - ping RTT: RTT_COUNT=50 pings 50 ms apart, average, and what the tunnel adds to the veth's.
+#   - ping RTT: RTT_COUNT=50 pings 50 ms apart, average and median, and what the tunnel adds to
+#     the veth's.
 # Prints a table, the lines
 #   PPS veth=.. sluice=.. sluice_tls=.. wireguard_go=.. openvpn=.. sluice_vs_wireguard_go=R ..
-#   RTT veth_us=.. sluice_added_us=.. sluice_tls_added_us=.. wireguard_go_added_us=.. ..
+#   RTT veth_us=.. sluice_added_us=.. sluice_tls_added_us=.. .. veth_median_us=.. ..
 #   SCALE peers=10000 bytes_per_idle_peer=N ...          (bench/scale.sh; BENCH_SCALE=0 skips)
 #   RESULT sluice_vs_veth=R1 sluice_vs_wireguard_go=R2 sluice_vs_openvpn=R3
 # (sluice's throughput divided by the other's; "na" when one of them could not be measured),
@@ -94,14 +95,19 @@ pps_through() {
 }
 
 # rtt_through NAME ADDR: RTT_N pings 50 ms apart from the client namespace; the average RTT in
-# microseconds into $RESULTS/NAME.rtt.
+# microseconds into $RESULTS/NAME.rtt, the median into NAME.rttmed (on a shared machine a few
+# scheduling delays of milliseconds move the average; the median shows the usual packet).
 rtt_through() {
 	local name=$1 addr=$2 out
-	out=$(ip netns exec "$SL_NS_C" ping -c "$RTT_N" -i 0.05 -q "$addr" 2>&1) || true
+	out=$(ip netns exec "$SL_NS_C" ping -c "$RTT_N" -i 0.05 "$addr" 2>&1) || true
 	# "rtt min/avg/max/mdev = 0.037/0.054/0.067/0.005 ms": the 8th field is the average.
 	echo "$out" | awk -F'[/ ]+' '/^rtt/ { printf "%.0f\n", $8 * 1000 }' >"$RESULTS/$name.rtt"
+	echo "$out" | sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' | sort -n |
+		awk '{ v[NR] = $1 } END { if (NR) printf "%.0f\n", 1000 * (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }' \
+			>"$RESULTS/$name.rttmed"
 	if [ -s "$RESULTS/$name.rtt" ]; then
-		echo "  $name: ping RTT $(cat "$RESULTS/$name.rtt") us on average"
+		echo "  $name: ping RTT $(cat "$RESULTS/$name.rtt") us on average," \
+			"median $(cat "$RESULTS/$name.rttmed") us"
 	else
 		echo "  $name: ping failed: $(echo "$out" | tail -n 1)"
 	fi
@@ -263,11 +269,11 @@ ratio() {
 	div "$(mbps "$1")" "$(mbps "$2")"
 }
 
-# added_rtt NAME: NAME's average RTT minus the veth's, in microseconds, or na.
+# added_rtt NAME [rtt|rttmed]: NAME's average (median) RTT minus the veth's, in µs, or na.
 added_rtt() {
 	local a b
-	a=$(val "$1.rtt")
-	b=$(val veth.rtt)
+	a=$(val "$1.${2:-rtt}")
+	b=$(val "veth.${2:-rtt}")
 	if [ "$a" = na ] || [ "$b" = na ]; then
 		echo na
 	else
@@ -311,7 +317,11 @@ echo "PPS veth=$(val veth.pps) sluice=$(val sluice.pps) sluice_tls=$(val sluice_
 	"sluice_vs_openvpn=$(div "$(val sluice.pps)" "$(val openvpn.pps)")"
 echo "RTT veth_us=$(val veth.rtt) sluice_added_us=$(added_rtt sluice)" \
 	"sluice_tls_added_us=$(added_rtt sluice_tls) wireguard_go_added_us=$(added_rtt wireguard_go)" \
-	"openvpn_added_us=$(added_rtt openvpn)"
+	"openvpn_added_us=$(added_rtt openvpn) veth_median_us=$(val veth.rttmed)" \
+	"sluice_added_median_us=$(added_rtt sluice rttmed)" \
+	"sluice_tls_added_median_us=$(added_rtt sluice_tls rttmed)" \
+	"wireguard_go_added_median_us=$(added_rtt wireguard_go rttmed)" \
+	"openvpn_added_median_us=$(added_rtt openvpn rttmed)"
 echo "RESULT sluice_vs_veth=$(ratio sluice veth) sluice_vs_wireguard_go=$(ratio sluice wireguard_go)" \
 	"sluice_vs_openvpn=$(ratio sluice openvpn)"
 

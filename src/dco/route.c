@@ -20,10 +20,16 @@
  * however many peers there are (a trie of 10,000 client /32s is about 14
  * nodes deep). The trie stays the whole truth; the index holds exactly its
  * host-route nodes.
+ *
+ * Each peer's prefix nodes are also chained in a list (peer_next, headed in
+ * by_peer), so removing a peer costs its own prefixes times the depth, not
+ * a walk of the whole trie: nodes that carry a peer are never freed or
+ * moved by compaction, only re-parented, so the list pointers stay valid.
  */
 #include "dco/route.h"
 
 #include "dco/hostmap.h"
+#include "dco/idmap.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -39,15 +45,18 @@ struct key {
 
 struct node {
 	struct node *child[2];
-	struct key key; /* bits beyond cidr are zero */
-	uint32_t peer;	/* SL_ROUTE_NONE: a branch point only */
+	struct key key;		/* bits beyond cidr are zero */
+	struct node *peer_next; /* the next prefix of the same peer */
+	uint32_t peer;		/* SL_ROUTE_NONE: a branch point only */
 	uint8_t cidr;
+	uint8_t fi; /* family: 0 IPv4, 1 IPv6 */
 };
 
 struct sl_route_table {
 	struct node *root[2]; /* [0] IPv4, [1] IPv6 */
 	uint32_t count;
 	struct sl_hostmap hosts[2]; /* the host-route nodes of each trie, by address */
+	struct sl_idmap by_peer;    /* peer id -> its first prefix node */
 };
 
 static uint64_t load_be64(const uint8_t *p)
@@ -127,7 +136,7 @@ static int family_index(int family, unsigned *max_bits)
 	return -1;
 }
 
-static struct node *node_new(struct key k, unsigned cidr, uint32_t peer)
+static struct node *node_new(struct key k, unsigned cidr, uint32_t peer, int fi)
 {
 	struct node *n = calloc(1, sizeof(*n));
 
@@ -135,8 +144,44 @@ static struct node *node_new(struct key k, unsigned cidr, uint32_t peer)
 		n->key = key_mask(k, cidr);
 		n->cidr = (uint8_t)cidr;
 		n->peer = peer;
+		n->fi = (uint8_t)fi;
 	}
 	return n;
+}
+
+/* Room for the peer's list head before the trie changes, so that linking cannot fail later. */
+static int reserve_head(struct sl_route_table *t, uint32_t peer)
+{
+	return sl_idmap_get(&t->by_peer, peer) ? 0 : sl_idmap_put(&t->by_peer, peer, NULL);
+}
+
+/* Undo reserve_head when no node came of it. */
+static void release_head(struct sl_route_table *t, uint32_t peer)
+{
+	if (!sl_idmap_get(&t->by_peer, peer))
+		sl_idmap_del(&t->by_peer, peer);
+}
+
+/* n->peer's head is reserved or present, so the put replaces and never allocates. */
+static void link_node(struct sl_route_table *t, struct node *n)
+{
+	n->peer_next = sl_idmap_get(&t->by_peer, n->peer);
+	sl_idmap_put(&t->by_peer, n->peer, n);
+}
+
+static void unlink_node(struct sl_route_table *t, struct node *n)
+{
+	struct node *head = sl_idmap_get(&t->by_peer, n->peer), **pp = &head;
+
+	while (*pp && *pp != n)
+		pp = &(*pp)->peer_next;
+	if (*pp)
+		*pp = n->peer_next;
+	n->peer_next = NULL;
+	if (head)
+		sl_idmap_put(&t->by_peer, n->peer, head);
+	else
+		sl_idmap_del(&t->by_peer, n->peer);
 }
 
 static void free_subtree(struct node *n)
@@ -161,6 +206,7 @@ void sl_route_free(struct sl_route_table *t)
 	free_subtree(t->root[1]);
 	sl_hostmap_free(&t->hosts[0]);
 	sl_hostmap_free(&t->hosts[1]);
+	sl_idmap_free(&t->by_peer);
 	free(t);
 }
 
@@ -170,22 +216,23 @@ void sl_route_free(struct sl_route_table *t)
  * diverge at some bit (a branch node takes their place). Both nodes are
  * allocated up front so a failed insert leaves the trie untouched.
  */
-static int insert_at(struct node **link, struct key k, unsigned cidr, uint32_t peer)
+static int insert_at(struct node **link, struct key k, unsigned cidr, uint32_t peer, int fi,
+		     struct node **out)
 {
 	struct node *n = *link;
 	unsigned common = common_bits(n->key, k);
 	struct node *leaf, *branch;
 
 	if (common >= cidr) {
-		leaf = node_new(k, cidr, peer);
+		leaf = node_new(k, cidr, peer, fi);
 		if (!leaf)
 			return -ENOMEM;
 		leaf->child[key_bit(n->key, cidr)] = n;
-		*link = leaf;
+		*link = *out = leaf;
 		return 0;
 	}
-	leaf = node_new(k, cidr, peer);
-	branch = node_new(k, common, SL_ROUTE_NONE);
+	leaf = node_new(k, cidr, peer, fi);
+	branch = node_new(k, common, SL_ROUTE_NONE, fi);
 	if (!leaf || !branch) {
 		free(leaf);
 		free(branch);
@@ -194,6 +241,7 @@ static int insert_at(struct node **link, struct key k, unsigned cidr, uint32_t p
 	branch->child[key_bit(k, common)] = leaf;
 	branch->child[key_bit(n->key, common)] = n;
 	*link = branch;
+	*out = leaf;
 	return 0;
 }
 
@@ -202,36 +250,48 @@ int sl_route_insert(struct sl_route_table *t, int family, const uint8_t *addr, u
 {
 	unsigned max_bits;
 	int fi = family_index(family, &max_bits);
-	struct node **link, *n;
+	struct node **link, *n, *leaf = NULL;
 	struct key k;
 	int r;
 
 	if (fi < 0 || !addr || len > max_bits || peer_id == SL_ROUTE_NONE)
 		return -EINVAL;
 	k = key_mask(key_from_addr(family, addr), len);
-	/* First the index, the one step that can fail: then the trie change cannot. */
-	if (len == max_bits) {
-		r = sl_hostmap_put(&t->hosts[fi], k.hi, k.lo, peer_id);
-		if (r < 0)
-			return r;
+	/* First what can fail besides the nodes: the peer's list head and the host index. */
+	r = reserve_head(t, peer_id);
+	if (r < 0)
+		return r;
+	if (len == max_bits && (r = sl_hostmap_put(&t->hosts[fi], k.hi, k.lo, peer_id)) < 0) {
+		release_head(t, peer_id);
+		return r;
 	}
 	for (link = &t->root[fi]; (n = *link); link = child_toward(n, k)) {
 		if (n->cidr == len && node_covers(n, k)) {
-			t->count += n->peer == SL_ROUTE_NONE;
+			if (n->peer == peer_id)
+				return 0;
+			if (n->peer == SL_ROUTE_NONE)
+				t->count++;
+			else
+				unlink_node(t, n);
 			n->peer = peer_id;
+			link_node(t, n);
 			return 0;
 		}
 		if (n->cidr > len || !node_covers(n, k))
 			break;
 	}
 	if (n)
-		r = insert_at(link, k, len, peer_id);
+		r = insert_at(link, k, len, peer_id, fi, &leaf);
 	else
-		r = (*link = node_new(k, len, peer_id)) ? 0 : -ENOMEM;
-	if (r == 0)
+		r = (*link = leaf = node_new(k, len, peer_id, fi)) ? 0 : -ENOMEM;
+	if (r == 0) {
 		t->count++;
-	else if (len == max_bits)
+		link_node(t, leaf);
+		return 0;
+	}
+	if (len == max_bits)
 		sl_hostmap_del(&t->hosts[fi], k.hi, k.lo); /* it was new: the trie had no node */
+	release_head(t, peer_id);
 	return r;
 }
 
@@ -299,18 +359,14 @@ static bool compact(struct node **link)
 	return *link == NULL;
 }
 
-int sl_route_remove(struct sl_route_table *t, int family, const uint8_t *addr, uint8_t len,
-		    uint32_t peer_id)
+/* Remove the prefix (k, len) of family fi if peer_id owns it. 0 or -ENOENT. */
+static int remove_prefix(struct sl_route_table *t, int fi, unsigned max_bits, struct key k,
+			 unsigned len, uint32_t peer_id)
 {
 	struct node **path[MAX_DEPTH];
-	unsigned max_bits, depth = 0;
-	int fi = family_index(family, &max_bits);
+	unsigned depth = 0;
 	struct node **link, *n;
-	struct key k;
 
-	if (fi < 0 || !addr || len > max_bits)
-		return -EINVAL;
-	k = key_mask(key_from_addr(family, addr), len);
 	for (link = &t->root[fi]; (n = *link); link = child_toward(n, k)) {
 		if (n->cidr > len || !node_covers(n, k))
 			return -ENOENT;
@@ -322,6 +378,7 @@ int sl_route_remove(struct sl_route_table *t, int family, const uint8_t *addr, u
 		return -ENOENT;
 	if (len == max_bits)
 		sl_hostmap_del(&t->hosts[fi], k.hi, k.lo);
+	unlink_node(t, n);
 	n->peer = SL_ROUTE_NONE;
 	t->count--;
 	while (depth > 0 && compact(path[--depth]))
@@ -329,33 +386,28 @@ int sl_route_remove(struct sl_route_table *t, int family, const uint8_t *addr, u
 	return 0;
 }
 
-/* Post-order, so every child is already compacted when its parent is looked at. */
-static uint32_t remove_peer_below(struct node **link, uint32_t peer_id, struct sl_hostmap *hosts,
-				  unsigned max_bits)
+int sl_route_remove(struct sl_route_table *t, int family, const uint8_t *addr, uint8_t len,
+		    uint32_t peer_id)
 {
-	struct node *n = *link;
-	uint32_t removed;
+	unsigned max_bits;
+	int fi = family_index(family, &max_bits);
 
-	if (!n)
-		return 0;
-	removed = remove_peer_below(&n->child[0], peer_id, hosts, max_bits);
-	removed += remove_peer_below(&n->child[1], peer_id, hosts, max_bits);
-	if (n->peer == peer_id) {
-		if (n->cidr == max_bits)
-			sl_hostmap_del(hosts, n->key.hi, n->key.lo);
-		n->peer = SL_ROUTE_NONE;
-		removed++;
-	}
-	compact(link);
-	return removed;
+	if (fi < 0 || !addr || len > max_bits)
+		return -EINVAL;
+	return remove_prefix(t, fi, max_bits, key_mask(key_from_addr(family, addr), len), len,
+			     peer_id);
 }
 
+/* One prefix at a time from the head of the peer's list: O(its prefixes x depth). */
 void sl_route_remove_peer(struct sl_route_table *t, uint32_t peer_id)
 {
+	struct node *n;
+
 	if (peer_id == SL_ROUTE_NONE)
 		return;
-	t->count -= remove_peer_below(&t->root[0], peer_id, &t->hosts[0], 32);
-	t->count -= remove_peer_below(&t->root[1], peer_id, &t->hosts[1], 128);
+	while ((n = sl_idmap_get(&t->by_peer, peer_id)))
+		if (remove_prefix(t, n->fi, n->fi ? 128 : 32, n->key, n->cidr, peer_id) < 0)
+			break; /* a list out of step with the trie; sl_route_check would say so */
 }
 
 uint32_t sl_route_count(const struct sl_route_table *t)
@@ -364,8 +416,16 @@ uint32_t sl_route_count(const struct sl_route_table *t)
 }
 
 /* Checks n and below; adds the prefixes found to *count, the host routes to *hosts_found. */
+static bool in_peer_list(const struct sl_idmap *by_peer, const struct node *n)
+{
+	for (const struct node *m = sl_idmap_get(by_peer, n->peer); m; m = m->peer_next)
+		if (m == n)
+			return true;
+	return false;
+}
+
 static bool subtree_ok(const struct node *n, unsigned max_bits, const struct sl_hostmap *hosts,
-		       uint32_t *count, uint32_t *hosts_found)
+		       const struct sl_idmap *by_peer, uint32_t *count, uint32_t *hosts_found)
 {
 	if (n->cidr > max_bits || common_bits(n->key, key_mask(n->key, n->cidr)) < 128)
 		return false;
@@ -377,6 +437,8 @@ static bool subtree_ok(const struct node *n, unsigned max_bits, const struct sl_
 			return false;
 		(*hosts_found)++;
 	}
+	if (n->peer != SL_ROUTE_NONE && !in_peer_list(by_peer, n))
+		return false;
 	*count += n->peer != SL_ROUTE_NONE;
 	for (unsigned i = 0; i < 2; i++) {
 		const struct node *c = n->child[i];
@@ -384,7 +446,7 @@ static bool subtree_ok(const struct node *n, unsigned max_bits, const struct sl_
 		/* A child extends its parent's prefix by at least the bit it hangs from. */
 		if (c && (c->cidr <= n->cidr || c->cidr > max_bits ||
 			  common_bits(c->key, n->key) < n->cidr || key_bit(c->key, n->cidr) != i ||
-			  !subtree_ok(c, max_bits, hosts, count, hosts_found)))
+			  !subtree_ok(c, max_bits, hosts, by_peer, count, hosts_found)))
 			return false;
 	}
 	return true;
@@ -393,16 +455,28 @@ static bool subtree_ok(const struct node *n, unsigned max_bits, const struct sl_
 int sl_route_check(const struct sl_route_table *t)
 {
 	static const unsigned max_bits[2] = {32, 128};
-	uint32_t count = 0;
+	uint32_t count = 0, listed = 0;
 
 	for (int f = 0; f < 2; f++) {
 		uint32_t hosts_found = 0;
 
-		if (t->root[f] &&
-		    !subtree_ok(t->root[f], max_bits[f], &t->hosts[f], &count, &hosts_found))
+		if (t->root[f] && !subtree_ok(t->root[f], max_bits[f], &t->hosts[f], &t->by_peer,
+					      &count, &hosts_found))
 			return -EFAULT;
 		if (hosts_found != t->hosts[f].count)
 			return -EFAULT;
 	}
-	return count == t->count ? 0 : -EFAULT;
+	/* Every node is in its peer's list (above); the lists hold nothing else. */
+	for (uint32_t i = 0; i < t->by_peer.cap; i++) {
+		const struct sl_idmap_slot *e = &t->by_peer.slots[i];
+
+		if (e->state != 1)
+			continue;
+		if (!e->value)
+			return -EFAULT; /* a head reserved and never released */
+		for (const struct node *m = e->value; m; m = m->peer_next, listed++)
+			if (m->peer != e->key)
+				return -EFAULT;
+	}
+	return count == t->count && listed == t->count ? 0 : -EFAULT;
 }

@@ -62,7 +62,10 @@ fi
 
 # Stats of 10,001 peers are MiBs: more than the socket takes at once, so the server's reply
 # write has to wait for the reader (under the sandbox, where poll() would kill it).
-peers=$(sl_show "$SL_IF_S" | jq '.peers | length' 2>/dev/null || echo none)
+t0=$(sl_now_ms)
+sl_show "$SL_IF_S" >"$SL_WORK/show.json" || true
+echo "    sluice show: $(($(sl_now_ms) - t0)) ms, $(stat -c %s "$SL_WORK/show.json") bytes of JSON"
+peers=$(jq '.peers | length' "$SL_WORK/show.json" 2>/dev/null || echo none)
 sl_check "sluice show lists all $((N + 1)) peers" "$peers peers" "$SL_LOG_S" [ "$peers" = $((N + 1)) ]
 sl_check "the server is still running" "it exited" "$SL_LOG_S" sl_alive "$SL_PID_S"
 
