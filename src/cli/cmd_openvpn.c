@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct ovpn_tunnel {
@@ -167,7 +168,7 @@ static int udp_family(const struct sl_ovpn_config *c)
 static int run(struct ovpn_tunnel *t, const char *ifname)
 {
 	struct sl_engine_cfg ec;
-	char err[512];
+	char err[512], ctl[256];
 	int r;
 
 	t->loop = sl_loop_new(NULL);
@@ -194,6 +195,15 @@ static int run(struct ovpn_tunnel *t, const char *ifname)
 			return 1;
 	} else {
 		ec.listen[0].ss_family = (sa_family_t)udp_family(&t->conf);
+	}
+	/* A control socket (sluice show / down) when the device name is known up front. */
+	if (!strchr(ec.ifname, '%')) {
+		snprintf(ctl, sizeof(ctl), "%s/%s.sock", SL_CTL_DIR, ec.ifname);
+		if (mkdir(SL_CTL_DIR, 0700) < 0 && errno != EEXIST)
+			sl_warn("cannot create %s: %s (no control socket)", SL_CTL_DIR,
+				strerror(errno));
+		else
+			ec.ctl_path = ctl;
 	}
 	r = sl_engine_new(&t->engine, &ec);
 	if (r < 0) {

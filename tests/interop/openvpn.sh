@@ -24,7 +24,7 @@ PORT=5401
 
 sl_need_root
 sl_need_sluice openvpn-interop
-sl_need_cmd openvpn nc sha256sum
+sl_need_cmd openvpn nc sha256sum jq
 sl_init openvpn-interop
 P=$SL_WORK/pki
 sl_pki "$P"
@@ -73,14 +73,25 @@ client_conf() {
 	} >"$f"
 }
 
-# client NAME LINES...: start sluice with a config made of LINES.
+# client NAME LINES...: start sluice with a config made of LINES (environment: CLIENT_ENV).
+SL_IFNAMES+=("$SL_IF_C" "$SL_IF_S")
+CLIENT_ENV=
 client() {
 	local name=$1
 	shift
 	client_conf "$SL_WORK/$name.ovpn" "$@"
 	CLOG=$SL_WORK/client-$name.log
-	sl_bg "$SL_NS_C" "$CLOG" "$SLUICE" openvpn --config "$SL_WORK/$name.ovpn"
+	sl_bg "$SL_NS_C" "$CLOG" env $CLIENT_ENV "$SLUICE" openvpn --config "$SL_WORK/$name.ovpn" \
+		--ifname "$SL_IF_C"
 	CPID=$SL_LAST_PID
+}
+
+# no_drops CASE IFNAME: no packet dropped for want of a key, for a bad tag or as a replay.
+no_drops() {
+	local d
+	d=$(sl_show "$2" | jq -r '[.peers[].drops | .nokey, .auth, .replay] | map(. // 0) | add' 2>/dev/null)
+	echo "    drops (nokey+auth+replay) on $2: ${d:-?}"
+	sl_check "$1" "drops ${d:-unknown}" "" [ "${d:-1}" = 0 ]
 }
 
 stop_both() {
@@ -160,10 +171,27 @@ for c in AES-256-GCM AES-128-GCM CHACHA20-POLY1305; do
 	if up_case "udp-$c" --proto udp --data-ciphers "$c" --; then
 		sl_check "udp-$c: negotiated $c" "client log has no 'cipher ${c,,}'" "$CLOG" \
 			grep -qi "cipher $c, keys from tls-ekm" "$CLOG"
-		[ "$c" = AES-256-GCM ] && transfer "udp-$c: transfer $MIB MiB" "$MIB"
+		if [ "$c" = AES-256-GCM ]; then
+			transfer "udp-$c: transfer $MIB MiB" "$MIB"
+			# explicit-exit-notify: SIGTERM makes the client say EXIT (cc-exit was pushed).
+			sl_stop "$CPID"
+			CPID=
+			sl_check "udp-$c: the server hears our exit" "no delayed exit in its log" "$SLOG" \
+				sl_wait_for 5 grep -Eq 'Delayed exit|remote-exit' "$SLOG"
+		fi
 	fi
 	stop_both
 done
+
+# --- keys from the legacy TLS PRF (what a server does for a client without TLS-EKM) ------------
+CLIENT_ENV=SLUICE_OVPN_LEGACY_PRF=1
+if up_case legacy-prf --proto udp --; then
+	sl_check "legacy-prf: keys from the PRF" "client log says otherwise" "$CLOG" \
+		grep -q 'keys from the TLS PRF' "$CLOG"
+	transfer "legacy-prf: transfer $MIB MiB" "$MIB"
+fi
+CLIENT_ENV=
+stop_both
 
 # --- tls-crypt, tls-auth ------------------------------------------------------------------------
 if up_case tls-crypt --proto udp --tls-crypt "$SL_WORK/tc.key" -- "tls-crypt $SL_WORK/tc.key"; then
@@ -186,13 +214,13 @@ stop_both
 server wrong-ca --proto udp
 client wrong-ca "ca $SL_WORK/other/ca.pem"
 sl_check "wrong CA: refused with a clear line" "no 'peer certificate not accepted' line" \
-	"$CLOG" sl_wait_for 15 grep -q 'TLS handshake failed: peer certificate not accepted' "$CLOG"
+	"$CLOG" sl_wait_for 15 grep -qs 'TLS handshake failed: peer certificate not accepted' "$CLOG"
 sl_check "wrong CA: never connected" "client says connected" "$CLOG" sh -c "! grep -q 'openvpn: connected' '$CLOG'"
 stop_both
 server wrong-tc --proto udp --tls-crypt "$SL_WORK/tc.key"
 client wrong-tc "tls-crypt $SL_WORK/tc-other.key" "hand-window 4"
 sl_check "wrong tls-crypt key: refused with a clear line" "no 'did not finish' line" \
-	"$CLOG" sl_wait_for 15 grep -q 'TLS key negotiation did not finish within 4 s' "$CLOG"
+	"$CLOG" sl_wait_for 15 grep -qs 'TLS key negotiation did not finish within 4 s' "$CLOG"
 sl_check "wrong tls-crypt key: the server logged the bad packets" "no unwrap error in the server log" \
 	"$SLOG" grep -q 'tls-crypt unwrapping failed' "$SLOG"
 stop_both
@@ -219,6 +247,7 @@ if up_case rekey --proto udp --reneg-sec 10 -- "reneg-sec 10"; then
 	n=$(grep -c 'renegotiated, data key id' "$CLOG" || true)
 	echo "    $n renegotiations during the run"
 	sl_check "rekey: at least one renegotiation" "none in the client log" "$CLOG" [ "$n" -ge 1 ]
+	no_drops "rekey: no packet lost across the key swaps (sluice side)" "$SL_IF_C"
 	sl_check "rekey: no TLS error on the server" "server logged a TLS error" "$SLOG" \
 		sh -c "! grep -q 'TLS Error' '$SLOG'"
 fi
@@ -247,7 +276,7 @@ sluice_server() {
 		for l in "$@"; do echo "$l"; done
 	} >"$f"
 	SLOG=$SL_WORK/sluice-server-$name.log
-	sl_bg "$SL_NS_S" "$SLOG" "$SLUICE" openvpn --config "$f"
+	sl_bg "$SL_NS_S" "$SLOG" "$SLUICE" openvpn --config "$f" --ifname "$SL_IF_S"
 	SPID=$SL_LAST_PID
 	sl_wait_for 10 grep -qs 'server listening on UDP' "$SLOG" ||
 		sl_die "sluice server did not start: $(tail -n 5 "$SLOG")"
@@ -296,10 +325,16 @@ srv_case() {
 	exit
 }
 for c in AES-256-GCM AES-128-GCM CHACHA20-POLY1305; do
-	if srv_case "server-$c" "data-ciphers $c" --; then
+	if srv_case "server-$c" "data-ciphers $c" -- --explicit-exit-notify 1; then
 		sl_check "server-$c: openvpn uses $c" "not in openvpn's log" "$CLOG" \
 			grep -q "Data Channel: cipher '$c'" "$CLOG"
-		[ "$c" = AES-256-GCM ] && transfer "server-$c: transfer $MIB MiB" "$MIB"
+		if [ "$c" = AES-256-GCM ]; then
+			transfer "server-$c: transfer $MIB MiB" "$MIB"
+			sl_stop "$CPID"
+			CPID=
+			sl_check "server-$c: we hear the client's exit" "no EXIT in our log" "$SLOG" \
+				sl_wait_for 5 grep -Eq 'gone: (it said EXIT|explicit-exit-notify)' "$SLOG"
+		fi
 	fi
 	stop_both
 done
@@ -350,12 +385,36 @@ if srv_case server-two-clients --; then
 fi
 stop_both
 
+# Spoofed hard resets: each gets the stateless answer (our session id is a cookie), and none
+# takes one of the server's 254 client slots, so a real client still gets in after 300 of them.
+sluice_server spoof
+reset='\x38\x01\x02\x03\x04\x05\x06\x07\x08\x00\x00\x00\x00\x00'
+# shellcheck disable=SC2059 # the format is the packet
+reply=$(printf "$reset" | ip netns exec "$SL_NS_C" timeout 5 nc -u -w1 -p 31000 "$SL_ADDR_S" 1194 |
+	od -An -tx1 | tr -d ' \n')
+echo "    answer to a reset: ${reply:-none}"
+sl_check "server: a hard reset gets the stateless HARD_RESET_SERVER_V2" "answer '${reply:-none}'" \
+	"$SLOG" sh -c 'case $1 in 40????????????????010000000001020304050607080000000*) ;; *) exit 1 ;; esac' _ "$reply"
+for ((i = 1; i <= 300; i++)); do
+	# shellcheck disable=SC2059
+	printf "$reset" | ip netns exec "$SL_NS_C" nc -u -w0 -p $((32000 + i)) "$SL_ADDR_S" 1194 \
+		>/dev/null 2>&1 || true
+done
+ovpn_client spoof "$SL_NS_C" "$SL_ADDR_S"
+if sl_wait_for 20 ovpn_up && sl_wait_for 5 sl_ping "$SL_NS_C" "$SRV_IN"; then
+	sl_pass "server: a real client gets in after 300 spoofed resets"
+else
+	sl_fail "server: a real client gets in after 300 spoofed resets" "it did not" "$CLOG" "$SLOG"
+fi
+stop_both
+
 # Renegotiation every 10 s (both ends) during a paced transfer.
 if srv_case server-rekey "reneg-sec 10" -- --reneg-sec 10; then
 	transfer "server-rekey: $REKEY_MIB MiB across renegotiations" "$REKEY_MIB" "$REKEY_PACE"
 	n=$(grep -c 'renegotiated, key id' "$SLOG" || true)
 	echo "    $n renegotiations during the run"
 	sl_check "server-rekey: at least one renegotiation" "none in the server log" "$SLOG" [ "$n" -ge 1 ]
+	no_drops "server-rekey: no packet lost across the key swaps (sluice side)" "$SL_IF_S"
 	sl_check "server-rekey: no TLS error on the openvpn client" "openvpn logged a TLS error" \
 		"$CLOG" sh -c "! grep -q 'TLS Error' '$CLOG'"
 fi

@@ -678,10 +678,15 @@ static void on_check_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 
 static void build_peer_info(struct sl_ovpn_client *c)
 {
+	/* SLUICE_OVPN_LEGACY_PRF=1 (for interop tests): do not offer TLS-EKM, so the server uses
+	 * the legacy PRF as it does with clients older than 2.5. */
+	const char *prf = getenv("SLUICE_OVPN_LEGACY_PRF");
+	int proto = prf && !strcmp(prf, "1") ? IV_PROTO_CLIENT & ~8 : IV_PROTO_CLIENT;
+
 	snprintf(c->peer_info, sizeof(c->peer_info),
 		 "IV_VER=2.6.0\nIV_PLAT=linux\nIV_TCPNL=1\nIV_MTU=%d\nIV_NCP=2\nIV_CIPHERS=%s\n"
 		 "IV_PROTO=%d\nIV_GUI_VER=sluice_0.1.0\n",
-		 c->conf->tun_mtu, c->conf->data_ciphers, IV_PROTO_CLIENT);
+		 c->conf->tun_mtu, c->conf->data_ciphers, proto);
 	/* OCC options string: only compared, with warnings, by the server. */
 	snprintf(c->options, sizeof(c->options),
 		 "V4,dev-type tun,link-mtu 1549,tun-mtu %d,proto %s,cipher %s,auth [null-digest],"
