@@ -183,6 +183,18 @@ for c in AES-256-GCM AES-128-GCM CHACHA20-POLY1305; do
 	stop_both
 done
 
+# --- the legacy CBC + HMAC data channel, as old servers run it ---------------------------------
+if up_case udp-AES-256-CBC --proto udp --data-ciphers AES-256-CBC --auth SHA256 -- \
+	"data-ciphers AES-256-CBC" "auth SHA256"; then
+	sl_check "udp-AES-256-CBC: negotiated AES-256-CBC with HMAC-SHA256" "client log says otherwise" \
+		"$CLOG" grep -qi "cipher AES-256-CBC, keys" "$CLOG"
+	transfer "udp-AES-256-CBC: transfer $MIB MiB" "$MIB"
+fi
+stop_both
+up_case udp-AES-128-CBC-SHA1 --proto udp --data-ciphers AES-128-CBC -- "data-ciphers AES-128-CBC" ||
+	true
+stop_both
+
 # --- keys from the legacy TLS PRF (what a server does for a client without TLS-EKM) ------------
 CLIENT_ENV=SLUICE_OVPN_LEGACY_PRF=1
 if up_case legacy-prf --proto udp --; then
@@ -338,6 +350,13 @@ for c in AES-256-GCM AES-128-GCM CHACHA20-POLY1305; do
 	fi
 	stop_both
 done
+if srv_case server-AES-256-CBC "data-ciphers AES-256-CBC" "auth SHA256" -- \
+	--data-ciphers AES-256-CBC --auth SHA256; then
+	sl_check "server-AES-256-CBC: openvpn uses AES-256-CBC" "not in openvpn's log" "$CLOG" \
+		grep -q "Data Channel: cipher 'AES-256-CBC', auth 'SHA256'" "$CLOG"
+	transfer "server-AES-256-CBC: transfer $MIB MiB" "$MIB"
+fi
+stop_both
 if srv_case server-tls-crypt "tls-crypt $SL_WORK/tc.key" -- --tls-crypt "$SL_WORK/tc.key"; then
 	transfer "server-tls-crypt: transfer $MIB MiB" "$MIB"
 fi

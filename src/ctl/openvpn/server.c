@@ -34,7 +34,7 @@ struct client {
 	struct sl_ovpn_session s;
 	bool pushed, keys_in, in_engine;
 	bool ekm, cc_exit;
-	enum sl_cipher cipher;
+	int cipher; /* sl_ovpn_cipher_from_name */
 	uint8_t inner[4];
 	bool have_inner;
 	sl_time_ns last_rx, key_since, created;
@@ -206,9 +206,8 @@ static int negotiate_cipher(struct sl_ovpn_server *s, const char *peer_info, cha
 	snprintf(ours, sizeof(ours), "%s", s->conf->data_ciphers);
 	for (char *t = strtok_r(ours, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
 		char list[520], *save2 = NULL;
-		enum sl_cipher c;
 
-		if (sl_cipher_from_name(t, &c) < 0)
+		if (sl_ovpn_cipher_from_name(t) < 0)
 			continue;
 		snprintf(list, sizeof(list), "%s", theirs);
 		for (char *u = strtok_r(list, ":", &save2); u; u = strtok_r(NULL, ":", &save2)) {
@@ -279,6 +278,7 @@ static int install_keys(struct client *c, uint8_t key_id)
 	if (!r)
 		r = sl_ovpn_key_pair_from_key2(key2, SL_OVPN_ROLE_SERVER, c->cipher, key_id,
 					       c->peer_id, s->conf->comp, &kp);
+	snprintf(kp.auth, sizeof(kp.auth), "%s", s->conf->auth);
 	OPENSSL_cleanse(key2, sizeof(key2));
 	if (!r)
 		r = sl_key_set_ovpn(s->e, c->peer_id,
@@ -336,7 +336,7 @@ static void on_push_request(struct client *c)
 		drop_client(c, "no data cipher in common (client IV_CIPHERS vs data-ciphers)");
 		return;
 	}
-	sl_cipher_from_name(cipher, &c->cipher);
+	c->cipher = sl_ovpn_cipher_from_name(cipher);
 	if (pick_inner(s, c) < 0) {
 		sl_ovpn_session_send_control(&c->s, "AUTH_FAILED,address pool exhausted",
 					     now_ms(s));
