@@ -60,11 +60,13 @@ client_conf() {
 	{
 		echo "client"
 		echo "dev tun"
+		# remote lines given by the case come first (tried first), then the real server
+		printf '%s\n' "$@" | grep '^remote ' || true
 		echo "remote $SL_ADDR_S 1194"
 		echo "cert $P/client.pem"
 		echo "key $P/client.key"
 		echo "verb 4"
-		for l in "$@"; do echo "$l"; done
+		for l in "$@"; do case $l in remote\ *) ;; *) echo "$l" ;; esac; done
 		if ! printf '%s\n' "$@" | grep -q '^ca '; then
 			echo "<ca>"
 			cat "$P/ca.pem"
@@ -235,6 +237,47 @@ sl_check "wrong tls-crypt key: refused with a clear line" "no 'did not finish' l
 	"$CLOG" sl_wait_for 15 grep -qs 'TLS key negotiation did not finish within 4 s' "$CLOG"
 sl_check "wrong tls-crypt key: the server logged the bad packets" "no unwrap error in the server log" \
 	"$SLOG" grep -q 'tls-crypt unwrapping failed' "$SLOG"
+stop_both
+
+# --- auth-user-pass: a server script checks the password; a wrong one is AUTH_FAILED ------------
+cat >"$SL_WORK/check-pass.sh" <<'EOS'
+#!/bin/sh
+# openvpn --auth-user-pass-verify FILE via-file: line 1 user, line 2 password
+[ "$(sed -n 2p "$1")" = right-pass ]
+EOS
+chmod +x "$SL_WORK/check-pass.sh"
+printf 'alice\nright-pass\n' >"$SL_WORK/good.pass"
+printf 'alice\nwrong-pass\n' >"$SL_WORK/bad.pass"
+if up_case auth-user-pass --proto udp --script-security 2 \
+	--auth-user-pass-verify "$SL_WORK/check-pass.sh" via-file -- \
+	"auth-user-pass $SL_WORK/good.pass"; then
+	sl_check "auth-user-pass: the server saw user alice" "not in its log" "$SLOG" \
+		grep -q "alice" "$SLOG"
+fi
+stop_both
+server auth-failed --proto udp --script-security 2 --auth-user-pass-verify "$SL_WORK/check-pass.sh" via-file
+client auth-failed "auth-user-pass $SL_WORK/bad.pass"
+sl_check "auth-user-pass: a wrong password is AUTH_FAILED, clearly" "no AUTH_FAILED line" "$CLOG" \
+	sl_wait_for 20 grep -qs 'the server refused us: AUTH_FAILED' "$CLOG"
+sl_check "auth-user-pass: then the client stops with failure" "still running" "$CLOG" \
+	sl_wait_for 5 sl_gone "$CPID"
+stop_both
+
+# --- several remotes: the first does not answer, the second does --------------------------------
+if up_case remote-fallback --proto udp -- "remote $SL_ADDR_S 1195" "hand-window 3"; then
+	sl_check "remote-fallback: the first remote was tried, then the second" "log order" "$CLOG" \
+		sh -c 'grep "connecting to" "$1" | head -n 2 | tr "\n" " " |
+			grep -q "port 1195 .*port 1194"' _ "$CLOG"
+fi
+stop_both
+
+# --- RESTART: a server with explicit-exit-notify tells its clients when it stops ----------------
+if up_case restart --proto udp --explicit-exit-notify 1 --; then
+	sl_stop "$SPID"
+	SPID=
+	sl_check "restart: the client hears RESTART and reconnects" "no RESTART line" "$CLOG" \
+		sl_wait_for 10 grep -q 'asked us to reconnect (RESTART)' "$CLOG"
+fi
 stop_both
 
 # --- ping-restart: the server vanishes ---------------------------------------------------------
