@@ -21,11 +21,17 @@
 
 struct sl_ovpn_key_dir {
 	uint8_t key[32];	/* first sl_cipher_key_len() bytes used */
-	uint8_t implicit_iv[8]; /* the first 8 bytes of the direction's HMAC key slot */
+	uint8_t implicit_iv[8]; /* AEAD: the first 8 bytes of the direction's HMAC key slot */
+	uint8_t hmac_key[64];	/* CBC: the HMAC key slot (first md-size bytes used) */
 };
 
+/* The legacy CBC + HMAC data channel (old servers), next to the AEAD enum sl_cipher values. */
+#define SL_OVPN_CIPHER_AES_128_CBC 64
+#define SL_OVPN_CIPHER_AES_256_CBC 65
+
 struct sl_ovpn_key_pair {
-	int cipher;	     /* enum sl_cipher (AEAD only) */
+	int cipher;	     /* enum sl_cipher (AEAD), or SL_OVPN_CIPHER_AES_*_CBC */
+	char auth[16];	     /* CBC: the HMAC digest (--auth), e.g. "SHA1", "SHA256" */
 	uint8_t key_id;	     /* OpenVPN key id 0..7: the rx slot is found by it */
 	uint32_t tx_peer_id; /* put in our P_DATA_V2; 0xFFFFFF: send P_DATA_V1 */
 	int comp;	     /* enum sl_ovpn_comp: framing the server pushed */

@@ -10,15 +10,18 @@
 #include "core/loop.h"
 #include "ctl/openvpn/client.h"
 #include "ctl/openvpn/ovpn_config.h"
+#include "ctl/openvpn/server.h"
 #include "sluice/engine.h"
 #include "sluice/engine_ovpn.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct ovpn_tunnel {
@@ -26,6 +29,7 @@ struct ovpn_tunnel {
 	struct sl_loop *loop;
 	struct sl_engine *engine;
 	struct sl_ovpn_client *client;
+	struct sl_ovpn_server *server;
 	int sigfd;
 };
 
@@ -46,7 +50,9 @@ static void usage(FILE *f)
 		"are warnings (FILE:LINE); known ones sluice cannot do are errors. Data ciphers:\n"
 		"AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305. Runs as root (no privilege drop "
 		"yet).\n"
-		"Server mode ('server' in the file) is not supported yet.\n");
+		"Server mode ('server NET MASK' in the file, UDP only): topology subnet or net30,\n"
+		"ifconfig-pool, push, route, keepalive, reneg-sec, data-ciphers, "
+		"tls-crypt/tls-auth.\n");
 }
 
 static void on_cfg_msg(void *arg, bool error, const char *line)
@@ -57,18 +63,27 @@ static void on_cfg_msg(void *arg, bool error, const char *line)
 		sl_warn("%s", line);
 }
 
+static void say_goodbye(struct ovpn_tunnel *t)
+{
+	if (t->client)
+		sl_ovpn_client_shutdown(t->client);
+	if (t->server)
+		sl_ovpn_server_shutdown(t->server);
+}
+
 static void on_engine_event(void *arg, const struct sl_event *ev)
 {
 	struct ovpn_tunnel *t = arg;
 
 	if (ev->type == SL_EVENT_SHUTDOWN) {
-		if (t->client)
-			sl_ovpn_client_shutdown(t->client);
+		say_goodbye(t);
 		sl_loop_stop(t->loop);
 		return;
 	}
 	if (t->client)
 		sl_ovpn_client_on_event(t->client, ev);
+	if (t->server)
+		sl_ovpn_server_on_event(t->server, ev);
 }
 
 static void on_control(void *arg, const uint8_t *pkt, size_t len,
@@ -78,6 +93,8 @@ static void on_control(void *arg, const uint8_t *pkt, size_t len,
 
 	if (t->client)
 		sl_ovpn_client_on_control(t->client, pkt, len, from);
+	if (t->server)
+		sl_ovpn_server_on_control(t->server, pkt, len, from);
 }
 
 static void on_signal(struct sl_loop *loop, int fd, uint32_t events, void *arg)
@@ -109,6 +126,37 @@ static int watch_signals(struct ovpn_tunnel *t)
 	return sl_loop_add_fd(t->loop, t->sigfd, SL_EV_READ, on_signal, t);
 }
 
+/* A server's UDP socket: local ADDR (or any) and lport (or port). */
+static int server_listen(const struct sl_ovpn_config *c, struct sockaddr_storage *ss)
+{
+	uint16_t port = c->lport ? c->lport : c->port;
+
+	if (c->proto != SL_OVPN_UDP) {
+		sl_err("server mode over TCP is not supported by sluice yet (use proto udp)");
+		return -EINVAL;
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (c->family == AF_INET6 || strchr(c->local, ':')) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		if (c->local[0] && inet_pton(AF_INET6, c->local, &a->sin6_addr) != 1)
+			goto bad;
+		return 0;
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+	a->sin_family = AF_INET;
+	a->sin_port = htons(port);
+	if (c->local[0] && inet_pton(AF_INET, c->local, &a->sin_addr) != 1)
+		goto bad;
+	return 0;
+bad:
+	sl_err("local '%s': sluice needs a numeric address", c->local);
+	return -EINVAL;
+}
+
 /* The UDP socket's family: the first remote's, unless proto says udp4/udp6. */
 static int udp_family(const struct sl_ovpn_config *c)
 {
@@ -120,7 +168,7 @@ static int udp_family(const struct sl_ovpn_config *c)
 static int run(struct ovpn_tunnel *t, const char *ifname)
 {
 	struct sl_engine_cfg ec;
-	char err[512];
+	char err[512], ctl[256];
 	int r;
 
 	t->loop = sl_loop_new(NULL);
@@ -141,7 +189,22 @@ static int run(struct ovpn_tunnel *t, const char *ifname)
 	ec.control_arg = t;
 	ec.on_event = on_engine_event;
 	ec.event_arg = t;
-	ec.listen[0].ss_family = (sa_family_t)udp_family(&t->conf);
+	if (t->conf.server) {
+		r = server_listen(&t->conf, &ec.listen[0]);
+		if (r < 0)
+			return 1;
+	} else {
+		ec.listen[0].ss_family = (sa_family_t)udp_family(&t->conf);
+	}
+	/* A control socket (sluice show / down) when the device name is known up front. */
+	if (!strchr(ec.ifname, '%')) {
+		snprintf(ctl, sizeof(ctl), "%s/%s.sock", SL_CTL_DIR, ec.ifname);
+		if (mkdir(SL_CTL_DIR, 0700) < 0 && errno != EEXIST)
+			sl_warn("cannot create %s: %s (no control socket)", SL_CTL_DIR,
+				strerror(errno));
+		else
+			ec.ctl_path = ctl;
+	}
 	r = sl_engine_new(&t->engine, &ec);
 	if (r < 0) {
 		sl_err("cannot start the engine (TUN device %s, UDP socket): %s%s", ec.ifname,
@@ -149,17 +212,23 @@ static int run(struct ovpn_tunnel *t, const char *ifname)
 		return 1;
 	}
 	sl_info("openvpn: TUN device %s", sl_engine_ifname(t->engine));
-	r = sl_ovpn_client_new(&t->client, t->loop, t->engine, &t->conf, err, sizeof(err));
+	if (t->conf.server)
+		r = sl_ovpn_server_new(&t->server, t->loop, t->engine, &t->conf, err, sizeof(err));
+	else
+		r = sl_ovpn_client_new(&t->client, t->loop, t->engine, &t->conf, err, sizeof(err));
 	if (r < 0) {
 		sl_err("%s", err);
 		return 1;
 	}
+	if (t->server)
+		sl_info("openvpn: server listening on UDP port %u",
+			sl_engine_udp_port(t->engine, 0));
 	r = sl_loop_run(t->loop);
 	if (r < 0) {
 		sl_err("event loop failed: %s", strerror(-r));
 		return 1;
 	}
-	return sl_ovpn_client_failed(t->client) ? 1 : 0;
+	return t->client && sl_ovpn_client_failed(t->client) ? 1 : 0;
 }
 
 static enum sl_log_level level_of_verb(int verb)
@@ -177,15 +246,11 @@ int cmd_openvpn_file(const char *path, const char *ifname)
 		sl_ovpn_config_free(&t.conf);
 		return 1;
 	}
-	if (t.conf.server) {
-		sl_err("%s: server mode is not supported by sluice yet (client mode only)", path);
-		sl_ovpn_config_free(&t.conf);
-		return 1;
-	}
 	sl_log_set_level(level_of_verb(t.conf.verb));
 	signal(SIGPIPE, SIG_IGN);
 	code = run(&t, ifname);
 	sl_ovpn_client_free(t.client);
+	sl_ovpn_server_free(t.server);
 	sl_engine_free(t.engine);
 	if (t.sigfd >= 0)
 		close(t.sigfd);

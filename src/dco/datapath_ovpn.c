@@ -29,6 +29,26 @@ void keys_ovpn_clear(struct key_slot *k)
 {
 	sl_ovpn_sa_clear(&k->orx);
 	sl_ovpn_sa_clear(&k->otx);
+	if (k->cbc) {
+		sl_ovpn_cbc_clear(&k->crx);
+		sl_ovpn_cbc_clear(&k->ctx);
+	}
+}
+
+static int cbc_pair(struct key_slot *fresh, const struct sl_ovpn_key_pair *kp, uint32_t window)
+{
+	const char *name = kp->cipher == SL_OVPN_CIPHER_AES_128_CBC ? "AES-128-CBC" : "AES-256-CBC";
+	int r = sl_ovpn_cbc_init(&fresh->crx, name, kp->rx.key, kp->auth, kp->rx.hmac_key,
+				 kp->key_id, SL_OVPN_PEER_ID_NONE, false, window);
+
+	if (r < 0)
+		return r;
+	r = sl_ovpn_cbc_init(&fresh->ctx, name, kp->tx.key, kp->auth, kp->tx.hmac_key, kp->key_id,
+			     kp->tx_peer_id, true, 0);
+	if (r < 0)
+		sl_ovpn_cbc_clear(&fresh->crx);
+	fresh->cbc = r == 0;
+	return r;
 }
 
 int sl_key_set_ovpn(struct sl_engine *e, uint32_t peer_id, enum sl_key_slot slot,
@@ -43,6 +63,15 @@ int sl_key_set_ovpn(struct sl_engine *e, uint32_t peer_id, enum sl_key_slot slot
 		return -ENOENT;
 	if (e->cfg.wire != SL_WIRE_OPENVPN || (slot != SL_KEY_PRIMARY && slot != SL_KEY_SECONDARY))
 		return -EINVAL;
+	if (kp->cipher == SL_OVPN_CIPHER_AES_128_CBC || kp->cipher == SL_OVPN_CIPHER_AES_256_CBC) {
+		if (kp->key_id > SL_OVPN_KEY_ID_MAX || kp->tx_peer_id > SL_OVPN_PEER_ID_NONE ||
+		    kp->comp < SL_OVPN_COMP_NONE || kp->comp > SL_OVPN_COMP_STUB_V2)
+			return -EINVAL;
+		r = cbc_pair(&fresh, kp, p->cfg.replay_window);
+		if (r < 0)
+			return r;
+		goto commit;
+	}
 	if (kp->cipher < 0 || kp->cipher >= SL_CIPHER__COUNT || kp->key_id > SL_OVPN_KEY_ID_MAX ||
 	    kp->tx_peer_id > SL_OVPN_PEER_ID_NONE || kp->comp < SL_OVPN_COMP_NONE ||
 	    kp->comp > SL_OVPN_COMP_STUB_V2)
@@ -58,6 +87,7 @@ int sl_key_set_ovpn(struct sl_engine *e, uint32_t peer_id, enum sl_key_slot slot
 		sl_ovpn_sa_clear(&fresh.orx);
 		return r;
 	}
+commit:
 	keys_clear_slot(e, p, slot);
 	fresh.present = true;
 	fresh.key_id = kp->key_id;
@@ -99,7 +129,9 @@ static enum sl_drop seal(struct key_slot *k, struct sl_pkt *pk)
 	if (!k->present)
 		return SL_DROP_NOKEY;
 	d = sl_ovpn_comp_encode(k->comp, pk);
-	return d != SL_DROP_NONE ? d : sl_ovpn_seal(&k->otx, pk);
+	if (d != SL_DROP_NONE)
+		return d;
+	return k->cbc ? sl_ovpn_cbc_seal(&k->ctx, pk) : sl_ovpn_seal(&k->otx, pk);
 }
 
 /* A sealed packet leaves over UDP, or over the peer's stream (OpenVPN over TCP). Takes pk. */
@@ -140,7 +172,8 @@ void datapath_ovpn_tx(struct sl_engine *e, struct peer *p, struct sl_pkt *pk)
 	if (p->cfg.stream_send)
 		p->stats.stream_tx_packets++;
 	/* Last: the handler may renegotiate from inside the event. */
-	if (!k->near_limit_reported && sl_ovpn_near_wrap(&k->otx)) {
+	if (!k->near_limit_reported && (k->cbc ? k->ctx.packet_id >= SL_OVPN_PACKET_ID_WRAP_TRIGGER
+					       : sl_ovpn_near_wrap(&k->otx))) {
 		k->near_limit_reported = true;
 		engine_emit(e, SL_EVENT_KEY_NEAR_LIMIT, p->id);
 	}
@@ -265,7 +298,7 @@ void datapath_ovpn_rx(struct sl_engine *e, struct sl_pkt *pk, const struct socka
 		count_drop(p ? &p->stats : &e->stats, SL_DROP_NOKEY);
 		return;
 	}
-	d = sl_ovpn_open(&k->orx, pk);
+	d = k->cbc ? sl_ovpn_cbc_open(&k->crx, pk) : sl_ovpn_open(&k->orx, pk);
 	if (d != SL_DROP_NONE) {
 		count_drop(&p->stats, d);
 		return;

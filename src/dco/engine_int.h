@@ -18,6 +18,7 @@
 #include "io/tun.h"
 #include "io/udp.h"
 #include "proto/esp.h"
+#include "proto/ovpn_cbc.h"
 #include "proto/ovpn_data.h"
 #include "sluice/engine.h"
 
@@ -29,7 +30,9 @@ struct key_slot {
 	uint8_t key_id;
 	struct sl_esp_sa rx, tx;
 	bool near_limit_reported;
-	struct sl_ovpn_sa orx, otx; /* SL_WIRE_OPENVPN (datapath_ovpn.c) */
+	struct sl_ovpn_sa orx, otx; /* SL_WIRE_OPENVPN (datapath_ovpn.c), AEAD */
+	bool cbc;		    /* SL_WIRE_OPENVPN, legacy CBC + HMAC instead */
+	struct sl_ovpn_cbc_sa crx, ctx;
 	enum sl_ovpn_comp comp;
 };
 

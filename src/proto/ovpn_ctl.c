@@ -462,6 +462,32 @@ void sl_ovpn_wrap_clear(struct sl_ovpn_wrap *w)
 	w->mode = SL_OVPN_WRAP_NONE;
 }
 
+/* Stateless server cookie */
+
+int sl_ovpn_cookie(const uint8_t key[SL_OVPN_COOKIE_KEY_LEN], uint32_t slot, const uint8_t *addr,
+		   size_t addr_len, const uint8_t client_sid[SL_OVPN_SESSION_ID_LEN],
+		   uint8_t out[SL_OVPN_SESSION_ID_LEN])
+{
+	uint8_t s[4], mac[32];
+	int rc;
+
+	sl_put_be32(s, slot);
+	rc = hmac3("SHA256", key, SL_OVPN_COOKIE_KEY_LEN, s, sizeof(s), addr, addr_len, client_sid,
+		   SL_OVPN_SESSION_ID_LEN, mac, sizeof(mac));
+	if (!rc)
+		memcpy(out, mac, SL_OVPN_SESSION_ID_LEN);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return rc;
+}
+
+void sl_ovpn_wrap_forget_replays(struct sl_ovpn_wrap *w)
+{
+	if (w->mode == SL_OVPN_WRAP_AUTH)
+		sl_replay_reset(&w->u.auth.rx.replay);
+	else if (w->mode == SL_OVPN_WRAP_CRYPT)
+		sl_replay_reset(&w->u.crypt.rx.replay);
+}
+
 /* TCP framing */
 
 int sl_ovpn_tcp_next(const uint8_t *d, size_t len, const uint8_t **pkt, size_t *pkt_len)

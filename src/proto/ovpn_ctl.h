@@ -162,6 +162,24 @@ int sl_ovpn_unwrap(struct sl_ovpn_wrap *w, const uint8_t *wire, size_t len, uint
 void sl_ovpn_wrap_clear(struct sl_ovpn_wrap *w);
 
 /*
+ * The 2.6 server's stateless handshake (openvpn:ssl_pkt.c
+ * calculate_session_id_hmac, check_session_hmac_and_pkt_id): the server's
+ * session id answering a client's hard reset is a keyed hash of a time slot,
+ * the client's address and its session id, so the server keeps no state
+ * until the client echoes it. Ours: the first 8 bytes of
+ *   HMAC-SHA256(key, slot (4, BE) || addr (port and IP bytes) || client sid (8))
+ * with slot = now / ((hand-window + 1) / 2); a check accepts slots now-2..now.
+ * Returns 0 or -EIO.
+ */
+#define SL_OVPN_COOKIE_KEY_LEN 32
+int sl_ovpn_cookie(const uint8_t key[SL_OVPN_COOKIE_KEY_LEN], uint32_t slot, const uint8_t *addr,
+		   size_t addr_len, const uint8_t client_sid[SL_OVPN_SESSION_ID_LEN],
+		   uint8_t out[SL_OVPN_SESSION_ID_LEN]);
+
+/* Forget every replay id seen (a listener's wrap checks first packets of many clients). */
+void sl_ovpn_wrap_forget_replays(struct sl_ovpn_wrap *w);
+
+/*
  * TCP transport: every packet has a 16-bit big-endian length in front
  * (openvpn:socket.h packet_size_type). Given the bytes received so far,
  * sets *pkt and *pkt_len to the first whole packet and returns the bytes it

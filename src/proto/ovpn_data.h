@@ -68,8 +68,10 @@ static inline uint8_t sl_ovpn_op_byte(uint8_t opcode, uint8_t key_id)
 /* Compression framing adds at most 2 bytes in front (stub-v2 escape) or 1 behind (swap). */
 #define SL_OVPN_COMP_HEADROOM 2
 #define SL_OVPN_COMP_TAILROOM 1
-#define SL_OVPN_HEADROOM      (SL_OVPN_V2_HDR_LEN + SL_OVPN_COMP_HEADROOM)
-#define SL_OVPN_TAILROOM      SL_OVPN_COMP_TAILROOM
+/* The legacy CBC + HMAC format (proto/ovpn_cbc.h) needs the most: V2 header 4, HMAC up to 64
+ * (SHA512), IV 16, packet-id 4 in front, padding up to 16 behind. */
+#define SL_OVPN_HEADROOM (4 + 64 + 16 + 4 + SL_OVPN_COMP_HEADROOM)
+#define SL_OVPN_TAILROOM (16 + SL_OVPN_COMP_TAILROOM)
 
 /* Outgoing packet-ids at or past this ask for a renegotiation (PACKET_ID_WRAP_TRIGGER). */
 #define SL_OVPN_PACKET_ID_WRAP_TRIGGER 0xFF000000u

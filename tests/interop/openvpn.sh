@@ -1,26 +1,30 @@
 #!/bin/bash
-# Interop with stock OpenVPN 2.6 (Debian's openvpn): a sluice client (sluice openvpn --config
-# FILE.ovpn) against `openvpn --server` in a network namespace. Every case starts a fresh server
-# and client, waits for the client's "connected" line, pings through the tunnel and, where named,
+# Interop with stock OpenVPN 2.6 (Debian's openvpn), both ways:
+#   1. a sluice client (sluice openvpn --config FILE.ovpn) against `openvpn --server`;
+#   2. stock openvpn clients against a sluice server (sluice openvpn --config server.ovpn).
+# Every case starts a fresh server and client, waits for the client's "connected" line (or
+# openvpn's "Initialization Sequence Completed"), pings through the tunnel and, where named,
 # moves a file with nc and compares SHA-256. Ends with "N passed, N failed".
 #
-#   [ sls-PID ] openvpn --server 198.19.8.0/24 on 198.18.0.1:1194 <-veth-> [ slc-PID ] sluice
+#   [ sls-PID ] server 198.19.8.0/24 on 198.18.0.1:1194 <-veth-> [ slc-PID ] client
+#               (198.18.1.1) <-veth-> [ slx-PID ] a second client (two-client case)
 #
 # OVPN_MIB (default 8) sizes the transfers, OVPN_REKEY_MIB (default 100) the one during rekeys,
-# OVPN_RENEG_SEC (default 3) the client's reneg-sec then; the server renegotiates every 10 s.
+# sent at OVPN_REKEY_PACE s per MiB (default 0.2) while both ends renegotiate every 10 s.
 set -eu
 # shellcheck source=scripts/netns.sh
 . "$(dirname "$0")/../../scripts/netns.sh"
 
 MIB=${OVPN_MIB:-8}
 REKEY_MIB=${OVPN_REKEY_MIB:-100}
-RENEG_SEC=${OVPN_RENEG_SEC:-3}
+REKEY_PACE=${OVPN_REKEY_PACE:-0.2}
+CASES=${OVPN_CASES:-all} # all, client (sluice client only) or server (sluice server only)
 SRV_IN=198.19.8.1
 PORT=5401
 
 sl_need_root
 sl_need_sluice openvpn-interop
-sl_need_cmd openvpn nc sha256sum
+sl_need_cmd openvpn nc sha256sum jq
 sl_init openvpn-interop
 P=$SL_WORK/pki
 sl_pki "$P"
@@ -56,11 +60,13 @@ client_conf() {
 	{
 		echo "client"
 		echo "dev tun"
+		# remote lines given by the case come first (tried first), then the real server
+		printf '%s\n' "$@" | grep '^remote ' || true
 		echo "remote $SL_ADDR_S 1194"
 		echo "cert $P/client.pem"
 		echo "key $P/client.key"
 		echo "verb 4"
-		for l in "$@"; do echo "$l"; done
+		for l in "$@"; do case $l in remote\ *) ;; *) echo "$l" ;; esac; done
 		if ! printf '%s\n' "$@" | grep -q '^ca '; then
 			echo "<ca>"
 			cat "$P/ca.pem"
@@ -69,14 +75,25 @@ client_conf() {
 	} >"$f"
 }
 
-# client NAME LINES...: start sluice with a config made of LINES.
+# client NAME LINES...: start sluice with a config made of LINES (environment: CLIENT_ENV).
+SL_IFNAMES+=("$SL_IF_C" "$SL_IF_S")
+CLIENT_ENV=
 client() {
 	local name=$1
 	shift
 	client_conf "$SL_WORK/$name.ovpn" "$@"
 	CLOG=$SL_WORK/client-$name.log
-	sl_bg "$SL_NS_C" "$CLOG" "$SLUICE" openvpn --config "$SL_WORK/$name.ovpn"
+	sl_bg "$SL_NS_C" "$CLOG" env $CLIENT_ENV "$SLUICE" openvpn --config "$SL_WORK/$name.ovpn" \
+		--ifname "$SL_IF_C"
 	CPID=$SL_LAST_PID
+}
+
+# no_drops CASE IFNAME: no packet dropped for want of a key, for a bad tag or as a replay.
+no_drops() {
+	local d
+	d=$(sl_show "$2" | jq -r '[.peers[].drops | .nokey, .auth, .replay] | map(. // 0) | add' 2>/dev/null)
+	echo "    drops (nokey+auth+replay) on $2: ${d:-?}"
+	sl_check "$1" "drops ${d:-unknown}" "" [ "${d:-1}" = 0 ]
 }
 
 stop_both() {
@@ -90,9 +107,10 @@ connected() {
 	grep -qs 'openvpn: connected to' "$CLOG"
 }
 
-# transfer CASE MIB: nc from the client to the server's tunnel address, compare SHA-256.
+# transfer CASE MIB [PACE]: nc from the client to the server's tunnel address, compare SHA-256.
+# PACE: seconds to wait after each MiB (so that renegotiations fall inside the transfer).
 transfer() {
-	local name=$1 mib=$2 rpid spid start ms sent got
+	local name=$1 mib=$2 pace=${3:-} rpid spid start ms sent got
 	head -c "${mib}M" /dev/urandom >"$SL_WORK/send.bin"
 	rm -f "$SL_WORK/recv.bin"
 	# shellcheck disable=SC2016 # expanded by the inner sh
@@ -101,7 +119,14 @@ transfer() {
 	rpid=$SL_LAST_PID
 	sl_wait_for 5 sl_listening "$SL_NS_S" tcp "$PORT" || sl_die "nc -l did not start"
 	start=$(sl_now_ms)
-	sl_bg_from "$SL_NS_C" "$SL_WORK/send.bin" "$SL_WORK/nc-send.log" nc -N "$SRV_IN" "$PORT"
+	if [ -n "$pace" ]; then
+		# shellcheck disable=SC2016 # expanded by the inner bash
+		sl_bg "$SL_NS_C" "$SL_WORK/nc-send.log" bash -c 'for ((i = 0; i < $1; i++)); do
+			dd if="$2" bs=1M skip=$i count=1 status=none; sleep "$3"; done |
+			nc -N "$4" "$5"' _ "$mib" "$SL_WORK/send.bin" "$pace" "$SRV_IN" "$PORT"
+	else
+		sl_bg_from "$SL_NS_C" "$SL_WORK/send.bin" "$SL_WORK/nc-send.log" nc -N "$SRV_IN" "$PORT"
+	fi
 	spid=$SL_LAST_PID
 	sl_wait_for 300 sl_gone "$spid" || true
 	sl_wait_for 10 sl_gone "$rpid" || true
@@ -142,15 +167,45 @@ up_case() {
 	fi
 }
 
+if [ "$CASES" != server ]; then
 # --- UDP, each data cipher, negotiated from the server's data-ciphers --------------------------
 for c in AES-256-GCM AES-128-GCM CHACHA20-POLY1305; do
 	if up_case "udp-$c" --proto udp --data-ciphers "$c" --; then
 		sl_check "udp-$c: negotiated $c" "client log has no 'cipher ${c,,}'" "$CLOG" \
 			grep -qi "cipher $c, keys from tls-ekm" "$CLOG"
-		[ "$c" = AES-256-GCM ] && transfer "udp-$c: transfer $MIB MiB" "$MIB"
+		if [ "$c" = AES-256-GCM ]; then
+			transfer "udp-$c: transfer $MIB MiB" "$MIB"
+			# explicit-exit-notify: SIGTERM makes the client say EXIT (cc-exit was pushed).
+			sl_stop "$CPID"
+			CPID=
+			sl_check "udp-$c: the server hears our exit" "no delayed exit in its log" "$SLOG" \
+				sl_wait_for 5 grep -Eq 'Delayed exit|remote-exit' "$SLOG"
+		fi
 	fi
 	stop_both
 done
+
+# --- the legacy CBC + HMAC data channel, as old servers run it ---------------------------------
+if up_case udp-AES-256-CBC --proto udp --data-ciphers AES-256-CBC --auth SHA256 -- \
+	"data-ciphers AES-256-CBC" "auth SHA256"; then
+	sl_check "udp-AES-256-CBC: negotiated AES-256-CBC with HMAC-SHA256" "client log says otherwise" \
+		"$CLOG" grep -qi "cipher AES-256-CBC, keys" "$CLOG"
+	transfer "udp-AES-256-CBC: transfer $MIB MiB" "$MIB"
+fi
+stop_both
+up_case udp-AES-128-CBC-SHA1 --proto udp --data-ciphers AES-128-CBC -- "data-ciphers AES-128-CBC" ||
+	true
+stop_both
+
+# --- keys from the legacy TLS PRF (what a server does for a client without TLS-EKM) ------------
+CLIENT_ENV=SLUICE_OVPN_LEGACY_PRF=1
+if up_case legacy-prf --proto udp --; then
+	sl_check "legacy-prf: keys from the PRF" "client log says otherwise" "$CLOG" \
+		grep -q 'keys from the TLS PRF' "$CLOG"
+	transfer "legacy-prf: transfer $MIB MiB" "$MIB"
+fi
+CLIENT_ENV=
+stop_both
 
 # --- tls-crypt, tls-auth ------------------------------------------------------------------------
 if up_case tls-crypt --proto udp --tls-crypt "$SL_WORK/tc.key" -- "tls-crypt $SL_WORK/tc.key"; then
@@ -173,15 +228,56 @@ stop_both
 server wrong-ca --proto udp
 client wrong-ca "ca $SL_WORK/other/ca.pem"
 sl_check "wrong CA: refused with a clear line" "no 'peer certificate not accepted' line" \
-	"$CLOG" sl_wait_for 15 grep -q 'TLS handshake failed: peer certificate not accepted' "$CLOG"
+	"$CLOG" sl_wait_for 15 grep -qs 'TLS handshake failed: peer certificate not accepted' "$CLOG"
 sl_check "wrong CA: never connected" "client says connected" "$CLOG" sh -c "! grep -q 'openvpn: connected' '$CLOG'"
 stop_both
 server wrong-tc --proto udp --tls-crypt "$SL_WORK/tc.key"
 client wrong-tc "tls-crypt $SL_WORK/tc-other.key" "hand-window 4"
 sl_check "wrong tls-crypt key: refused with a clear line" "no 'did not finish' line" \
-	"$CLOG" sl_wait_for 15 grep -q 'TLS key negotiation did not finish within 4 s' "$CLOG"
+	"$CLOG" sl_wait_for 15 grep -qs 'TLS key negotiation did not finish within 4 s' "$CLOG"
 sl_check "wrong tls-crypt key: the server logged the bad packets" "no unwrap error in the server log" \
 	"$SLOG" grep -q 'tls-crypt unwrapping failed' "$SLOG"
+stop_both
+
+# --- auth-user-pass: a server script checks the password; a wrong one is AUTH_FAILED ------------
+cat >"$SL_WORK/check-pass.sh" <<'EOS'
+#!/bin/sh
+# openvpn --auth-user-pass-verify FILE via-file: line 1 user, line 2 password
+[ "$(sed -n 2p "$1")" = right-pass ]
+EOS
+chmod +x "$SL_WORK/check-pass.sh"
+printf 'alice\nright-pass\n' >"$SL_WORK/good.pass"
+printf 'alice\nwrong-pass\n' >"$SL_WORK/bad.pass"
+if up_case auth-user-pass --proto udp --script-security 2 \
+	--auth-user-pass-verify "$SL_WORK/check-pass.sh" via-file -- \
+	"auth-user-pass $SL_WORK/good.pass"; then
+	sl_check "auth-user-pass: the server saw user alice" "not in its log" "$SLOG" \
+		grep -q "alice" "$SLOG"
+fi
+stop_both
+server auth-failed --proto udp --script-security 2 --auth-user-pass-verify "$SL_WORK/check-pass.sh" via-file
+client auth-failed "auth-user-pass $SL_WORK/bad.pass"
+sl_check "auth-user-pass: a wrong password is AUTH_FAILED, clearly" "no AUTH_FAILED line" "$CLOG" \
+	sl_wait_for 20 grep -qs 'the server refused us: AUTH_FAILED' "$CLOG"
+sl_check "auth-user-pass: then the client stops with failure" "still running" "$CLOG" \
+	sl_wait_for 5 sl_gone "$CPID"
+stop_both
+
+# --- several remotes: the first does not answer, the second does --------------------------------
+if up_case remote-fallback --proto udp -- "remote $SL_ADDR_S 1195" "hand-window 3"; then
+	sl_check "remote-fallback: the first remote was tried, then the second" "log order" "$CLOG" \
+		sh -c 'grep "connecting to" "$1" | head -n 2 | tr "\n" " " |
+			grep -q "port 1195 .*port 1194"' _ "$CLOG"
+fi
+stop_both
+
+# --- RESTART: a server with explicit-exit-notify tells its clients when it stops ----------------
+if up_case restart --proto udp --explicit-exit-notify 1 --; then
+	sl_stop "$SPID"
+	SPID=
+	sl_check "restart: the client hears RESTART and reconnects" "no RESTART line" "$CLOG" \
+		sl_wait_for 10 grep -q 'asked us to reconnect (RESTART)' "$CLOG"
+fi
 stop_both
 
 # --- ping-restart: the server vanishes ---------------------------------------------------------
@@ -200,14 +296,189 @@ if up_case ping-restart --proto udp --; then
 fi
 stop_both
 
-# --- renegotiation during a transfer: the client every RENEG_SEC s, the server every 10 s ------
-if up_case rekey --proto udp --reneg-sec 10 -- "reneg-sec $RENEG_SEC"; then
-	transfer "rekey: $REKEY_MIB MiB across renegotiations" "$REKEY_MIB"
+# --- renegotiation every 10 s (both ends) during a paced transfer -------------------------------
+if up_case rekey --proto udp --reneg-sec 10 -- "reneg-sec 10"; then
+	transfer "rekey: $REKEY_MIB MiB across renegotiations" "$REKEY_MIB" "$REKEY_PACE"
 	n=$(grep -c 'renegotiated, data key id' "$CLOG" || true)
 	echo "    $n renegotiations during the run"
 	sl_check "rekey: at least one renegotiation" "none in the client log" "$CLOG" [ "$n" -ge 1 ]
+	no_drops "rekey: no packet lost across the key swaps (sluice side)" "$SL_IF_C"
 	sl_check "rekey: no TLS error on the server" "server logged a TLS error" "$SLOG" \
 		sh -c "! grep -q 'TLS Error' '$SLOG'"
+fi
+stop_both
+
+fi
+
+# === stock openvpn clients against a sluice server ==============================================
+
+# sluice_server NAME LINES...: a sluice server from an OpenVPN server config plus LINES.
+sluice_server() {
+	local name=$1 f=$SL_WORK/srv-$1.ovpn
+	shift
+	{
+		echo "server 198.19.8.0 255.255.255.0"
+		printf '%s\n' "$@" | grep -q '^topology' || echo "topology subnet"
+		echo "dev tun"
+		echo "proto udp"
+		echo "port 1194"
+		echo "ca $P/ca.pem"
+		echo "cert $P/server.pem"
+		echo "key $P/server.key"
+		echo "dh none"
+		echo "keepalive 1 5"
+		echo "verb 4"
+		for l in "$@"; do echo "$l"; done
+	} >"$f"
+	SLOG=$SL_WORK/sluice-server-$name.log
+	sl_bg "$SL_NS_S" "$SLOG" "$SLUICE" openvpn --config "$f" --ifname "$SL_IF_S"
+	SPID=$SL_LAST_PID
+	sl_wait_for 10 grep -qs 'server listening on UDP' "$SLOG" ||
+		sl_die "sluice server did not start: $(tail -n 5 "$SLOG")"
+}
+
+# ovpn_client NAME NS SERVER-ADDR ARGS...: a stock openvpn client.
+ovpn_client() {
+	local name=$1 ns=$2 addr=$3
+	shift 3
+	CLOG=$SL_WORK/ovpn-client-$name.log
+	sl_bg "$ns" "$CLOG" openvpn --client --dev tun --proto udp --remote "$addr" 1194 --nobind \
+		--ca "$P/ca.pem" --cert "$P/client.pem" --key "$P/client.key" --disable-dco --verb 4 "$@"
+	CPID=$SL_LAST_PID
+}
+
+ovpn_up() {
+	grep -qs 'Initialization Sequence Completed' "$CLOG"
+}
+
+# srv_case NAME [SERVER LINES...] -- [CLIENT ARGS...]
+srv_case() {
+	local name=$1 sargs=()
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		sargs+=("$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	sluice_server "$name" "${sargs[@]}"
+	ovpn_client "$name" "$SL_NS_C" "$SL_ADDR_S" "$@"
+	if ! sl_wait_for 20 ovpn_up; then
+		sl_fail "$name: connect" "openvpn did not complete initialization within 20 s" "$CLOG" "$SLOG"
+		return 1
+	fi
+	if sl_wait_for 5 sl_ping "$SL_NS_C" "$SRV_IN"; then
+		sl_pass "$name: connect and ping"
+	else
+		sl_fail "$name: connect and ping" "no ping reply from $SRV_IN" "$CLOG" "$SLOG"
+		return 1
+	fi
+}
+
+[ "$CASES" = client ] && {
+	echo "$SL_PASSES passed, $SL_FAILS failed"
+	sl_finish
+	exit
+}
+for c in AES-256-GCM AES-128-GCM CHACHA20-POLY1305; do
+	if srv_case "server-$c" "data-ciphers $c" -- --explicit-exit-notify 1; then
+		sl_check "server-$c: openvpn uses $c" "not in openvpn's log" "$CLOG" \
+			grep -q "Data Channel: cipher '$c'" "$CLOG"
+		if [ "$c" = AES-256-GCM ]; then
+			transfer "server-$c: transfer $MIB MiB" "$MIB"
+			sl_stop "$CPID"
+			CPID=
+			sl_check "server-$c: we hear the client's exit" "no EXIT in our log" "$SLOG" \
+				sl_wait_for 5 grep -Eq 'gone: (it said EXIT|explicit-exit-notify)' "$SLOG"
+		fi
+	fi
+	stop_both
+done
+if srv_case server-AES-256-CBC "data-ciphers AES-256-CBC" "auth SHA256" -- \
+	--data-ciphers AES-256-CBC --auth SHA256; then
+	sl_check "server-AES-256-CBC: openvpn uses AES-256-CBC" "not in openvpn's log" "$CLOG" \
+		grep -q "Data Channel: cipher 'AES-256-CBC', auth 'SHA256'" "$CLOG"
+	transfer "server-AES-256-CBC: transfer $MIB MiB" "$MIB"
+fi
+stop_both
+if srv_case server-tls-crypt "tls-crypt $SL_WORK/tc.key" -- --tls-crypt "$SL_WORK/tc.key"; then
+	transfer "server-tls-crypt: transfer $MIB MiB" "$MIB"
+fi
+stop_both
+if srv_case server-tls-auth "tls-auth $SL_WORK/ta.key 0" "auth SHA256" -- \
+	--tls-auth "$SL_WORK/ta.key" 1 --auth SHA256; then
+	transfer "server-tls-auth: transfer $MIB MiB" "$MIB"
+fi
+stop_both
+srv_case server-net30 "topology net30" -- || true
+stop_both
+
+# Two clients at once: the second in a third namespace behind the server's second veth.
+NS3=slx-$SL_TAG
+ip netns add "$NS3"
+SL_NETNS+=("$NS3")
+ip -n "$NS3" link set lo up
+ip -n "$SL_NS_S" link add veth1 type veth peer name veth0 netns "$NS3"
+ip -n "$SL_NS_S" addr add 198.18.1.1/24 dev veth1
+ip -n "$NS3" addr add 198.18.1.2/24 dev veth0
+ip -n "$SL_NS_S" link set veth1 up
+ip -n "$NS3" link set veth0 up
+if srv_case server-two-clients --; then
+	first_log=$CLOG
+	first_pid=$CPID
+	ovpn_client second "$NS3" 198.18.1.1
+	if sl_wait_for 20 ovpn_up && sl_wait_for 5 sl_ping "$NS3" "$SRV_IN" &&
+		sl_ping "$SL_NS_C" "$SRV_IN"; then
+		a1=$(sed -n 's/.*peer-id 0: address \([0-9.]*\).*/\1/p' "$SLOG" | head -n 1)
+		a2=$(sed -n 's/.*peer-id 1: address \([0-9.]*\).*/\1/p' "$SLOG" | head -n 1)
+		echo "    addresses $a1 and $a2"
+		sl_check "server-two-clients: both ping, distinct addresses" "same address $a1" \
+			"$SLOG" sh -c '[ -n "$1" ] && [ "$1" != "$2" ]' _ "$a1" "$a2"
+	else
+		sl_fail "server-two-clients: both ping, distinct addresses" "second client not up" "$CLOG" "$SLOG"
+	fi
+	sl_stop "$CPID"
+	CPID=$first_pid
+	first_log=
+	# Idle expiry: the first client vanishes without a word.
+	sl_stop "$CPID" KILL
+	CPID=
+	sl_check "server: an idle client expires" "no 'idle' line within 15 s" "$SLOG" \
+		sl_wait_for 15 grep -q 'gone: idle' "$SLOG"
+fi
+stop_both
+
+# Spoofed hard resets: each gets the stateless answer (our session id is a cookie), and none
+# takes one of the server's 254 client slots, so a real client still gets in after 300 of them.
+sluice_server spoof
+reset='\x38\x01\x02\x03\x04\x05\x06\x07\x08\x00\x00\x00\x00\x00'
+# shellcheck disable=SC2059 # the format is the packet
+reply=$(printf "$reset" | ip netns exec "$SL_NS_C" timeout 5 nc -u -w1 -p 31000 "$SL_ADDR_S" 1194 |
+	od -An -tx1 | tr -d ' \n')
+echo "    answer to a reset: ${reply:-none}"
+sl_check "server: a hard reset gets the stateless HARD_RESET_SERVER_V2" "answer '${reply:-none}'" \
+	"$SLOG" sh -c 'case $1 in 40????????????????010000000001020304050607080000000*) ;; *) exit 1 ;; esac' _ "$reply"
+for ((i = 1; i <= 300; i++)); do
+	# shellcheck disable=SC2059
+	printf "$reset" | ip netns exec "$SL_NS_C" nc -u -w0 -p $((32000 + i)) "$SL_ADDR_S" 1194 \
+		>/dev/null 2>&1 || true
+done
+ovpn_client spoof "$SL_NS_C" "$SL_ADDR_S"
+if sl_wait_for 20 ovpn_up && sl_wait_for 5 sl_ping "$SL_NS_C" "$SRV_IN"; then
+	sl_pass "server: a real client gets in after 300 spoofed resets"
+else
+	sl_fail "server: a real client gets in after 300 spoofed resets" "it did not" "$CLOG" "$SLOG"
+fi
+stop_both
+
+# Renegotiation every 10 s (both ends) during a paced transfer.
+if srv_case server-rekey "reneg-sec 10" -- --reneg-sec 10; then
+	transfer "server-rekey: $REKEY_MIB MiB across renegotiations" "$REKEY_MIB" "$REKEY_PACE"
+	n=$(grep -c 'renegotiated, key id' "$SLOG" || true)
+	echo "    $n renegotiations during the run"
+	sl_check "server-rekey: at least one renegotiation" "none in the server log" "$SLOG" [ "$n" -ge 1 ]
+	no_drops "server-rekey: no packet lost across the key swaps (sluice side)" "$SL_IF_S"
+	sl_check "server-rekey: no TLS error on the openvpn client" "openvpn logged a TLS error" \
+		"$CLOG" sh -c "! grep -q 'TLS Error' '$CLOG'"
 fi
 stop_both
 

@@ -69,7 +69,7 @@ struct sl_ovpn_client {
 	bool have_session;
 	struct sl_ovpn_push push;
 	bool ekm;
-	enum sl_cipher cipher;
+	int cipher; /* sl_ovpn_cipher_from_name */
 	bool peer_added, link_done, keys_in;
 	uint8_t addr_done[4];
 	int ping, ping_restart;
@@ -292,6 +292,7 @@ static int install_keys(struct sl_ovpn_client *c, uint8_t key_id)
 	if (!r)
 		r = sl_ovpn_key_pair_from_key2(key2, SL_OVPN_ROLE_CLIENT, c->cipher, key_id,
 					       c->push.peer_id, c->push.comp, &kp);
+	snprintf(kp.auth, sizeof(kp.auth), "%s", c->conf->auth);
 	OPENSSL_cleanse(key2, sizeof(key2));
 	if (!r)
 		r = sl_key_set_ovpn(c->e, PEER, first ? SL_KEY_PRIMARY : SL_KEY_SECONDARY, &kp);
@@ -327,12 +328,13 @@ static void on_push_complete(struct sl_ovpn_client *c)
 		sl_err("openvpn: unsupported pushed option: '%s'", p->unsupported);
 		return;
 	}
-	if (!name[0] || sl_cipher_from_name(name, &c->cipher) < 0 || !cipher_allowed(c, name)) {
+	c->cipher = name[0] ? sl_ovpn_cipher_from_name(name) : -EINVAL;
+	if (c->cipher < 0 || !cipher_allowed(c, name)) {
 		char why[256];
 
 		snprintf(why, sizeof(why),
 			 "data cipher '%s' is not one sluice can use (AES-256-GCM, AES-128-GCM, "
-			 "CHACHA20-POLY1305 in data-ciphers)",
+			 "CHACHA20-POLY1305, AES-256-CBC, AES-128-CBC in data-ciphers)",
 			 name[0] ? name : "(none pushed, no --cipher)");
 		halt(c, why);
 		return;
@@ -356,7 +358,7 @@ static void on_push_complete(struct sl_ovpn_client *c)
 	sl_info("openvpn: connected to %s (%s), address %s, cipher %s, keys from %s, peer-id %s%u, "
 		"ping %d, ping-restart %d",
 		c->conf->remotes[c->remote].host, c->proto == SL_OVPN_TCP ? "tcp" : "udp", addr,
-		sl_cipher_name(c->cipher), c->ekm ? "tls-ekm" : "the TLS PRF",
+		sl_ovpn_cipher_name(c->cipher), c->ekm ? "tls-ekm" : "the TLS PRF",
 		p->peer_id == SL_OVPN_PEER_ID_NONE ? "none " : "", p->peer_id & 0xFFFFFF, c->ping,
 		c->ping_restart);
 }
@@ -678,10 +680,15 @@ static void on_check_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 
 static void build_peer_info(struct sl_ovpn_client *c)
 {
+	/* SLUICE_OVPN_LEGACY_PRF=1 (for interop tests): do not offer TLS-EKM, so the server uses
+	 * the legacy PRF as it does with clients older than 2.5. */
+	const char *prf = getenv("SLUICE_OVPN_LEGACY_PRF");
+	int proto = prf && !strcmp(prf, "1") ? IV_PROTO_CLIENT & ~8 : IV_PROTO_CLIENT;
+
 	snprintf(c->peer_info, sizeof(c->peer_info),
 		 "IV_VER=2.6.0\nIV_PLAT=linux\nIV_TCPNL=1\nIV_MTU=%d\nIV_NCP=2\nIV_CIPHERS=%s\n"
 		 "IV_PROTO=%d\nIV_GUI_VER=sluice_0.1.0\n",
-		 c->conf->tun_mtu, c->conf->data_ciphers, IV_PROTO_CLIENT);
+		 c->conf->tun_mtu, c->conf->data_ciphers, proto);
 	/* OCC options string: only compared, with warnings, by the server. */
 	snprintf(c->options, sizeof(c->options),
 		 "V4,dev-type tun,link-mtu 1549,tun-mtu %d,proto %s,cipher %s,auth [null-digest],"

@@ -5,11 +5,33 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 static void dir_from_key(const uint8_t *key, struct sl_ovpn_key_dir *d)
 {
 	memcpy(d->key, key, sizeof(d->key));
 	memcpy(d->implicit_iv, key + SL_OVPN_KEY_SLOT_LEN, sizeof(d->implicit_iv));
+	memcpy(d->hmac_key, key + SL_OVPN_KEY_SLOT_LEN, sizeof(d->hmac_key));
+}
+
+int sl_ovpn_cipher_from_name(const char *name)
+{
+	enum sl_cipher c;
+
+	if (!strcasecmp(name, "AES-256-CBC"))
+		return SL_OVPN_CIPHER_AES_256_CBC;
+	if (!strcasecmp(name, "AES-128-CBC"))
+		return SL_OVPN_CIPHER_AES_128_CBC;
+	return sl_cipher_from_name(name, &c) < 0 ? -EINVAL : (int)c;
+}
+
+const char *sl_ovpn_cipher_name(int cipher)
+{
+	if (cipher == SL_OVPN_CIPHER_AES_256_CBC)
+		return "aes-256-cbc";
+	if (cipher == SL_OVPN_CIPHER_AES_128_CBC)
+		return "aes-128-cbc";
+	return sl_cipher_name((enum sl_cipher)cipher);
 }
 
 int sl_ovpn_key_pair_from_key2(const uint8_t key2[SL_OVPN_KEY2_LEN], enum sl_ovpn_role role,
@@ -19,7 +41,9 @@ int sl_ovpn_key_pair_from_key2(const uint8_t key2[SL_OVPN_KEY2_LEN], enum sl_ovp
 	const uint8_t *c2s = key2, *s2c = key2 + SL_OVPN_KEY_LEN;
 
 	memset(out, 0, sizeof(*out));
-	if (cipher < 0 || cipher >= SL_CIPHER__COUNT || key_id > SL_OVPN_KEY_ID_MAX)
+	if (!((cipher >= 0 && cipher < SL_CIPHER__COUNT) || cipher == SL_OVPN_CIPHER_AES_128_CBC ||
+	      cipher == SL_OVPN_CIPHER_AES_256_CBC) ||
+	    key_id > SL_OVPN_KEY_ID_MAX)
 		return -EINVAL;
 	out->cipher = cipher;
 	out->key_id = key_id;

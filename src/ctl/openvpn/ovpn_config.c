@@ -814,6 +814,13 @@ int sl_ovpn_config_load(struct sl_ovpn_config *c, const char *path, sl_ovpn_cfg_
 			msg(arg, true, line);
 		return -EINVAL;
 	}
+	if (c->server && !c->client && !c->has_server) {
+		snprintf(line, sizeof(line), "%s: server mode needs 'server NETWORK NETMASK'",
+			 path);
+		if (msg)
+			msg(arg, true, line);
+		return -EINVAL;
+	}
 	if (c->client && !c->n_remotes) {
 		snprintf(line, sizeof(line), "%s: a client needs at least one 'remote'", path);
 		if (msg)

@@ -399,6 +399,26 @@ int sl_ovpn_session_start(struct sl_ovpn_session *s, uint64_t now_ms)
 	return 0;
 }
 
+int sl_ovpn_session_accept(struct sl_ovpn_session *s, const uint8_t own_sid[8],
+			   const uint8_t peer_sid[8], uint64_t now_ms)
+{
+	struct sl_ovpn_key_state *ks = &s->ks[0];
+	int rc;
+
+	if (s->cfg.role != SL_OVPN_ROLE_SERVER || ks->state != SL_OVPN_KS_NONE)
+		return -EINVAL;
+	rc = ks_init(s, ks, 0, now_ms);
+	if (rc)
+		return rc;
+	memcpy(s->sid, own_sid, sizeof(s->sid));
+	memcpy(s->peer_sid, peer_sid, sizeof(s->peer_sid));
+	s->have_peer_sid = true;
+	ks->rel.tx_next_id = 1; /* our reset (message 0) went out statelessly */
+	ks->rel.rx_next_id = 1; /* and the client's reset was message 0 */
+	ks->state = SL_OVPN_KS_TLS;
+	return 0;
+}
+
 int sl_ovpn_session_renegotiate(struct sl_ovpn_session *s, uint64_t now_ms)
 {
 	struct sl_ovpn_key_state fresh;

@@ -91,6 +91,14 @@ struct sl_ovpn_session {
 int sl_ovpn_session_init(struct sl_ovpn_session *s, const struct sl_ovpn_session_cfg *cfg);
 void sl_ovpn_session_free(struct sl_ovpn_session *s);
 
+/*
+ * Server, stateless handshake: the client echoed own_sid (our cookie) in a
+ * packet after its hard reset. Start key id 0 as if both resets had been
+ * exchanged and acked (our reset was message 0, the client's too).
+ */
+int sl_ovpn_session_accept(struct sl_ovpn_session *s, const uint8_t own_sid[8],
+			   const uint8_t peer_sid[8], uint64_t now_ms);
+
 /* Client: send the hard reset of key id 0. */
 int sl_ovpn_session_start(struct sl_ovpn_session *s, uint64_t now_ms);
 /* Start a renegotiation into the next key id (soft reset). */

@@ -1,0 +1,763 @@
+// SPDX-License-Identifier: MIT
+/* OpenVPN server control plane (see server.h). */
+#include "ctl/openvpn/server.h"
+
+#include "core/bytes.h"
+#include "core/log.h"
+#include "crypto/aead.h"
+#include "ctl/openvpn/keys.h"
+#include "ctl/openvpn/session.h"
+#include "ctl/openvpn/tls.h"
+#include "io/tun.h"
+#include "proto/ovpn_km2.h"
+#include "proto/ovpn_push.h"
+#include "sluice/engine_ovpn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CLIENTS	      254
+#define CHECK_MS	      1000
+#define IV_PROTO_REQUEST_PUSH 4
+#define IV_PROTO_TLS_EKM      8
+#define IV_PROTO_CC_EXIT      128
+
+struct client {
+	bool used;
+	uint32_t peer_id; /* index + 0: also the engine's peer id */
+	struct sockaddr_storage addr;
+	struct sl_ovpn_session s;
+	bool pushed, keys_in, in_engine;
+	bool ekm, cc_exit;
+	int cipher; /* sl_ovpn_cipher_from_name */
+	uint8_t inner[4];
+	bool have_inner;
+	sl_time_ns last_rx, key_since, created;
+	char name[64]; /* certificate CN, for logs */
+	struct sl_ovpn_server *srv;
+};
+
+struct sl_ovpn_server {
+	struct sl_loop *loop;
+	struct sl_engine *e;
+	const struct sl_ovpn_config *conf;
+	SSL_CTX *ssl;
+	enum sl_ovpn_wrap_mode wrap_mode;
+	uint8_t wrap_key2[SL_OVPN_KEY2_LEN];
+	struct sl_ovpn_wrap listener; /* unwraps first packets, wraps cookie replies */
+	uint8_t cookie_key[SL_OVPN_COOKIE_KEY_LEN];
+	uint8_t gateway[4];
+	int plen;
+	uint32_t pool_first, pool_last; /* host addresses, host order */
+	char options[256];
+	struct client clients[MAX_CLIENTS];
+	struct sl_timer t_check, t_session;
+	uint64_t spoofed_resets, bad_cookies;
+};
+
+static uint64_t now_ms(const struct sl_ovpn_server *s)
+{
+	return sl_loop_now(s->loop) / SL_MSEC;
+}
+
+static socklen_t ss_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static void addr_str(const struct sockaddr_storage *ss, char *out, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	uint16_t port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+		port = ntohs(a->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+		port = ntohs(a->sin6_port);
+	}
+	snprintf(out, cap, "%s:%u", ip, port);
+}
+
+/* The port and IP bytes of an address, the cookie's input. */
+static size_t addr_bytes(const struct sockaddr_storage *ss, uint8_t out[18])
+{
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)ss;
+
+		memcpy(out, &a->sin6_port, 2);
+		memcpy(out + 2, &a->sin6_addr, 16);
+		return 18;
+	}
+	const struct sockaddr_in *a = (const void *)ss;
+
+	memcpy(out, &a->sin_port, 2);
+	memcpy(out + 2, &a->sin_addr, 4);
+	return 6;
+}
+
+static uint32_t cookie_slot(const struct sl_ovpn_server *s, int offset)
+{
+	uint64_t half = (uint64_t)(s->conf->hand_window + 1) / 2;
+
+	return (uint32_t)(sl_loop_now(s->loop) / SL_SEC / (half ? half : 1)) + (uint32_t)offset;
+}
+
+static void cookie(const struct sl_ovpn_server *s, int offset, const struct sockaddr_storage *from,
+		   const uint8_t client_sid[8], uint8_t out[8])
+{
+	uint8_t a[18];
+	size_t n = addr_bytes(from, a);
+
+	sl_ovpn_cookie(s->cookie_key, cookie_slot(s, offset), a, n, client_sid, out);
+}
+
+/* Clients */
+
+static struct client *client_by_addr(struct sl_ovpn_server *s, const struct sockaddr_storage *a)
+{
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (s->clients[i].used && s->clients[i].addr.ss_family == a->ss_family &&
+		    !memcmp(&s->clients[i].addr, a, ss_len(a)))
+			return &s->clients[i];
+	return NULL;
+}
+
+static void arm_session_timer(struct sl_ovpn_server *s)
+{
+	uint64_t d = UINT64_MAX;
+
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		uint64_t x;
+
+		if (!s->clients[i].used)
+			continue;
+		x = sl_ovpn_session_deadline(&s->clients[i].s);
+		if (x < d)
+			d = x;
+	}
+	if (d == UINT64_MAX)
+		sl_timer_cancel(s->loop, &s->t_session);
+	else
+		sl_timer_arm_at(s->loop, &s->t_session, d * SL_MSEC);
+}
+
+static void drop_client(struct client *c, const char *why)
+{
+	struct sl_ovpn_server *s = c->srv;
+	char a[64];
+
+	addr_str(&c->addr, a, sizeof(a));
+	sl_info("openvpn: client %s (%s, peer-id %u) gone: %s", a, c->name[0] ? c->name : "?",
+		c->peer_id, why);
+	if (c->in_engine)
+		sl_peer_del(s->e, c->peer_id);
+	sl_ovpn_session_free(&c->s);
+	memset(c, 0, sizeof(*c));
+}
+
+static void send_to(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct client *c = arg;
+
+	sl_engine_udp_send(c->srv->e, &c->addr, pkt, len);
+}
+
+/* Address pool: subnet hands out pool hosts in order; net30 one /30 per client. */
+static int pick_inner(struct sl_ovpn_server *s, struct client *c)
+{
+	bool net30 = s->conf->topology == SL_OVPN_TOPO_NET30;
+
+	for (uint32_t a = s->pool_first; a <= s->pool_last; a += net30 ? 4 : 1) {
+		uint8_t cand[4];
+		bool taken = false;
+
+		sl_put_be32(cand, a);
+		for (int i = 0; i < MAX_CLIENTS && !taken; i++)
+			taken = s->clients[i].used && s->clients[i].have_inner &&
+				!memcmp(s->clients[i].inner, cand, 4);
+		if (!taken) {
+			memcpy(c->inner, cand, 4);
+			c->have_inner = true;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* The first of our data-ciphers the client lists in IV_CIPHERS (or, without it, --cipher). */
+static int negotiate_cipher(struct sl_ovpn_server *s, const char *peer_info, char *out, size_t cap)
+{
+	char theirs[512], ours[256], *save = NULL;
+
+	if (sl_ovpn_peer_info_get(peer_info, "IV_CIPHERS", theirs, sizeof(theirs)) < 0)
+		snprintf(theirs, sizeof(theirs), "%s",
+			 s->conf->cipher[0] ? s->conf->cipher : "AES-256-GCM:AES-128-GCM");
+	snprintf(ours, sizeof(ours), "%s", s->conf->data_ciphers);
+	for (char *t = strtok_r(ours, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
+		char list[520], *save2 = NULL;
+
+		if (sl_ovpn_cipher_from_name(t) < 0)
+			continue;
+		snprintf(list, sizeof(list), "%s", theirs);
+		for (char *u = strtok_r(list, ":", &save2); u; u = strtok_r(NULL, ":", &save2)) {
+			if (!strcasecmp(t, u)) {
+				snprintf(out, cap, "%s", t);
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
+}
+
+static void mask_of(int plen, uint8_t out[4])
+{
+	sl_put_be32(out, plen ? ~0u << (32 - plen) : 0);
+}
+
+static int build_push_reply(struct sl_ovpn_server *s, struct client *c, const char *cipher,
+			    char *out, size_t cap)
+{
+	char gw[INET_ADDRSTRLEN], me[INET_ADDRSTRLEN], arg2[INET_ADDRSTRLEN];
+	uint8_t a2[4];
+	int n, ping = s->conf->ping > 0 ? s->conf->ping : 10;
+	int restart = s->conf->ping_restart > 0 ? s->conf->ping_restart : 120;
+
+	inet_ntop(AF_INET, s->gateway, gw, sizeof(gw));
+	inet_ntop(AF_INET, c->inner, me, sizeof(me));
+	if (s->conf->topology == SL_OVPN_TOPO_NET30) {
+		sl_put_be32(a2, sl_get_be32(c->inner) - 1);
+	} else {
+		mask_of(s->plen, a2);
+	}
+	inet_ntop(AF_INET, a2, arg2, sizeof(arg2));
+	if (s->conf->topology == SL_OVPN_TOPO_NET30)
+		n = snprintf(out, cap,
+			     "PUSH_REPLY,route %s,topology net30,ping %d,ping-restart %d,"
+			     "ifconfig %s %s",
+			     gw, ping, restart, me, arg2);
+	else
+		n = snprintf(out, cap,
+			     "PUSH_REPLY,route-gateway %s,topology subnet,ping %d,"
+			     "ping-restart %d,ifconfig %s %s",
+			     gw, ping, restart, me, arg2);
+	for (unsigned i = 0; i < s->conf->n_push && n > 0 && (size_t)n < cap; i++)
+		n += snprintf(out + n, cap - (size_t)n, ",%s", s->conf->push[i]);
+	if (n > 0 && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, ",peer-id %u,cipher %s", c->peer_id,
+			      cipher);
+	if (n > 0 && (size_t)n < cap && c->ekm)
+		n += snprintf(out + n, cap - (size_t)n, "%s",
+			      c->cc_exit ? ",protocol-flags cc-exit tls-ekm"
+					 : ",key-derivation tls-ekm");
+	else if (n > 0 && (size_t)n < cap && c->cc_exit)
+		n += snprintf(out + n, cap - (size_t)n, ",protocol-flags cc-exit");
+	if (n > 0 && (size_t)n < cap)
+		n += snprintf(out + n, cap - (size_t)n, ",tun-mtu %d", s->conf->tun_mtu);
+	/* One message (PUSH_BUNDLE_SIZE is 1024; longer pushes would need push-continuation). */
+	return n > 0 && (size_t)n < cap && n < 1024 ? 0 : -E2BIG;
+}
+
+static int install_keys(struct client *c, uint8_t key_id)
+{
+	struct sl_ovpn_server *s = c->srv;
+	uint8_t key2[SL_OVPN_KEY2_LEN];
+	struct sl_ovpn_key_pair kp;
+	int r = sl_ovpn_session_key2(&c->s, key_id, c->ekm, key2);
+
+	if (!r)
+		r = sl_ovpn_key_pair_from_key2(key2, SL_OVPN_ROLE_SERVER, c->cipher, key_id,
+					       c->peer_id, s->conf->comp, &kp);
+	snprintf(kp.auth, sizeof(kp.auth), "%s", s->conf->auth);
+	OPENSSL_cleanse(key2, sizeof(key2));
+	if (!r)
+		r = sl_key_set_ovpn(s->e, c->peer_id,
+				    c->keys_in ? SL_KEY_SECONDARY : SL_KEY_PRIMARY, &kp);
+	if (!r && c->keys_in)
+		r = sl_key_swap(s->e, c->peer_id);
+	OPENSSL_cleanse(&kp, sizeof(kp));
+	if (!r)
+		c->keys_in = true;
+	c->key_since = sl_loop_now(s->loop);
+	return r;
+}
+
+static int add_to_engine(struct client *c)
+{
+	struct sl_ovpn_server *s = c->srv;
+	struct sl_peer_cfg pc;
+	struct sl_prefix p = {.family = AF_INET,
+			      .len = s->conf->topology == SL_OVPN_TOPO_NET30 ? 30 : 32};
+	int r;
+
+	sl_peer_cfg_init(&pc);
+	pc.endpoint = c->addr;
+	pc.follow_endpoint = true; /* OpenVPN floats a client that proves its keys */
+	pc.keepalive_ms = (uint32_t)(s->conf->ping > 0 ? s->conf->ping : 10) * 1000;
+	pc.silent_ms = 0xFFFFFFF0u;
+	r = sl_peer_new(s->e, c->peer_id, &pc);
+	if (r)
+		return r;
+	c->in_engine = true;
+	memcpy(p.addr, c->inner, 4);
+	if (p.len == 30)
+		sl_put_be32(p.addr, sl_get_be32(c->inner) & ~3u);
+	return sl_peer_route_add(s->e, c->peer_id, &p);
+}
+
+static void on_push_request(struct client *c)
+{
+	struct sl_ovpn_server *s = c->srv;
+	struct sl_ovpn_key_state *ks = sl_ovpn_session_ks(&c->s, 0);
+	char cipher[32], reply[1100], proto[16], me[INET_ADDRSTRLEN];
+	long iv_proto = 0;
+
+	if (c->pushed) {
+		return; /* answered already; the client resends until it sees the reply */
+	}
+	if (!ks)
+		return;
+	if (sl_ovpn_peer_info_get(ks->remote.peer_info, "IV_PROTO", proto, sizeof(proto)) > 0)
+		iv_proto = strtol(proto, NULL, 10);
+	c->ekm = iv_proto & IV_PROTO_TLS_EKM;
+	c->cc_exit = iv_proto & IV_PROTO_CC_EXIT;
+	if (negotiate_cipher(s, ks->remote.peer_info, cipher, sizeof(cipher)) < 0) {
+		sl_ovpn_session_send_control(&c->s, "AUTH_FAILED,no common data cipher", now_ms(s));
+		drop_client(c, "no data cipher in common (client IV_CIPHERS vs data-ciphers)");
+		return;
+	}
+	c->cipher = sl_ovpn_cipher_from_name(cipher);
+	if (pick_inner(s, c) < 0) {
+		sl_ovpn_session_send_control(&c->s, "AUTH_FAILED,address pool exhausted",
+					     now_ms(s));
+		drop_client(c, "address pool exhausted");
+		return;
+	}
+	if (build_push_reply(s, c, cipher, reply, sizeof(reply)) < 0) {
+		drop_client(c, "its PUSH_REPLY would be longer than 1024 bytes");
+		return;
+	}
+	/* Reply first: the keys' first ping must not overtake it. Nothing from the client can
+	 * arrive before both are done (same loop turn). */
+	sl_ovpn_session_send_control(&c->s, reply, now_ms(s));
+	if (add_to_engine(c) < 0 || install_keys(c, 0) < 0) {
+		drop_client(c, "could not set up its data channel");
+		return;
+	}
+	c->pushed = true;
+	inet_ntop(AF_INET, c->inner, me, sizeof(me));
+	sl_info("openvpn: client %s peer-id %u: address %s, cipher %s, keys from %s", c->name,
+		c->peer_id, me, cipher, c->ekm ? "tls-ekm" : "the TLS PRF");
+}
+
+static void peer_name(struct client *c)
+{
+	struct sl_ovpn_key_state *ks = sl_ovpn_session_ks(&c->s, 0);
+	X509 *x = ks && ks->ssl ? SSL_get1_peer_certificate(ks->ssl) : NULL;
+
+	if (x) {
+		X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, c->name,
+					  sizeof(c->name));
+		X509_free(x);
+	}
+}
+
+static void on_session_event(void *arg, const struct sl_ovpn_ev *ev)
+{
+	struct client *c = arg;
+	char text[64];
+
+	switch (ev->type) {
+	case SL_OVPN_EV_KEY_READY:
+		if (ev->key_id == 0) {
+			struct sl_ovpn_key_state *ks = sl_ovpn_session_ks(&c->s, 0);
+			char proto[16];
+
+			peer_name(c);
+			/* A client that announced IV_PROTO_REQUEST_PUSH gets the reply unasked. */
+			if (ks &&
+			    sl_ovpn_peer_info_get(ks->remote.peer_info, "IV_PROTO", proto,
+						  sizeof(proto)) > 0 &&
+			    (strtol(proto, NULL, 10) & IV_PROTO_REQUEST_PUSH))
+				on_push_request(c);
+		} else if (c->pushed) {
+			if (install_keys(c, ev->key_id) < 0)
+				drop_client(c, "could not install the renegotiated key");
+			else
+				sl_info("openvpn: client %s: renegotiated, key id %u", c->name,
+					ev->key_id);
+		}
+		break;
+	case SL_OVPN_EV_CONTROL:
+		snprintf(text, sizeof(text), "%.*s", (int)(ev->len < 60 ? ev->len : 60), ev->text);
+		if (!strcmp(text, "PUSH_REQUEST"))
+			on_push_request(c);
+		else if (!strcmp(text, "EXIT"))
+			drop_client(c, "it said EXIT");
+		break;
+	case SL_OVPN_EV_FAILED:
+		if (ev->key_id && c->pushed) {
+			sl_warn("openvpn: client %s: renegotiation failed: %s", c->name, ev->text);
+			break;
+		}
+		drop_client(c, ev->text);
+		break;
+	}
+}
+
+/* The stateless part: answer a hard reset without keeping anything. */
+static void answer_reset(struct sl_ovpn_server *s, const struct sl_ovpn_ctl *in,
+			 const struct sockaddr_storage *from)
+{
+	struct sl_ovpn_ctl out = {.opcode = SL_OVPN_P_CONTROL_HARD_RESET_SERVER_V2,
+				  .n_acks = 1,
+				  .acks = {in->msg_id},
+				  .has_msg_id = true};
+	uint8_t plain[128], wire[256];
+	int n;
+
+	cookie(s, 0, from, in->sid, out.sid);
+	memcpy(out.peer_sid, in->sid, 8);
+	n = sl_ovpn_ctl_build(&out, plain, sizeof(plain));
+	if (n > 0)
+		n = sl_ovpn_wrap(&s->listener, plain, (size_t)n, (uint32_t)(now_ms(s) / 1000), wire,
+				 sizeof(wire));
+	if (n > 0)
+		sl_engine_udp_send(s->e, from, wire, (size_t)n);
+}
+
+static bool cookie_ok(struct sl_ovpn_server *s, const struct sl_ovpn_ctl *in,
+		      const struct sockaddr_storage *from)
+{
+	if (!in->n_acks || in->key_id)
+		return false;
+	for (unsigned i = 0; i < in->n_acks; i++)
+		if (in->acks[i] > 1)
+			return false;
+	if (in->has_msg_id && in->msg_id > 1)
+		return false;
+	for (int off = -2; off <= 0; off++) {
+		uint8_t want[8];
+
+		cookie(s, off, from, in->sid, want);
+		if (!CRYPTO_memcmp(want, in->peer_sid, 8))
+			return true;
+	}
+	return false;
+}
+
+static struct client *new_client(struct sl_ovpn_server *s, const struct sl_ovpn_ctl *in,
+				 const struct sockaddr_storage *from)
+{
+	struct sl_ovpn_session_cfg sc = {
+		.role = SL_OVPN_ROLE_SERVER,
+		.ssl_ctx = s->ssl,
+		.options = s->options,
+		.tls_timeout_ms = (uint32_t)s->conf->tls_timeout * 1000,
+		.hand_window_ms = (uint32_t)s->conf->hand_window * 1000,
+		.send = send_to,
+		.on_event = on_session_event,
+	};
+	struct client *c = NULL;
+	int i;
+
+	for (i = 0; i < MAX_CLIENTS && !c; i++)
+		if (!s->clients[i].used)
+			c = &s->clients[i];
+	if (!c)
+		return NULL;
+	sc.arg = c;
+	sc.wrap.mode = s->wrap_mode;
+	if (s->wrap_mode == SL_OVPN_WRAP_CRYPT &&
+	    sl_ovpn_tls_crypt_init(&sc.wrap.u.crypt, s->wrap_key2, SL_OVPN_ROLE_SERVER))
+		return NULL;
+	if (s->wrap_mode == SL_OVPN_WRAP_AUTH &&
+	    sl_ovpn_tls_auth_init(&sc.wrap.u.auth, s->wrap_key2, s->conf->key_direction,
+				  s->conf->auth))
+		return NULL;
+	/* Our replay ids go on from the listener's, which sent the cookie reply. */
+	if (s->wrap_mode == SL_OVPN_WRAP_CRYPT)
+		sc.wrap.u.crypt.tx_id = s->listener.u.crypt.tx_id;
+	else if (s->wrap_mode == SL_OVPN_WRAP_AUTH)
+		sc.wrap.u.auth.tx_id = s->listener.u.auth.tx_id;
+	memset(c, 0, sizeof(*c));
+	if (sl_ovpn_session_init(&c->s, &sc) < 0) {
+		sl_ovpn_wrap_clear(&sc.wrap);
+		return NULL;
+	}
+	if (sl_ovpn_session_accept(&c->s, in->peer_sid, in->sid, now_ms(s)) < 0) {
+		sl_ovpn_session_free(&c->s);
+		return NULL;
+	}
+	c->used = true;
+	c->srv = s;
+	c->peer_id = (uint32_t)(c - s->clients);
+	c->addr = *from;
+	c->created = c->last_rx = sl_loop_now(s->loop);
+	return c;
+}
+
+void sl_ovpn_server_on_control(void *arg, const uint8_t *pkt, size_t len,
+			       const struct sockaddr_storage *from)
+{
+	struct sl_ovpn_server *s = arg;
+	struct client *c;
+	uint8_t plain[2048];
+	struct sl_ovpn_ctl in;
+	int n;
+
+	if (!s || !from)
+		return;
+	c = client_by_addr(s, from);
+	if (c) {
+		if (sl_ovpn_session_input(&c->s, pkt, len, now_ms(s)) == 0)
+			c->last_rx = sl_loop_now(s->loop);
+		else if (sl_ovpn_opcode(pkt[0]) == SL_OVPN_P_CONTROL_HARD_RESET_CLIENT_V2 &&
+			 c->s.rx_bad_sid && !c->pushed)
+			drop_client(c, "it started over"); /* then the next reset is answered */
+		arm_session_timer(s);
+		return;
+	}
+	/* Unknown address: nothing is kept until the cookie comes back. */
+	sl_ovpn_wrap_forget_replays(&s->listener);
+	n = sl_ovpn_unwrap(&s->listener, pkt, len, plain, sizeof(plain));
+	if (n < 0 || sl_ovpn_ctl_parse(plain, (size_t)n, &in) < 0) {
+		s->spoofed_resets++;
+		return;
+	}
+	if (in.opcode == SL_OVPN_P_CONTROL_HARD_RESET_CLIENT_V2 && !in.key_id && !in.n_acks) {
+		answer_reset(s, &in, from);
+		return;
+	}
+	if ((in.opcode != SL_OVPN_P_CONTROL_V1 && in.opcode != SL_OVPN_P_ACK_V1) ||
+	    !cookie_ok(s, &in, from)) {
+		s->bad_cookies++;
+		return;
+	}
+	c = new_client(s, &in, from);
+	if (!c) {
+		sl_warn("openvpn: no room for another client (%d)", MAX_CLIENTS);
+		return;
+	}
+	sl_ovpn_session_input(&c->s, pkt, len, now_ms(s));
+	arm_session_timer(s);
+}
+
+/* Timers */
+
+static void on_session_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
+{
+	struct sl_ovpn_server *s = arg;
+
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (s->clients[i].used)
+			sl_ovpn_session_tick(&s->clients[i].s, now_ms(s));
+	arm_session_timer(s);
+}
+
+/* Idle expiry (twice ping-restart, as a server's keepalive) and reneg-sec, once a second. */
+static void on_check_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
+{
+	struct sl_ovpn_server *s = arg;
+	sl_time_ns now = sl_loop_now(loop);
+	int restart = s->conf->ping_restart > 0 ? s->conf->ping_restart : 120;
+
+	sl_timer_arm(loop, &s->t_check, CHECK_MS * SL_MSEC);
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &s->clients[i];
+		struct sl_peer_stats st;
+		sl_time_ns heard = c->last_rx;
+
+		if (!c->used)
+			continue;
+		if (c->in_engine && sl_peer_stats(s->e, c->peer_id, &st) == 0 &&
+		    st.last_rx_ns > heard)
+			heard = st.last_rx_ns;
+		if (now - heard >= (sl_time_ns)restart * 2 * SL_SEC) {
+			drop_client(c, "idle (no packet for twice ping-restart)");
+			continue;
+		}
+		if (c->pushed && s->conf->reneg_sec > 0 &&
+		    now - c->key_since >= (sl_time_ns)s->conf->reneg_sec * SL_SEC) {
+			c->key_since = now;
+			sl_ovpn_session_renegotiate(&c->s, now_ms(s));
+		}
+	}
+	arm_session_timer(s);
+}
+
+/* Set-up */
+
+static int setup_pool(struct sl_ovpn_server *s, char *err, size_t err_len)
+{
+	const struct sl_ovpn_config *c = s->conf;
+	uint32_t net = sl_get_be32(c->server_net), mask = sl_get_be32(c->server_mask);
+	uint8_t m[4];
+
+	sl_put_be32(m, mask);
+	s->plen = 0;
+	while (s->plen < 32 && (mask & (0x80000000u >> s->plen)))
+		s->plen++;
+	if (!c->has_server || s->plen > 29 || (mask << s->plen)) {
+		snprintf(err, err_len,
+			 "server mode needs 'server NETWORK NETMASK' with a netmask of "
+			 "at most /29");
+		return -EINVAL;
+	}
+	net &= mask;
+	sl_put_be32(s->gateway, net + 1);
+	if (c->has_pool) {
+		s->pool_first = sl_get_be32(c->pool_start);
+		s->pool_last = sl_get_be32(c->pool_end);
+	} else if (c->topology == SL_OVPN_TOPO_NET30) {
+		s->pool_first = net + 6; /* .4/30 is the first client's: .6 with .5 as its peer */
+		s->pool_last = (net | ~mask) - 1;
+	} else {
+		s->pool_first = net + 2;
+		s->pool_last = (net | ~mask) - 1;
+	}
+	return 0;
+}
+
+static int setup_link(struct sl_ovpn_server *s, char *err, size_t err_len)
+{
+	const char *ifname = sl_engine_ifname(s->e);
+	int r = sl_link_addr_add(ifname, AF_INET, s->gateway, (uint8_t)s->plen);
+
+	if (!r || r == -EEXIST)
+		r = sl_link_set_up(ifname, (uint32_t)s->conf->tun_mtu);
+	for (unsigned i = 0; (!r || r == -EEXIST) && i < s->conf->n_routes; i++) {
+		uint32_t m = sl_get_be32(s->conf->routes[i].mask);
+		int l = 0;
+
+		while (l < 32 && (m & (0x80000000u >> l)))
+			l++;
+		r = sl_link_route_add(ifname, AF_INET, s->conf->routes[i].net, (uint8_t)l);
+	}
+	if (r && r != -EEXIST) {
+		snprintf(err, err_len, "cannot configure %s: %s", ifname, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static int setup_wrap(struct sl_ovpn_server *s, char *err, size_t err_len)
+{
+	const struct sl_ovpn_blob *b = s->conf->tls_crypt.text	? &s->conf->tls_crypt
+				       : s->conf->tls_auth.text ? &s->conf->tls_auth
+								: NULL;
+	int r = 0;
+
+	s->wrap_mode = !b			  ? SL_OVPN_WRAP_NONE
+		       : b == &s->conf->tls_crypt ? SL_OVPN_WRAP_CRYPT
+						  : SL_OVPN_WRAP_AUTH;
+	s->listener.mode = s->wrap_mode;
+	if (!b)
+		return 0;
+	if (sl_ovpn_static_key_parse(b->text, strlen(b->text), s->wrap_key2) < 0) {
+		snprintf(err, err_len, "tls-crypt/tls-auth: not an OpenVPN static key");
+		return -EINVAL;
+	}
+	if (s->wrap_mode == SL_OVPN_WRAP_CRYPT)
+		r = sl_ovpn_tls_crypt_init(&s->listener.u.crypt, s->wrap_key2, SL_OVPN_ROLE_SERVER);
+	else
+		r = sl_ovpn_tls_auth_init(&s->listener.u.auth, s->wrap_key2, s->conf->key_direction,
+					  s->conf->auth);
+	if (r)
+		snprintf(err, err_len, "tls-auth: digest '%s' unknown", s->conf->auth);
+	return r;
+}
+
+int sl_ovpn_server_new(struct sl_ovpn_server **out, struct sl_loop *loop, struct sl_engine *e,
+		       const struct sl_ovpn_config *conf, char *err, size_t err_len)
+{
+	struct sl_ovpn_server *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	s->loop = loop;
+	s->e = e;
+	s->conf = conf;
+	sl_timer_init(&s->t_check, on_check_due, s);
+	sl_timer_init(&s->t_session, on_session_due, s);
+	r = setup_pool(s, err, err_len);
+	if (!r) {
+		s->ssl = sl_ovpn_tls_ctx_new(true, conf->ca.text, conf->cert.text, conf->key.text,
+					     err, err_len);
+		r = s->ssl ? 0 : -EINVAL;
+	}
+	if (!r)
+		r = setup_wrap(s, err, err_len);
+	if (!r && RAND_bytes(s->cookie_key, sizeof(s->cookie_key)) != 1)
+		r = -EIO;
+	if (!r)
+		r = setup_link(s, err, err_len);
+	if (r) {
+		sl_ovpn_server_free(s);
+		return r;
+	}
+	snprintf(s->options, sizeof(s->options),
+		 "V4,dev-type tun,link-mtu 1549,tun-mtu %d,proto UDPv4,cipher AES-256-GCM,"
+		 "auth [null-digest],keysize 256,key-method 2,tls-server",
+		 conf->tun_mtu);
+	sl_timer_arm(loop, &s->t_check, CHECK_MS * SL_MSEC);
+	*out = s;
+	return 0;
+}
+
+void sl_ovpn_server_free(struct sl_ovpn_server *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (s->clients[i].used)
+			drop_client(&s->clients[i], "server stopping");
+	sl_timer_cancel(s->loop, &s->t_check);
+	sl_timer_cancel(s->loop, &s->t_session);
+	sl_ovpn_wrap_clear(&s->listener);
+	SSL_CTX_free(s->ssl);
+	OPENSSL_cleanse(s, sizeof(*s));
+	free(s);
+}
+
+void sl_ovpn_server_on_event(struct sl_ovpn_server *s, const struct sl_event *ev)
+{
+	struct client *c = ev->peer_id < MAX_CLIENTS ? &s->clients[ev->peer_id] : NULL;
+
+	if (!c || !c->used)
+		return;
+	if (ev->type == SL_EVENT_PEER_EXIT)
+		drop_client(c, "explicit-exit-notify");
+	else if (ev->type == SL_EVENT_ENDPOINT_CHANGED) {
+		struct sl_peer_stats st;
+
+		if (sl_peer_stats(s->e, c->peer_id, &st) == 0)
+			c->addr = st.endpoint; /* floated: control packets follow too */
+	} else if (ev->type == SL_EVENT_KEY_NEAR_LIMIT)
+		sl_ovpn_session_renegotiate(&c->s, now_ms(s));
+}
+
+void sl_ovpn_server_shutdown(struct sl_ovpn_server *s)
+{
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &s->clients[i];
+
+		if (!c->used || !c->pushed)
+			continue;
+		if (c->cc_exit)
+			sl_ovpn_session_send_control(&c->s, "RESTART", now_ms(s));
+		else
+			sl_engine_ovpn_send_exit(s->e, c->peer_id);
+	}
+}
