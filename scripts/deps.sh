@@ -8,7 +8,7 @@ set -eu
 
 BASE=(make meson ninja-build pkg-config gcc libc6-dev libssl-dev libmnl-dev libseccomp-dev
 	libcmocka-dev iproute2 iputils-ping iperf3 nftables jq netcat-openbsd openssl procps coreutils
-	openconnect ocserv gnutls-bin)
+	openconnect ocserv gnutls-bin libcrypt-dev)
 BENCH=(wireguard-go wireguard-tools openvpn valgrind)
 FUZZ=(clang libclang-rt-14-dev)
 

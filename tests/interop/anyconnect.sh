@@ -9,6 +9,9 @@
 #   ocserv-udp-blocked: UDP dropped from the start: CSTP only, transfer.
 #   ocserv-fallback: UDP dropped mid-transfer (falls back to CSTP, transfer completes), then
 #     allowed again (returns to DTLS).
+#   serve-anyconnect: stock openconnect against `sluice serve anyconnect` (ocpasswd file, pool,
+#     CSTP): ping, transfers both ways, a wrong password refused, two clients at once, and
+#     `sluice connect` against it too.
 # Ends with "N passed, N failed". ANYCONNECT_MIB sets the transfer size (default 100).
 set -eu
 # shellcheck source=scripts/netns.sh
@@ -211,6 +214,11 @@ stayed_on_dtls() {
 	[ "$1" -ge 2 ] && [ "$(count_lines "$2" "data now over CSTP")" -eq 1 ]
 }
 
+# both_ping IF1 IF2: the server's inner address answers through each tunnel.
+both_ping() {
+	sl_wait_for 10 ping_via "$SL_NS_C" "$1" "$SL_IN_S" && sl_wait_for 10 ping_via "$SL_NS_C" "$2" "$SL_IN_S"
+}
+
 count_lines() {
 	grep -c "$2" "$1" 2>/dev/null || true
 }
@@ -308,6 +316,87 @@ else
 		"$SLC_LOG" stayed_on_dtls "$dtls_before" "$SLC_LOG"
 	sl_stop "$OCS_PID"
 fi
+
+# --- sluice serve anyconnect ----------------------------------------------------------------
+
+# oc_client NAME IFACE PASSWORD: stock openconnect against the sluice server; PID in OC_PID.
+oc_client() {
+	mkdir -p "$SL_WORK/$1-env"
+	printf '%s\n' "$3" >"$SL_WORK/$1-password"
+	sl_bg_from "$SL_NS_C" "$SL_WORK/$1-password" "$SL_WORK/$1.log" \
+		env VPNC_RECORD_DIR="$SL_WORK/$1-env" openconnect --user test --passwd-on-stdin \
+		--servercert "$PIN" --script "$VPNC" --interface "$2" --non-inter \
+		"https://$SL_ADDR_S:$PORT/"
+	OC_PID=$SL_LAST_PID
+}
+
+# ping_via NS IFACE ADDR: one ping bound to IFACE (each client's own tunnel).
+ping_via() {
+	ip netns exec "$1" ping -c 1 -W 1 -I "$2" "$3" >/dev/null 2>&1
+}
+
+cat >"$SL_WORK/sluice-ac.conf" <<EOF2
+# sluice serve anyconnect
+listen = $SL_ADDR_S:$PORT
+server-cert = pki/server.pem
+server-key = pki/server.key
+auth = plain[passwd=ocpasswd]
+ipv4-network = 198.19.0.0/24
+dns = 198.19.0.53
+route = 198.19.0.0/24
+dpd = 5
+keepalive = 20
+device = $SL_IF_S
+EOF2
+[ -s "$SL_WORK/ocpasswd" ] || printf 'test\ntest\n' | ocpasswd -c "$SL_WORK/ocpasswd" test
+SRV_LOG=$SL_WORK/serve-anyconnect.log
+SL_IFNAMES+=("$SL_IF_S")
+sl_bg "$SL_NS_S" "$SRV_LOG" "$SLUICE" serve anyconnect "$SL_WORK/sluice-ac.conf"
+srv=$SL_LAST_PID
+sl_wait_for 5 sl_listening "$SL_NS_S" tcp "$PORT" || true
+
+oc_client serve-ac-bad "$OC_IF" wrong
+sl_check "serve-anyconnect: a wrong password is refused" "openconnect still running or no log line" \
+	"$SL_WORK/serve-ac-bad.log $SRV_LOG" sl_wait_for 10 sl_gone "$OC_PID"
+sl_stop "$OC_PID"
+sl_check "serve-anyconnect: the refusal is logged" "no 'refused' line" "$SRV_LOG" \
+	grep -q "login of 'test' refused" "$SRV_LOG"
+
+oc_client serve-ac "$OC_IF" test
+oc1=$OC_PID
+if sl_wait_for 20 sl_ping "$SL_NS_C" "$SL_IN_S"; then
+	sl_pass "serve-anyconnect: openconnect logs in, pings through sluice"
+else
+	sl_fail "serve-anyconnect: openconnect logs in, pings through sluice" "no ping in 20 s" \
+		"$SL_WORK/serve-ac.log" "$SRV_LOG"
+fi
+sl_check "serve-anyconnect: openconnect's script got address, DNS and route" \
+	"$(grep -E 'INTERNAL_IP4_(ADDRESS|DNS)|CISCO_SPLIT_INC_0_ADDR' "$SL_WORK/serve-ac-env/env.connect" 2>/dev/null | tr '\n' ' ')" \
+	"$SL_WORK/serve-ac.log" env_has "$SL_WORK/serve-ac-env" connect INTERNAL_IP4_ADDRESS=198.19.0.2 \
+	INTERNAL_IP4_DNS=198.19.0.53 CISCO_SPLIT_INC_0_ADDR=198.19.0.0 CISCO_SPLIT_INC_0_MASKLEN=24
+XFER_TO_C=198.19.0.2
+transfer serve-anyconnect up "$SL_WORK/serve-ac.log" "$SRV_LOG"
+transfer serve-anyconnect down "$SL_WORK/serve-ac.log" "$SRV_LOG"
+
+# a second user at once, on the same engine: its own address and peer
+oc_client serve-ac2 "${OC_IF}b" test
+oc2=$OC_PID
+sl_check "serve-anyconnect: a second client at once gets its own address" "no 198.19.0.3" \
+	"$SL_WORK/serve-ac2.log $SRV_LOG" sl_wait_for 20 env_has "$SL_WORK/serve-ac2-env" connect \
+	INTERNAL_IP4_ADDRESS=198.19.0.3
+sl_check "serve-anyconnect: both tunnels answer at once" "a ping failed" "$SRV_LOG" \
+	both_ping "$OC_IF" "${OC_IF}b"
+sl_stop "$oc2"
+sl_stop "$oc1"
+sl_check "serve-anyconnect: the clients' goodbye ends their tunnels" "not logged" "$SRV_LOG" \
+	sl_wait_for 5 grep -q "tunnel of test over: client disconnected" "$SRV_LOG"
+
+# sluice's own client against sluice's server (CSTP: no DTLS offered)
+sluice_connect serve-ac-sluice
+sl_check "serve-anyconnect: sluice connect works against it too" "no ping in 20 s" \
+	"$SLC_LOG $SRV_LOG" sl_wait_for 20 sl_ping "$SL_NS_C" "$SL_IN_S"
+sl_stop "$SLC_PID"
+sl_stop "$srv"
 
 echo "$SL_PASSES passed, $SL_FAILS failed"
 sl_finish
