@@ -23,6 +23,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sl_http_response r;
 	char v[64];
 
+	struct sl_http_request q;
+
+	if (sl_http_parse_request(b, size, &q) == 0) {
+		check(q.head_len <= size && q.target + q.target_len <= b + q.head_len);
+		(void)sl_http_request_cookie(&q, "webvpn", v, sizeof(v));
+	}
 	if (sl_http_parse_response(b, size, &r) != 0)
 		return 0;
 	check(r.head_len <= size && r.n <= SL_HTTP_HEADERS_MAX);

@@ -157,6 +157,30 @@ static void build_like_openconnect(void **state)
 	assert_int_equal(sl_ac_auth_build_reply(out, 64, "v", "", &user, 1), -ENOSPC);
 }
 
+/* What openconnect 9.01 sends (captured), read on the server's side. */
+static void parse_openconnect_reply(void **state)
+{
+	const char *xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<config-auth client=\"vpn\" "
+			  "type=\"auth-reply\" aggregate-auth-version=\"2\"><version who=\"vpn\">"
+			  "v9.01-3</version><device-id>linux-64</device-id><capabilities>"
+			  "<auth-method>single-sign-on-v2</auth-method></capabilities><auth>"
+			  "<username>test</username><password>te&amp;st</password></auth>"
+			  "</config-auth>";
+	struct sl_ac_auth a;
+
+	assert_int_equal(sl_ac_auth_parse(xml, strlen(xml), &a), 0);
+	assert_int_equal(a.type, SL_AC_AUTH_REPLY);
+	assert_int_equal(a.n_inputs, 2);
+	assert_string_equal(a.inputs[0].name, "username");
+	assert_string_equal(a.inputs[0].value, "test");
+	assert_string_equal(a.inputs[1].name, "password");
+	assert_string_equal(a.inputs[1].value, "te&st");
+	xml = "<config-auth client=\"vpn\" type=\"init\"><group-access>x</group-access>"
+	      "</config-auth>";
+	assert_int_equal(sl_ac_auth_parse(xml, strlen(xml), &a), 0);
+	assert_int_equal(a.type, SL_AC_AUTH_INIT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +190,7 @@ int main(void)
 		cmocka_unit_test(refuse_bad_documents),
 		cmocka_unit_test(refuse_too_deep_and_too_long),
 		cmocka_unit_test(build_like_openconnect),
+		cmocka_unit_test(parse_openconnect_reply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

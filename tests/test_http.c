@@ -104,6 +104,50 @@ static void refuse_bad_heads(void **state)
 		assert_int_equal(sl_http_parse_response(bad[i], strlen(bad[i]), &r), -EBADMSG);
 }
 
+/* openconnect 9.01's requests (captured), read on the server's side. */
+static void parse_openconnect_requests(void **state)
+{
+	const char *post =
+		"POST /auth HTTP/1.1\r\nHost: 198.18.0.1:4443\r\n"
+		"User-Agent: Open AnyConnect VPN Agent v9.01-3\r\n"
+		"Cookie: webvpncontext=AMnSb4jw=; other=1\r\n"
+		"Content-Type: application/xml; charset=utf-8\r\nContent-Length: 5\r\n\r\n<x/>";
+	const char *conn = "CONNECT /CSCOSSLC/tunnel HTTP/1.1\r\nHost: h\r\n"
+			   "Cookie: a=b;webvpn=0123abcd\r\nX-CSTP-Version: 1\r\n\r\n";
+	struct sl_http_request r;
+	char v[64];
+
+	assert_int_equal(sl_http_parse_request(post, strlen(post), &r), 0);
+	assert_int_equal(r.method_len, 4);
+	assert_memory_equal(r.target, "/auth", 5);
+	assert_int_equal(r.content_length, 5);
+	assert_int_equal(sl_http_request_cookie(&r, "webvpncontext", v, sizeof(v)), 0);
+	assert_string_equal(v, "AMnSb4jw=");
+	assert_int_equal(sl_http_request_cookie(&r, "webvpn", v, sizeof(v)), -ENOENT);
+	assert_int_equal(sl_http_parse_request(conn, strlen(conn), &r), 0);
+	assert_int_equal(sl_http_request_cookie(&r, "webvpn", v, sizeof(v)), 0);
+	assert_string_equal(v, "0123abcd");
+	for (size_t n = 0; n < strlen(conn); n++)
+		assert_int_equal(sl_http_parse_request(conn, n, &r), -EAGAIN);
+}
+
+static void refuse_bad_requests(void **state)
+{
+	const char *bad[] = {
+		"GET / HTTP/2\r\n\r\n",
+		"GET  / HTTP/1.1\r\n\r\n",
+		"GET /\r\n\r\n",
+		"G(T / HTTP/1.1\r\n\r\n",
+		"GET /a\x01b HTTP/1.1\r\n\r\n",
+		"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+	};
+	struct sl_http_request r;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (sl_http_parse_request(bad[i], strlen(bad[i]), &r) != -EBADMSG)
+			fail_msg("request %zu accepted", i);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -111,6 +155,8 @@ int main(void)
 		cmocka_unit_test(parse_connected_headers),
 		cmocka_unit_test(partial_heads_wait),
 		cmocka_unit_test(refuse_bad_heads),
+		cmocka_unit_test(parse_openconnect_requests),
+		cmocka_unit_test(refuse_bad_requests),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * sluice serve ppp ...: the far end of openconnect --protocol=nullppp (PPP
- * over TLS), in the foreground until SIGINT/SIGTERM. Loop, engine (TUN,
- * no UDP), the PPP server on top.
+ * over TLS); sluice serve anyconnect CONFIG: an AnyConnect server for stock
+ * openconnect clients. Both in the foreground until SIGINT/SIGTERM: loop,
+ * engine (TUN, no UDP), the server on top.
  */
 #include "cli/cmd.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "ctl/anyconnect/server.h"
+#include "ctl/anyconnect/server_config.h"
+#include "ctl/native/addrpool.h"
 #include "ctl/ppp/server.h"
 #include "dco/uapi.h"
 #include "io/tun.h"
@@ -42,7 +46,14 @@ static void usage(FILE *f)
 		"slppp0). One client at a time. IP packets ride the TLS connection through the\n"
 		"engine's stream path (IPV6CP is negotiated, IPv6 data is not routed yet).\n"
 		"\n"
-		"'sluice serve anyconnect' (stock openconnect clients) is not implemented yet.\n");
+		"\n"
+		"Usage: sluice serve anyconnect CONFIG [--debug]\n"
+		"\n"
+		"An AnyConnect server for stock openconnect clients: password login from an\n"
+		"ocpasswd file, an address pool, pushed DNS and routes, CSTP over TLS with DPD.\n"
+		"CONFIG has ocserv-like 'key = value' lines: listen, server-cert, server-key,\n"
+		"auth = plain[passwd=FILE], ipv4-network, dns, route, dpd, keepalive, mtu,\n"
+		"max-clients, device. Not yet: DTLS (clients stay on CSTP), certificate login.\n");
 }
 
 static int parse_ip4(const char *s, uint8_t out[4])
@@ -202,6 +213,100 @@ out:
 	return code;
 }
 
+static int load_file(const char *path, char **text, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *b = malloc(1 << 16);
+	size_t n = 0;
+
+	if (!f || !b) {
+		if (f)
+			fclose(f);
+		free(b);
+		return -ENOENT;
+	}
+	n = fread(b, 1, (1 << 16) - 1, f);
+	fclose(f);
+	b[n] = '\0';
+	*text = b;
+	*len = n;
+	return 0;
+}
+
+static int serve_anyconnect(const char *path)
+{
+	struct sl_acs_config cfg;
+	struct sl_engine_cfg ec;
+	struct sl_engine *engine = NULL;
+	struct sl_acs *srv = NULL;
+	struct sl_loop *loop = NULL;
+	struct sl_addrpool pool;
+	char err[512], dir[SL_ACS_PATH_MAX], *text = NULL, *slash, listen[64];
+	uint8_t gw[16];
+	size_t len;
+	int sigfd = -1, code = 1, r;
+
+	if (load_file(path, &text, &len) < 0) {
+		sl_err("cannot read %s", path);
+		return 1;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		dir[0] = '\0';
+	r = sl_acs_config_parse(&cfg, text, len, path, dir, err, sizeof(err));
+	free(text);
+	if (r < 0) {
+		sl_err("%s", err);
+		return 1;
+	}
+	loop = sl_loop_new(NULL);
+	if (!loop || (sigfd = watch_signals(loop)) < 0)
+		goto out;
+	sl_engine_cfg_init(&ec);
+	ec.loop = loop;
+	ec.ifname = cfg.device;
+	ec.mtu = 1500;
+	r = sl_engine_new(&engine, &ec);
+	if (r < 0) {
+		engine = NULL;
+		sl_err("cannot start the engine (TUN %s): %s", cfg.device, strerror(-r));
+		goto out;
+	}
+	if (sl_addrpool_init(&pool, &cfg.pool4) < 0) {
+		sl_err("%s: ipv4-network has no room for clients", path);
+		goto out;
+	}
+	sl_addrpool_gateway(&pool, gw);
+	sl_addrpool_free(&pool);
+	r = sl_link_addr_add(sl_engine_ifname(engine), AF_INET, gw, cfg.pool4.len);
+	if (r == 0 || r == -EEXIST)
+		r = sl_link_set_up(sl_engine_ifname(engine), cfg.mtu);
+	if (r < 0 && r != -EEXIST) {
+		sl_err("%s: cannot set its address or MTU: %s", cfg.device, strerror(-r));
+		goto out;
+	}
+	r = sl_acs_new(&srv, loop, engine, &cfg, err, sizeof(err));
+	if (r < 0) {
+		srv = NULL;
+		sl_err("%s", err);
+		goto out;
+	}
+	sl_format_endpoint(&cfg.listen, listen, sizeof(listen));
+	sl_info("%s up, AnyConnect (CSTP over TLS) on %s; DTLS not offered yet",
+		sl_engine_ifname(engine), listen);
+	code = sl_loop_run(loop) < 0 ? 1 : 0;
+out:
+	sl_acs_free(srv);
+	sl_engine_free(engine);
+	if (sigfd >= 0)
+		close(sigfd);
+	sl_loop_free(loop);
+	return code;
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	struct serve_opts o;
@@ -211,9 +316,15 @@ int cmd_serve(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	if (!strcmp(argv[1], "anyconnect")) {
-		fprintf(stderr,
-			"sluice serve anyconnect: not implemented yet (only 'serve ppp')\n");
-		return 2;
+		if (argc < 3 || argv[2][0] == '-') {
+			usage(stderr);
+			return 2;
+		}
+		for (int i = 3; i < argc; i++)
+			if (!strcmp(argv[i], "--debug"))
+				sl_log_set_level(SL_LOG_DEBUG);
+		signal(SIGPIPE, SIG_IGN);
+		return serve_anyconnect(argv[2]);
 	}
 	if (strcmp(argv[1], "ppp")) {
 		usage(stderr);

@@ -234,12 +234,25 @@ static int on_open(struct sl_ac_auth *out, const struct element *stack, int dept
 			out->type = SL_AC_AUTH_REQUEST;
 		else if (!strcmp(type, "complete"))
 			out->type = SL_AC_AUTH_COMPLETE;
+		else if (!strcmp(type, "init"))
+			out->type = SL_AC_AUTH_INIT;
+		else if (!strcmp(type, "auth-reply"))
+			out->type = SL_AC_AUTH_REPLY;
 		else
 			return -EBADMSG;
 		return 0;
 	}
 	if (!strcmp(el->name, "auth") && !strcmp(parent, "config-auth"))
 		return copy(out->auth_id, sizeof(out->auth_id), attr(el, "id"));
+	if (out->type == SL_AC_AUTH_REPLY && !strcmp(parent, "auth") && depth == 2) {
+		struct sl_ac_input *in;
+
+		if (out->n_inputs == SL_AC_INPUTS_MAX)
+			return -ENOSPC;
+		in = &out->inputs[out->n_inputs++];
+		strcpy(in->type, "reply");
+		return copy(in->name, sizeof(in->name), el->name);
+	}
 	if (!strcmp(el->name, "form") && !strcmp(parent, "auth"))
 		return copy(out->action, sizeof(out->action), attr(el, "action"));
 	if ((!strcmp(el->name, "input") || !strcmp(el->name, "select")) &&
@@ -265,6 +278,11 @@ static char *text_target(struct sl_ac_auth *out, const struct element *stack, in
 {
 	if (depth < 2 || strcmp(stack[depth - 2].name, "auth"))
 		return NULL;
+	if (out->type == SL_AC_AUTH_REPLY && depth == 3 && out->n_inputs &&
+	    !strcmp(out->inputs[out->n_inputs - 1].name, stack[depth - 1].name)) {
+		*cap = sizeof(out->inputs[0].value);
+		return out->inputs[out->n_inputs - 1].value;
+	}
 	if (!strcmp(stack[depth - 1].name, "message")) {
 		*cap = sizeof(out->message);
 		return out->message;

@@ -25,12 +25,17 @@
 
 #define SL_AC_INPUTS_MAX 8
 
-enum sl_ac_auth_type { SL_AC_AUTH_REQUEST = 1, SL_AC_AUTH_COMPLETE = 2 };
+enum sl_ac_auth_type {
+	SL_AC_AUTH_REQUEST = 1, /* server: asks for fields */
+	SL_AC_AUTH_COMPLETE,	/* server: success */
+	SL_AC_AUTH_INIT,	/* client: the first request */
+	SL_AC_AUTH_REPLY,	/* client: the fields, as inputs of type "reply" */
+};
 
 struct sl_ac_input {
 	char type[16]; /* text, password, hidden, select */
 	char name[32];
-	char value[64]; /* hidden inputs' value */
+	char value[128]; /* hidden inputs' value; a reply's text */
 };
 
 struct sl_ac_auth {

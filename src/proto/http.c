@@ -82,6 +82,86 @@ static int parse_header(const char *p, const char *e, struct sl_http_header *h)
 	return 0;
 }
 
+static int copy_out(const char *v, size_t n, char *out, size_t cap);
+
+/* Headers from p (after the first line) to the empty line; shared by requests and responses. */
+static int parse_headers(const char *buf, size_t len, const char *p, struct sl_http_header *h,
+			 unsigned *n_out, size_t *head_len, size_t *clen, bool *has_clen)
+{
+	const char *end = buf + (len > SL_HTTP_HEAD_MAX ? SL_HTTP_HEAD_MAX : len), *e;
+	unsigned n = 0;
+
+	for (;; p = e + 2) {
+		e = line_end(p, end);
+		if (!e)
+			return len >= SL_HTTP_HEAD_MAX ? -EBADMSG : -EAGAIN;
+		if (e == p)
+			break;
+		if (n == SL_HTTP_HEADERS_MAX || parse_header(p, e, &h[n]) < 0)
+			return -EBADMSG;
+		if (h[n].name_len == 14 && !strncasecmp(h[n].name, "Content-Length", 14)) {
+			if (*has_clen || parse_length(&h[n], clen) < 0)
+				return -EBADMSG;
+			*has_clen = true;
+		}
+		n++;
+	}
+	*n_out = n;
+	*head_len = (size_t)(e + 2 - buf);
+	return 0;
+}
+
+int sl_http_parse_request(const char *buf, size_t len, struct sl_http_request *r)
+{
+	const char *end = buf + (len > SL_HTTP_HEAD_MAX ? SL_HTTP_HEAD_MAX : len);
+	const char *e = line_end(buf, end), *sp1, *sp2;
+
+	memset(r, 0, sizeof(*r));
+	if (!e)
+		return len >= SL_HTTP_HEAD_MAX ? -EBADMSG : -EAGAIN;
+	sp1 = memchr(buf, ' ', (size_t)(e - buf));
+	sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(e - sp1 - 1)) : NULL;
+	if (!sp1 || !sp2 || sp1 == buf || sp2 == sp1 + 1 || e - sp2 != 9 ||
+	    memcmp(sp2 + 1, "HTTP/1.", 7) || (sp2[8] != '0' && sp2[8] != '1'))
+		return -EBADMSG;
+	for (const char *c = buf; c < sp1; c++)
+		if (!is_token(*c))
+			return -EBADMSG;
+	for (const char *c = sp1 + 1; c < sp2; c++)
+		if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+			return -EBADMSG;
+	r->method = buf;
+	r->method_len = (size_t)(sp1 - buf);
+	r->target = sp1 + 1;
+	r->target_len = (size_t)(sp2 - sp1 - 1);
+	return parse_headers(buf, len, e + 2, r->h, &r->n, &r->head_len, &r->content_length,
+			     &r->has_content_length);
+}
+
+int sl_http_request_cookie(const struct sl_http_request *r, const char *name, char *out, size_t cap)
+{
+	size_t n = strlen(name);
+
+	for (unsigned i = 0; i < r->n; i++) {
+		const char *v = r->h[i].value, *end = v + r->h[i].value_len;
+
+		if (r->h[i].name_len != 6 || strncasecmp(r->h[i].name, "Cookie", 6))
+			continue;
+		while (v < end) {
+			const char *semi = memchr(v, ';', (size_t)(end - v));
+			const char *item_end = semi ? semi : end;
+
+			while (v < item_end && is_blank(*v))
+				v++;
+			if ((size_t)(item_end - v) > n && !memcmp(v, name, n) && v[n] == '=')
+				return copy_out(v + n + 1, (size_t)(item_end - v - n - 1), out,
+						cap);
+			v = semi ? semi + 1 : end;
+		}
+	}
+	return -ENOENT;
+}
+
 int sl_http_parse_response(const char *buf, size_t len, struct sl_http_response *r)
 {
 	const char *end = buf + (len > SL_HTTP_HEAD_MAX ? SL_HTTP_HEAD_MAX : len);
@@ -93,25 +173,8 @@ int sl_http_parse_response(const char *buf, size_t len, struct sl_http_response 
 		return len >= SL_HTTP_HEAD_MAX ? -EBADMSG : -EAGAIN;
 	if ((rc = parse_status(p, e, r)) < 0)
 		return rc;
-	for (p = e + 2;; p = e + 2) {
-		e = line_end(p, end);
-		if (!e)
-			return len >= SL_HTTP_HEAD_MAX ? -EBADMSG : -EAGAIN;
-		if (e == p)
-			break;
-		if (r->n == SL_HTTP_HEADERS_MAX || parse_header(p, e, &r->h[r->n]) < 0)
-			return -EBADMSG;
-		if (r->h[r->n].name_len == 14 &&
-		    !strncasecmp(r->h[r->n].name, "Content-Length", 14)) {
-			if (r->has_content_length ||
-			    parse_length(&r->h[r->n], &r->content_length) < 0)
-				return -EBADMSG;
-			r->has_content_length = true;
-		}
-		r->n++;
-	}
-	r->head_len = (size_t)(e + 2 - buf);
-	return 0;
+	return parse_headers(buf, len, e + 2, r->h, &r->n, &r->head_len, &r->content_length,
+			     &r->has_content_length);
 }
 
 const struct sl_http_header *sl_http_find(const struct sl_http_response *r, const char *name,

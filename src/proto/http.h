@@ -39,6 +39,25 @@ struct sl_http_response {
  * status or header line, too many headers, a head over SL_HTTP_HEAD_MAX).
  */
 int sl_http_parse_response(const char *buf, size_t len, struct sl_http_response *r);
+struct sl_http_request {
+	const char *method, *target;
+	size_t method_len, target_len;
+	struct sl_http_header h[SL_HTTP_HEADERS_MAX];
+	unsigned n;
+	size_t head_len;
+	size_t content_length;
+	bool has_content_length;
+};
+
+/*
+ * A request head ("METHOD target HTTP/1.x"), the server's side: same rules
+ * and return values as sl_http_parse_response.
+ */
+int sl_http_parse_request(const char *buf, size_t len, struct sl_http_request *r);
+/* Cookie name from the request's Cookie headers ("a=1; b=2"). 0, -ENOENT, -ENOSPC. */
+int sl_http_request_cookie(const struct sl_http_request *r, const char *name, char *out,
+			   size_t cap);
+
 /* The i-th header called name (case-insensitive), from *at on (start at 0), or NULL. */
 const struct sl_http_header *sl_http_find(const struct sl_http_response *r, const char *name,
 					  unsigned *at);

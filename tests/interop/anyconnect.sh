@@ -3,6 +3,15 @@
 #   nullppp-hdlc, nullppp-sync: openconnect --protocol=nullppp (cookie "hdlc" or none) against
 #     `sluice serve ppp`: PPP negotiation, ping, a transfer with equal SHA-256, the environment
 #     openconnect gives its vpnc-script (our stand-in records it), and Terminate on exit.
+#   ocserv-openconnect: stock openconnect against ocserv (the reference: its script environment).
+#   ocserv-dtls: `sluice connect` against ocserv: XML auth, CONNECT, DTLS (PSK-NEGOTIATE), transfers
+#     both ways, the vpnc-script environment compared with openconnect's.
+#   ocserv-udp-blocked: UDP dropped from the start: CSTP only, transfer.
+#   ocserv-fallback: UDP dropped mid-transfer (falls back to CSTP, transfer completes), then
+#     allowed again (returns to DTLS).
+#   serve-anyconnect: stock openconnect against `sluice serve anyconnect` (ocpasswd file, pool,
+#     CSTP): ping, transfers both ways, a wrong password refused, two clients at once, and
+#     `sluice connect` against it too.
 # Ends with "N passed, N failed". ANYCONNECT_MIB sets the transfer size (default 100).
 set -eu
 # shellcheck source=scripts/netns.sh
@@ -16,7 +25,7 @@ OC_IF=ocC$SL_TAG
 
 sl_need_root
 sl_need_sluice anyconnect
-sl_need_cmd openconnect nc sha256sum openssl
+sl_need_cmd openconnect ocserv ocpasswd nft nc sha256sum openssl
 sl_init anyconnect
 sl_netns_pair
 sl_pki "$SL_WORK/pki"
@@ -44,14 +53,17 @@ transfer() {
 	local rx_ns=$SL_NS_S tx_ns=$SL_NS_C to=$SL_IN_S
 	shift 2
 	if [ "$dir" = down ]; then
-		rx_ns=$SL_NS_C tx_ns=$SL_NS_S to=$SL_IN_C
+		rx_ns=$SL_NS_C tx_ns=$SL_NS_S to=${XFER_TO_C:-$SL_IN_C}
 	fi
 	head -c "${MIB}M" /dev/urandom >"$SL_WORK/send.bin"
 	# shellcheck disable=SC2016 # expanded by the inner sh
 	sl_bg "$rx_ns" "$SL_WORK/$name-nc-recv.log" sh -c 'exec nc -l "$0" "$1" >"$2"' \
 		"$to" "$port" "$SL_WORK/recv.bin"
 	recv_pid=$SL_LAST_PID
-	sl_wait_for 5 sl_listening "$rx_ns" tcp "$port" || sl_die "nc -l did not start"
+	if ! sl_wait_for 5 sl_listening "$rx_ns" tcp "$port"; then
+		sl_fail "$name: ${MIB} MiB $dir, sha256 matches" "nc -l did not start"
+		return
+	fi
 	start=$(sl_now_ms)
 	sl_bg_from "$tx_ns" "$SL_WORK/send.bin" "$SL_WORK/$name-nc-send.log" \
 		timeout 300 nc -N "$to" "$port"
@@ -118,6 +130,273 @@ nullppp() {
 
 nullppp nullppp-hdlc hdlc
 nullppp nullppp-sync sync
+
+# --- ocserv ------------------------------------------------------------------------------------
+
+OCS_LOG=$SL_WORK/ocserv.log
+# ocserv_start: ocserv 1.1 with a plain password file (user test, password test), the pattern of
+# ocserv's tests/data/test1.config; DPD 2 s so it notices a silent DTLS channel quickly.
+ocserv_start() {
+	printf 'test\ntest\n' | ocpasswd -c "$SL_WORK/ocpasswd" test
+	# ocserv's workers run as nobody and must reach the sec-mod socket
+	chmod 711 "$SL_WORK"
+	mkdir -m 755 "$SL_WORK/ocrun"
+	cat >"$SL_WORK/ocserv.conf" <<EOF2
+auth = "plain[passwd=$SL_WORK/ocpasswd]"
+tcp-port = $PORT
+udp-port = $PORT
+server-cert = $SL_WORK/pki/server.pem
+server-key = $SL_WORK/pki/server.key
+socket-file = $SL_WORK/ocrun/ocserv-socket
+pid-file = $SL_WORK/ocserv.pid
+device = vpns
+run-as-user = nobody
+run-as-group = nogroup
+ipv4-network = 198.19.0.0
+ipv4-netmask = 255.255.255.0
+dns = 198.19.0.53
+route = 198.19.0.0/255.255.255.0
+dpd = 2
+mobile-dpd = 2
+keepalive = 32400
+try-mtu-discovery = false
+isolate-workers = false
+max-clients = 16
+max-same-clients = 8
+use-occtl = false
+cisco-client-compat = true
+log-level = ${OCSERV_DEBUG:-1}
+EOF2
+	sl_bg "$SL_NS_S" "$OCS_LOG" ocserv -f -d "${OCSERV_DEBUG:-1}" -c "$SL_WORK/ocserv.conf"
+	OCS_PID=$SL_LAST_PID
+	sl_wait_for 5 sl_listening "$SL_NS_S" tcp "$PORT" && sl_wait_for 5 sl_listening "$SL_NS_S" udp "$PORT"
+}
+
+# udp_block / udp_unblock: drop the client's UDP to and from the server (DTLS), nothing else.
+udp_block() {
+	ip netns exec "$SL_NS_C" nft -f - <<EOF2
+table inet sluice_ac_block {
+	chain out { type filter hook output priority 0; udp dport $PORT drop; }
+	chain in { type filter hook input priority 0; udp sport $PORT drop; }
+}
+EOF2
+}
+
+udp_unblock() {
+	ip netns exec "$SL_NS_C" nft delete table inet sluice_ac_block
+}
+
+# sluice_connect NAME: `sluice connect` in the client namespace (script records into $SL_WORK/NAME-env).
+SLC_IF=slac$SL_TAG
+sluice_connect() {
+	local name=$1
+	mkdir -p "$SL_WORK/$name-env"
+	SLC_LOG=$SL_WORK/$name-sluice.log
+	printf 'test\n' >"$SL_WORK/password"
+	sl_bg_from "$SL_NS_C" "$SL_WORK/password" "$SLC_LOG" env VPNC_RECORD_DIR="$SL_WORK/$name-env" \
+		"$SLUICE" connect --user test --passwd-on-stdin --servercert "$PIN" \
+		--script "$VPNC" --interface "$SLC_IF" "https://$SL_ADDR_S:$PORT/"
+	SLC_PID=$SL_LAST_PID
+}
+
+# no_dtls_said LOG: DTLS never came up, and the log says the handshake got no answer.
+no_dtls_said() {
+	[ "$(count_lines "$1" "data now over DTLS")" -eq 0 ] && sl_wait_for 10 grep -q "no DTLS handshake" "$1"
+}
+
+# env_like_openconnect MINE THEIRS: every variable of THEIRS is in MINE, most with the same value.
+env_like_openconnect() {
+	[ -s "$2" ] && [ -s "$1" ] && [ -z "$ENV_MISSING$ENV_DIFFER" ]
+}
+
+# stayed_on_dtls N LOG: DTLS came up N >= 2 times (first, and back), CSTP took over only once.
+stayed_on_dtls() {
+	[ "$1" -ge 2 ] && [ "$(count_lines "$2" "data now over CSTP")" -eq 1 ]
+}
+
+# both_ping IF1 IF2: the server's inner address answers through each tunnel.
+both_ping() {
+	sl_wait_for 10 ping_via "$SL_NS_C" "$1" "$SL_IN_S" && sl_wait_for 10 ping_via "$SL_NS_C" "$2" "$SL_IN_S"
+}
+
+count_lines() {
+	grep -c "$2" "$1" 2>/dev/null || true
+}
+
+if ! ocserv_start; then
+	sl_fail "ocserv starts" "no TCP/UDP port $PORT" "$OCS_LOG"
+else
+	# The reference: openconnect's own run, for the script environment.
+	mkdir -p "$SL_WORK/oc-env"
+	printf 'test\n' >"$SL_WORK/password"
+	sl_bg_from "$SL_NS_C" "$SL_WORK/password" "$SL_WORK/oc-ocserv.log" \
+		env VPNC_RECORD_DIR="$SL_WORK/oc-env" openconnect --user test --passwd-on-stdin \
+		--servercert "$PIN" --script "$VPNC" --interface "$OC_IF" --non-inter \
+		"https://$SL_ADDR_S:$PORT/"
+	oc=$SL_LAST_PID
+	sl_check "ocserv-openconnect: openconnect pings through ocserv" "no ping in 20 s" \
+		"$SL_WORK/oc-ocserv.log $OCS_LOG" sl_wait_for 20 sl_ping "$SL_NS_C" "$SL_IN_S"
+	sl_stop "$oc"
+
+	# sluice connect, DTLS
+	sluice_connect ocserv-dtls
+	if sl_wait_for 20 sl_ping "$SL_NS_C" "$SL_IN_S"; then
+		sl_pass "ocserv-dtls: sluice connect authenticates, pings through ocserv"
+	else
+		sl_fail "ocserv-dtls: sluice connect authenticates, pings through ocserv" \
+			"no ping in 20 s" "$SLC_LOG" "$OCS_LOG"
+	fi
+	sl_check "ocserv-dtls: data over DTLS (PSK-NEGOTIATE)" "no 'DTLS up' in the log" "$SLC_LOG" \
+		sl_wait_for 10 grep -q "data now over DTLS" "$SLC_LOG"
+	XFER_TO_C=$(env_of "$SL_WORK/ocserv-dtls-env" connect INTERNAL_IP4_ADDRESS)
+	transfer ocserv-dtls up "$SLC_LOG" "$OCS_LOG"
+	transfer ocserv-dtls down "$SLC_LOG" "$OCS_LOG"
+	sl_check "ocserv-dtls: stayed on DTLS" "fell back during the transfers" "$SLC_LOG" \
+		[ "$(count_lines "$SLC_LOG" "data now over CSTP")" -eq 0 ]
+	# The script environment: every variable openconnect set is there, with the same value
+	# (the address may differ: it is a pool; VPNPID, TUNDEV, LOG_LEVEL and the raw options list
+	# are not compared by value).
+	mine=$SL_WORK/ocserv-dtls-env/env.connect
+	theirs=$SL_WORK/oc-env/env.connect
+	missing=
+	differ=
+	while IFS= read -r line; do
+		var=${line%%=*}
+		case $var in VPNPID | TUNDEV | LOG_LEVEL | CISCO_CSTP_OPTIONS | INTERNAL_IP4_ADDRESS) ;; *)
+			grep -qxF "$line" "$mine" || differ="$differ $var" ;;
+		esac
+		grep -q "^$var=" "$mine" || missing="$missing $var"
+	done < <(grep -E '^[A-Za-z_][A-Za-z0-9_]*=' "$theirs")
+	ENV_MISSING=$missing ENV_DIFFER=$differ
+	sl_check "ocserv-dtls: vpnc-script environment as openconnect's" \
+		"missing:${missing:- none}; different:${differ:- none}" "$mine $theirs" \
+		env_like_openconnect "$mine" "$theirs"
+	sl_stop "$SLC_PID"
+	sl_check "ocserv-dtls: disconnect runs the script's disconnect" "no env.disconnect" "$SLC_LOG" \
+		[ -s "$SL_WORK/ocserv-dtls-env/env.disconnect" ]
+
+	# UDP blocked from the start: CSTP only.
+	udp_block
+	sluice_connect ocserv-udp-blocked
+	sl_check "ocserv-udp-blocked: tunnel up over CSTP" "no ping in 20 s" "$SLC_LOG $OCS_LOG" \
+		sl_wait_for 20 sl_ping "$SL_NS_C" "$SL_IN_S"
+	transfer ocserv-udp-blocked up "$SLC_LOG" "$OCS_LOG"
+	sl_check "ocserv-udp-blocked: no DTLS, said so" "DTLS came up, or no log line" "$SLC_LOG" \
+		no_dtls_said "$SLC_LOG"
+	sl_stop "$SLC_PID"
+	udp_unblock
+
+	# UDP blocked mid-transfer, then allowed again.
+	sluice_connect ocserv-fallback
+	sl_wait_for 20 sl_ping "$SL_NS_C" "$SL_IN_S" || true
+	sl_wait_for 10 grep -q "data now over DTLS" "$SLC_LOG" || true
+	XFER_TO_C=$(env_of "$SL_WORK/ocserv-fallback-env" connect INTERNAL_IP4_ADDRESS)
+	( sleep 1; udp_block ) &
+	blocker=$!
+	transfer ocserv-fallback down "$SLC_LOG" "$OCS_LOG"
+	wait "$blocker" || true
+	sl_check "ocserv-fallback: fell back to CSTP when UDP went silent" "no log line" "$SLC_LOG" \
+		grep -q "data now over CSTP" "$SLC_LOG"
+	udp_unblock
+	sl_check "ocserv-fallback: back on DTLS once UDP works again" "not within 15 s" "$SLC_LOG" \
+		sl_wait_for 15 grep -q "DTLS answers again" "$SLC_LOG"
+	sl_check "ocserv-fallback: ping after the return" "no ping" "$SLC_LOG" \
+		sl_wait_for 5 sl_ping "$SL_NS_C" "$SL_IN_S"
+	dtls_before=$(count_lines "$SLC_LOG" "data now over DTLS")
+	MIB_SAVED=$MIB MIB=10
+	transfer ocserv-fallback-return down "$SLC_LOG" "$OCS_LOG"
+	MIB=$MIB_SAVED
+	sl_stop "$SLC_PID"
+	cstp_rx=$(sed -n 's/.*CSTP data packets sent [0-9]*, received \([0-9]*\).*/\1/p' "$SLC_LOG")
+	sl_check "ocserv-fallback: part of the transfer came over CSTP" \
+		"CSTP data packets received: ${cstp_rx:-none} (a transfer faster than 1 s never falls back)" \
+		"$SLC_LOG" [ "${cstp_rx:-0}" -gt 1000 ]
+	sl_check "ocserv-fallback: data stayed on DTLS after the return" \
+		"DTLS went up $dtls_before times, then $(count_lines "$SLC_LOG" "data now over DTLS")" \
+		"$SLC_LOG" stayed_on_dtls "$dtls_before" "$SLC_LOG"
+	sl_stop "$OCS_PID"
+fi
+
+# --- sluice serve anyconnect ----------------------------------------------------------------
+
+# oc_client NAME IFACE PASSWORD: stock openconnect against the sluice server; PID in OC_PID.
+oc_client() {
+	mkdir -p "$SL_WORK/$1-env"
+	printf '%s\n' "$3" >"$SL_WORK/$1-password"
+	sl_bg_from "$SL_NS_C" "$SL_WORK/$1-password" "$SL_WORK/$1.log" \
+		env VPNC_RECORD_DIR="$SL_WORK/$1-env" openconnect --user test --passwd-on-stdin \
+		--servercert "$PIN" --script "$VPNC" --interface "$2" --non-inter \
+		"https://$SL_ADDR_S:$PORT/"
+	OC_PID=$SL_LAST_PID
+}
+
+# ping_via NS IFACE ADDR: one ping bound to IFACE (each client's own tunnel).
+ping_via() {
+	ip netns exec "$1" ping -c 1 -W 1 -I "$2" "$3" >/dev/null 2>&1
+}
+
+cat >"$SL_WORK/sluice-ac.conf" <<EOF2
+# sluice serve anyconnect
+listen = $SL_ADDR_S:$PORT
+server-cert = pki/server.pem
+server-key = pki/server.key
+auth = plain[passwd=ocpasswd]
+ipv4-network = 198.19.0.0/24
+dns = 198.19.0.53
+route = 198.19.0.0/24
+dpd = 5
+keepalive = 20
+device = $SL_IF_S
+EOF2
+[ -s "$SL_WORK/ocpasswd" ] || printf 'test\ntest\n' | ocpasswd -c "$SL_WORK/ocpasswd" test
+SRV_LOG=$SL_WORK/serve-anyconnect.log
+SL_IFNAMES+=("$SL_IF_S")
+sl_bg "$SL_NS_S" "$SRV_LOG" "$SLUICE" serve anyconnect "$SL_WORK/sluice-ac.conf"
+srv=$SL_LAST_PID
+sl_wait_for 5 sl_listening "$SL_NS_S" tcp "$PORT" || true
+
+oc_client serve-ac-bad "$OC_IF" wrong
+sl_check "serve-anyconnect: a wrong password is refused" "openconnect still running or no log line" \
+	"$SL_WORK/serve-ac-bad.log $SRV_LOG" sl_wait_for 10 sl_gone "$OC_PID"
+sl_stop "$OC_PID"
+sl_check "serve-anyconnect: the refusal is logged" "no 'refused' line" "$SRV_LOG" \
+	grep -q "login of 'test' refused" "$SRV_LOG"
+
+oc_client serve-ac "$OC_IF" test
+oc1=$OC_PID
+if sl_wait_for 20 sl_ping "$SL_NS_C" "$SL_IN_S"; then
+	sl_pass "serve-anyconnect: openconnect logs in, pings through sluice"
+else
+	sl_fail "serve-anyconnect: openconnect logs in, pings through sluice" "no ping in 20 s" \
+		"$SL_WORK/serve-ac.log" "$SRV_LOG"
+fi
+sl_check "serve-anyconnect: openconnect's script got address, DNS and route" \
+	"$(grep -E 'INTERNAL_IP4_(ADDRESS|DNS)|CISCO_SPLIT_INC_0_ADDR' "$SL_WORK/serve-ac-env/env.connect" 2>/dev/null | tr '\n' ' ')" \
+	"$SL_WORK/serve-ac.log" env_has "$SL_WORK/serve-ac-env" connect INTERNAL_IP4_ADDRESS=198.19.0.2 \
+	INTERNAL_IP4_DNS=198.19.0.53 CISCO_SPLIT_INC_0_ADDR=198.19.0.0 CISCO_SPLIT_INC_0_MASKLEN=24
+XFER_TO_C=198.19.0.2
+transfer serve-anyconnect up "$SL_WORK/serve-ac.log" "$SRV_LOG"
+transfer serve-anyconnect down "$SL_WORK/serve-ac.log" "$SRV_LOG"
+
+# a second user at once, on the same engine: its own address and peer
+oc_client serve-ac2 "${OC_IF}b" test
+oc2=$OC_PID
+sl_check "serve-anyconnect: a second client at once gets its own address" "no 198.19.0.3" \
+	"$SL_WORK/serve-ac2.log $SRV_LOG" sl_wait_for 20 env_has "$SL_WORK/serve-ac2-env" connect \
+	INTERNAL_IP4_ADDRESS=198.19.0.3
+sl_check "serve-anyconnect: both tunnels answer at once" "a ping failed" "$SRV_LOG" \
+	both_ping "$OC_IF" "${OC_IF}b"
+sl_stop "$oc2"
+sl_stop "$oc1"
+sl_check "serve-anyconnect: the clients' goodbye ends their tunnels" "not logged" "$SRV_LOG" \
+	sl_wait_for 5 grep -q "tunnel of test over: client disconnected" "$SRV_LOG"
+
+# sluice's own client against sluice's server (CSTP: no DTLS offered)
+sluice_connect serve-ac-sluice
+sl_check "serve-anyconnect: sluice connect works against it too" "no ping in 20 s" \
+	"$SLC_LOG $SRV_LOG" sl_wait_for 20 sl_ping "$SL_NS_C" "$SL_IN_S"
+sl_stop "$SLC_PID"
+sl_stop "$srv"
 
 echo "$SL_PASSES passed, $SL_FAILS failed"
 sl_finish

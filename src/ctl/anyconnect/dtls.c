@@ -13,14 +13,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PSK_LABEL      "EXPORTER-openconnect-psk"
-#define PSK_LEN	       32
-#define DPD_EVERY_S    1
-#define DEAD_AFTER_S   3
-#define HANDSHAKE_S    5
-#define RETRY_EVERY_S  10
-#define RECORD_MAX     (16384 + 1)
-#define READS_PER_WAKE 64
+#define PSK_LABEL	"EXPORTER-openconnect-psk"
+#define PSK_LEN		32
+#define DPD_EVERY_S	1
+#define DEAD_AFTER_S	3
+#define HANDSHAKE_S	5
+#define RETRY_EVERY_S	10
+#define FIRST_RETRIES_S 2
+/* ocserv keeps a silent DTLS session and switches back on the first record it gets
+ * (worker-vpn.c udp_state), so probing the old session is the way back; a new
+ * handshake only after long. */
+#define REHANDSHAKE_DOWN_S 60
+#define RECORD_MAX	   (16384 + 1)
+#define READS_PER_WAKE	   64
 
 enum dstate { D_HANDSHAKE, D_UP, D_DOWN, D_IDLE };
 
@@ -161,6 +166,8 @@ static void on_readable(struct sl_loop *loop, int fd, uint32_t events, void *arg
 		if (r != 1) {
 			int e = SSL_get_error(d->ssl, r);
 
+			sl_debug("anyconnect: DTLS handshake step: %d/%d (%s)", r, e,
+				 SSL_state_string_long(d->ssl));
 			if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
 				unsigned long err = ERR_peek_last_error();
 
@@ -251,8 +258,11 @@ void sl_ac_dtls_restart(struct sl_ac_dtls **dp, struct sl_loop *loop,
 	SSL_CTX_set_read_ahead(d->ctx, 1);
 	SSL_CTX_set_options(d->ctx, SSL_OP_NO_TICKET);
 	*dp = d;
-	if (start_handshake(d) < 0)
-		set_state(d, D_IDLE);
+	/* The first ClientHello waits a tick: ocserv's main process routes it by App-ID only once
+	 * the worker has registered the session, and drops it before (seen as a lost handshake). */
+	d->handshakes = 0;
+	d->state = D_IDLE;
+	d->since = sl_loop_now(loop) - FIRST_RETRIES_S * SL_SEC + SL_SEC;
 }
 
 bool sl_ac_dtls_up(const struct sl_ac_dtls *d)
@@ -287,7 +297,8 @@ void sl_ac_dtls_tick(struct sl_ac_dtls *d)
 
 	switch (d->state) {
 	case D_HANDSHAKE:
-		DTLSv1_handle_timeout(d->ssl);
+		if (DTLSv1_handle_timeout(d->ssl) > 0)
+			sl_debug("anyconnect: DTLS handshake flight sent again");
 		if (now - d->since >= HANDSHAKE_S * SL_SEC) {
 			sl_info("anyconnect: no DTLS handshake in %d s; data over CSTP, retry in "
 				"%d s",
@@ -297,7 +308,8 @@ void sl_ac_dtls_tick(struct sl_ac_dtls *d)
 		}
 		return;
 	case D_IDLE:
-		if (now - d->since >= RETRY_EVERY_S * SL_SEC)
+		if (now - d->since >=
+		    (d->handshakes < 3 ? FIRST_RETRIES_S : RETRY_EVERY_S) * SL_SEC)
 			start_handshake(d);
 		return;
 	case D_UP:
@@ -308,7 +320,7 @@ void sl_ac_dtls_tick(struct sl_ac_dtls *d)
 		}
 		break;
 	case D_DOWN:
-		if (now - d->since >= RETRY_EVERY_S * SL_SEC) {
+		if (now - d->since >= REHANDSHAKE_DOWN_S * SL_SEC) {
 			start_handshake(d); /* the old session may be gone at the server */
 			return;
 		}

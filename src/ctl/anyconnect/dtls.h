@@ -7,8 +7,9 @@
  * the server finds the session. A record is | CSTP type (1) | payload |.
  *
  * DPD requests go out every second while it is up; no answer for 3 s and it
- * is down (data goes back to CSTP); probing goes on, and a fresh handshake is
- * tried every 10 s, so data returns to DTLS when UDP works again.
+ * is down (data goes back to CSTP); probing the session goes on, so data
+ * returns to DTLS when UDP works again (a fresh handshake after 60 s down, or
+ * every 10 s when the handshake itself failed).
  *
  * This session runs OpenSSL's DTLS in the control plane and hands packets
  * to the engine through its stream API: DTLS data is not yet in the

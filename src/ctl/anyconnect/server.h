@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * An AnyConnect server for stock openconnect clients (ocserv's dialect):
+ * HTTPS with the config-auth XML exchange, passwords from an ocpasswd file,
+ * a webvpn cookie per session, CONNECT /CSCOSSLC/tunnel answered with the
+ * address from the pool, DNS, routes, DPD and keepalive; then CSTP over TLS.
+ * Every client is a peer of the same engine (its address routed to it); IP
+ * packets go through the engine's stream API.
+ *
+ * Not here yet: DTLS (no X-DTLS-* headers are sent, so clients stay on
+ * CSTP), certificate authentication, IPv6 pools, rekey. Runs on the
+ * engine's loop.
+ */
+#ifndef SL_CTL_ANYCONNECT_SERVER_H
+#define SL_CTL_ANYCONNECT_SERVER_H
+
+#include "core/loop.h"
+#include "ctl/anyconnect/server_config.h"
+#include "sluice/engine.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sl_acs;
+
+struct sl_acs_stats {
+	uint64_t connections, auth_ok, auth_failed, tunnels, tunnels_now;
+};
+
+/* Listen and serve (cfg is copied; the pool's first host goes on the engine's device). */
+int sl_acs_new(struct sl_acs **out, struct sl_loop *loop, struct sl_engine *engine,
+	       const struct sl_acs_config *cfg, char *err, size_t err_len);
+/* Say DISCONNECT to every tunnel, close everything, delete the peers. */
+void sl_acs_free(struct sl_acs *s);
+void sl_acs_stats(const struct sl_acs *s, struct sl_acs_stats *out);
+
+#endif

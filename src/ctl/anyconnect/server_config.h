@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The config of `sluice serve anyconnect`: "key = value" lines in the
+ * spirit of ocserv.conf, '#' comments. Keys:
+ *   listen = ADDR:PORT            TLS (CSTP) listener
+ *   server-cert = FILE, server-key = FILE
+ *   auth = plain[passwd=FILE]     an ocpasswd file (ocserv's format)
+ *   ipv4-network = PREFIX         address pool; the server takes its first host
+ *   dns = ADDR                    pushed (up to 3)
+ *   route = PREFIX                pushed split-include (repeatable; none: all traffic)
+ *   dpd = SECONDS, keepalive = SECONDS, mtu = N, device = NAME, max-clients = N
+ * Relative paths are relative to the config file.
+ */
+#ifndef SL_CTL_ANYCONNECT_SERVER_CONFIG_H
+#define SL_CTL_ANYCONNECT_SERVER_CONFIG_H
+
+#include "sluice/engine.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define SL_ACS_PATH_MAX	  512
+#define SL_ACS_ROUTES_MAX 16
+
+struct sl_acs_config {
+	struct sockaddr_storage listen;
+	char cert[SL_ACS_PATH_MAX], key[SL_ACS_PATH_MAX], passwd[SL_ACS_PATH_MAX];
+	struct sl_prefix pool4;
+	uint8_t dns[3][4];
+	unsigned n_dns;
+	struct sl_prefix routes[SL_ACS_ROUTES_MAX];
+	unsigned n_routes;
+	uint32_t dpd_s, keepalive_s, mtu, max_clients;
+	char device[16];
+};
+
+/*
+ * Parse text (dir: the config file's directory, for relative paths). 0, or
+ * -EINVAL with "FILE:LINE: what was expected" in err.
+ */
+int sl_acs_config_parse(struct sl_acs_config *c, const char *text, size_t len, const char *name,
+			const char *dir, char *err, size_t err_len);
+
+#endif

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+/* `sluice serve anyconnect` config: every key, relative paths, defaults, and each mistake named. */
+#include "ctl/anyconnect/server_config.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static const char good[] = "# comment\n"
+			   "listen = 198.18.0.1:4443\n"
+			   "server-cert = pki/server.pem\n"
+			   "server-key = /etc/k.pem\r\n"
+			   "auth = \"plain[passwd=ocpasswd]\"\n"
+			   "ipv4-network = 198.19.0.0/24\n"
+			   "dns = 198.19.0.53\n"
+			   "route = 198.19.0.0/24\n"
+			   "route = 10.0.0.0/8\n"
+			   "  dpd = 7\n"
+			   "mtu = 1300\n"
+			   "device = acs0\n";
+
+static void parse_good(void **state)
+{
+	struct sl_acs_config c;
+	char err[256] = "";
+
+	assert_int_equal(
+		sl_acs_config_parse(&c, good, strlen(good), "t.conf", "/cfg", err, sizeof(err)), 0);
+	assert_string_equal(c.cert, "/cfg/pki/server.pem");
+	assert_string_equal(c.key, "/etc/k.pem");
+	assert_string_equal(c.passwd, "/cfg/ocpasswd");
+	assert_int_equal(c.pool4.len, 24);
+	assert_int_equal(c.n_dns, 1);
+	assert_int_equal(c.n_routes, 2);
+	assert_int_equal(c.routes[1].len, 8);
+	assert_int_equal(c.dpd_s, 7);
+	assert_int_equal(c.keepalive_s, 30); /* default */
+	assert_int_equal(c.mtu, 1300);
+	assert_string_equal(c.device, "acs0");
+}
+
+static void name_the_mistake(void **state)
+{
+	const struct {
+		const char *text, *want;
+	} bad[] = {
+		{"listen 1.2.3.4:5\n", "t.conf:1: expected 'key = value'"},
+		{"\nlisten = nowhere\n", "t.conf:2: listen: expected ADDR:PORT"},
+		{"auth = pam\n", "t.conf:1: auth: expected plain[passwd=FILE]"},
+		{"ipv4-network = 10.0.0.0/31\n", "t.conf:1: ipv4-network: expected"},
+		{"dpd = 0\n", "t.conf:1: dpd: expected seconds"},
+		{"colour = blue\n", "t.conf:1: colour: expected a known key"},
+		{"dns = 1.1.1.1\n", "t.conf: listen, server-cert"},
+	};
+	struct sl_acs_config c;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(sl_acs_config_parse(&c, bad[i].text, strlen(bad[i].text), "t.conf",
+						     "", err, sizeof(err)),
+				 -EINVAL);
+		if (strncmp(err, bad[i].want, strlen(bad[i].want)))
+			fail_msg("case %zu: '%s'", i, err);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parse_good),
+		cmocka_unit_test(name_the_mistake),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
