@@ -25,20 +25,27 @@
 
 #include "ip_fixture.h"
 
+/* Short and long runs (up to 64 KiB), at every alignment. */
 static void test_csum_add_matches_reference(void **state)
 {
-	uint8_t buf[2048];
+	static uint8_t buf[65536 + 8];
 
 	srandom(7);
-	for (int round = 0; round < 2000; round++) {
-		size_t n = (size_t)random() % sizeof(buf);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)random();
+	for (int round = 0; round < 3000; round++) {
+		size_t max = round < 2000 ? 2048 : 65536;
+		size_t n = (size_t)random() % max, off = (size_t)random() % 8;
 		uint32_t seed = (uint32_t)random() & 0xffff;
 
-		for (size_t i = 0; i < n; i++)
-			buf[i] = (uint8_t)random();
-		assert_int_equal(sl_csum_fold(sl_csum_add(seed, buf, n)),
-				 ref_fold(ref_sum(seed, buf, n)));
+		assert_int_equal(sl_csum_fold(sl_csum_add(seed, buf + off, n)),
+				 ref_fold(ref_sum(seed, buf + off, n)));
 	}
+	/* All ones and all zeros: the sums at the edges of the one's-complement ring. */
+	memset(buf, 0xff, sizeof(buf));
+	assert_int_equal(sl_csum_fold(sl_csum_add(0, buf, 65536)), ref_fold(ref_sum(0, buf, 65536)));
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(sl_csum_fold(sl_csum_add(0, buf, 65536)), 0);
 }
 
 /* L4 checksum of a finished segment, verified the long way: must come to 0xffff. */
