@@ -287,7 +287,7 @@ echo "  machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/
 echo "  kernel $(uname -r); $("$SLUICE" --version 2>/dev/null || echo 'sluice not built');" \
 	"$(openvpn --version 2>/dev/null | head -n 1 | cut -d' ' -f1-2);" \
 	"wireguard-go $(dpkg-query -W -f='${Version}' wireguard-go 2>/dev/null || echo '?')"
-echo "  load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "  started $(date -u '+%Y-%m-%d %H:%M') UTC, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for peer in ${BENCH_PEERS:-veth sluice sluice_tls wireguard_go openvpn}; do
 	echo "- $peer"
 	(bench_"$peer") || [ -f "$RESULTS/$peer.note" ] || note "$peer" "failed (see above)"

@@ -45,8 +45,12 @@ awk -v dat="$W/rows.dat" -v veth="$W/veth" '
 read -r veth_mbps veth_pps veth_rtt <"$W/veth" 2>/dev/null || veth_mbps=na
 [ "${veth_pps:-na}" = na ] || veth_pps=$(awk -v p="$veth_pps" 'BEGIN { printf "%.0f", p / 1000 }')
 rows=$(wc -l <"$W/rows.dat")
-when=$(date -u +%Y-%m-%d)
-machine="$(nproc) vCPUs, $(uname -r)"
+# The run's date and load from its header ("  started 2026-12-01 19:22 UTC, load average
+# before: 2.44 ..."); older outputs without it get today's date.
+when=$(sed -n 's/^  started \([0-9-]*\) .*/\1/p' "$IN" | head -n 1)
+load=$(sed -n 's/.*load average before: \([0-9.]*\).*/, load \1 at start/p' "$IN" | head -n 1)
+when=${when:-$(date -u +%Y-%m-%d)}
+machine="$(nproc) vCPUs, $(uname -r)$load"
 
 gnuplot <<EOF
 set terminal pngcairo size 1200,460 font "DejaVu Sans,10"

@@ -20,7 +20,7 @@
 #   SCALE peers=10000 bytes_per_idle_peer=N bytes_per_active_peer=M malloc_per_idle_peer=K
 #         lookup_instr_1=A lookup_instr_100=B lookup_instr_10000=C engine_instr_1=.. ..
 # A benchmark: it fails only when it cannot run (lost traffic is reported). Needs root;
-# part 2 needs valgrind. About 30 s.
+# part 2 needs valgrind. About 15 s.
 set -eu
 # shellcheck source=scripts/netns.sh
 . "$(dirname "$0")/../scripts/netns.sh"
