@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -27,28 +28,42 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
 
 void keys_ovpn_clear(struct key_slot *k)
 {
-	sl_ovpn_sa_clear(&k->orx);
-	sl_ovpn_sa_clear(&k->otx);
 	if (k->cbc) {
-		sl_ovpn_cbc_clear(&k->crx);
-		sl_ovpn_cbc_clear(&k->ctx);
+		if (k->cbcs) {
+			sl_ovpn_cbc_clear(&k->cbcs->rx);
+			sl_ovpn_cbc_clear(&k->cbcs->tx);
+		}
+		free(k->cbcs);
+	} else {
+		sl_ovpn_sa_clear(&k->orx);
+		sl_ovpn_sa_clear(&k->otx);
 	}
 }
 
 static int cbc_pair(struct key_slot *fresh, const struct sl_ovpn_key_pair *kp, uint32_t window)
 {
 	const char *name = kp->cipher == SL_OVPN_CIPHER_AES_128_CBC ? "AES-128-CBC" : "AES-256-CBC";
-	int r = sl_ovpn_cbc_init(&fresh->crx, name, kp->rx.key, kp->auth, kp->rx.hmac_key,
-				 kp->key_id, SL_OVPN_PEER_ID_NONE, false, window);
+	struct ovpn_cbc_pair *c = calloc(1, sizeof(*c));
+	int r;
 
-	if (r < 0)
+	if (!c)
+		return -ENOMEM;
+	r = sl_ovpn_cbc_init(&c->rx, name, kp->rx.key, kp->auth, kp->rx.hmac_key, kp->key_id,
+			     SL_OVPN_PEER_ID_NONE, false, window);
+	if (r < 0) {
+		free(c);
 		return r;
-	r = sl_ovpn_cbc_init(&fresh->ctx, name, kp->tx.key, kp->auth, kp->tx.hmac_key, kp->key_id,
+	}
+	r = sl_ovpn_cbc_init(&c->tx, name, kp->tx.key, kp->auth, kp->tx.hmac_key, kp->key_id,
 			     kp->tx_peer_id, true, 0);
-	if (r < 0)
-		sl_ovpn_cbc_clear(&fresh->crx);
-	fresh->cbc = r == 0;
-	return r;
+	if (r < 0) {
+		sl_ovpn_cbc_clear(&c->rx);
+		free(c);
+		return r;
+	}
+	fresh->cbc = true;
+	fresh->cbcs = c;
+	return 0;
 }
 
 int sl_key_set_ovpn(struct sl_engine *e, uint32_t peer_id, enum sl_key_slot slot,
@@ -131,7 +146,7 @@ static enum sl_drop seal(struct key_slot *k, struct sl_pkt *pk)
 	d = sl_ovpn_comp_encode(k->comp, pk);
 	if (d != SL_DROP_NONE)
 		return d;
-	return k->cbc ? sl_ovpn_cbc_seal(&k->ctx, pk) : sl_ovpn_seal(&k->otx, pk);
+	return k->cbc ? sl_ovpn_cbc_seal(&k->cbcs->tx, pk) : sl_ovpn_seal(&k->otx, pk);
 }
 
 /* A sealed packet leaves over UDP, or over the peer's stream (OpenVPN over TCP). Takes pk. */
@@ -172,8 +187,9 @@ void datapath_ovpn_tx(struct sl_engine *e, struct peer *p, struct sl_pkt *pk)
 	if (p->cfg.stream_send)
 		p->stats.stream_tx_packets++;
 	/* Last: the handler may renegotiate from inside the event. */
-	if (!k->near_limit_reported && (k->cbc ? k->ctx.packet_id >= SL_OVPN_PACKET_ID_WRAP_TRIGGER
-					       : sl_ovpn_near_wrap(&k->otx))) {
+	if (!k->near_limit_reported &&
+	    (k->cbc ? k->cbcs->tx.packet_id >= SL_OVPN_PACKET_ID_WRAP_TRIGGER
+		    : sl_ovpn_near_wrap(&k->otx))) {
 		k->near_limit_reported = true;
 		engine_emit(e, SL_EVENT_KEY_NEAR_LIMIT, p->id);
 	}
@@ -298,7 +314,7 @@ void datapath_ovpn_rx(struct sl_engine *e, struct sl_pkt *pk, const struct socka
 		count_drop(p ? &p->stats : &e->stats, SL_DROP_NOKEY);
 		return;
 	}
-	d = k->cbc ? sl_ovpn_cbc_open(&k->crx, pk) : sl_ovpn_open(&k->orx, pk);
+	d = k->cbc ? sl_ovpn_cbc_open(&k->cbcs->rx, pk) : sl_ovpn_open(&k->orx, pk);
 	if (d != SL_DROP_NONE) {
 		count_drop(&p->stats, d);
 		return;

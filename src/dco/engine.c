@@ -412,16 +412,22 @@ int sl_peer_route_del(struct sl_engine *e, uint32_t peer_id, const struct sl_pre
 	return route_change(e, peer_id, pfx, false);
 }
 
-static void fill_key_stats(const struct peer *p, struct sl_peer_stats *out)
+/* OpenVPN keys have no SPI; their sequence is the packet-id. */
+static void fill_key_stats(const struct sl_engine *e, const struct peer *p,
+			   struct sl_peer_stats *out)
 {
 	for (int i = 0; i < 2; i++) {
 		const struct key_slot *k = &p->slots[i];
+		bool esp = k->present && e->cfg.wire == SL_WIRE_ESP;
 
 		out->key_present[i] = k->present;
 		out->key_id[i] = k->key_id;
-		out->rx_spi[i] = k->present ? k->rx.spi : 0;
-		out->tx_spi[i] = k->present ? k->tx.spi : 0;
-		out->tx_seq[i] = k->present ? k->tx.seq : 0;
+		out->rx_spi[i] = esp ? k->rx.spi : 0;
+		out->tx_spi[i] = esp ? k->tx.spi : 0;
+		out->tx_seq[i] = esp	       ? k->tx.seq
+				 : !k->present ? 0
+				 : k->cbc      ? k->cbcs->tx.packet_id
+					       : k->otx.packet_id;
 	}
 }
 
@@ -434,7 +440,7 @@ int sl_peer_stats(struct sl_engine *e, uint32_t peer_id, struct sl_peer_stats *o
 	*out = p->stats;
 	out->transport = p->transport;
 	out->endpoint = p->cfg.endpoint;
-	fill_key_stats(p, out);
+	fill_key_stats(e, p, out);
 	return 0;
 }
 

@@ -25,15 +25,30 @@
 struct sl_ctl_server;
 
 /* A key pair in a slot: the rx SA is found by its SPI, the tx SA seals for the peer. */
+struct ovpn_cbc_pair {
+	struct sl_ovpn_cbc_sa rx, tx;
+};
+
+/*
+ * A slot holds the SAs of the engine's one wire format (sl_engine_cfg.wire),
+ * never two: they share the memory, which keeps an idle peer small.
+ */
 struct key_slot {
 	bool present;
 	uint8_t key_id;
-	struct sl_esp_sa rx, tx;
 	bool near_limit_reported;
-	struct sl_ovpn_sa orx, otx; /* SL_WIRE_OPENVPN (datapath_ovpn.c), AEAD */
-	bool cbc;		    /* SL_WIRE_OPENVPN, legacy CBC + HMAC instead */
-	struct sl_ovpn_cbc_sa crx, ctx;
+	bool cbc; /* SL_WIRE_OPENVPN: legacy CBC + HMAC (crx, ctx), else AEAD (orx, otx) */
 	enum sl_ovpn_comp comp;
+	union {
+		struct {
+			struct sl_esp_sa rx, tx; /* SL_WIRE_ESP */
+		};
+		struct {
+			struct sl_ovpn_sa orx, otx; /* SL_WIRE_OPENVPN (datapath_ovpn.c), AEAD */
+		};
+		struct ovpn_cbc_pair *cbcs; /* SL_WIRE_OPENVPN, CBC + HMAC: legacy, rare, so
+					       allocated rather than making every slot large */
+	};
 };
 
 struct peer {

@@ -28,11 +28,14 @@ void keys_clear_slot(struct sl_engine *e, struct peer *p, int slot)
 
 	if (!k->present)
 		return;
-	if (sl_idmap_get(&e->spis, k->rx.spi) == p)
-		sl_idmap_del(&e->spis, k->rx.spi);
-	sl_esp_sa_clear(&k->rx);
-	sl_esp_sa_clear(&k->tx);
-	keys_ovpn_clear(k);
+	if (e->cfg.wire == SL_WIRE_OPENVPN) {
+		keys_ovpn_clear(k);
+	} else {
+		if (sl_idmap_get(&e->spis, k->rx.spi) == p)
+			sl_idmap_del(&e->spis, k->rx.spi);
+		sl_esp_sa_clear(&k->rx);
+		sl_esp_sa_clear(&k->tx);
+	}
 	OPENSSL_cleanse(k, sizeof(*k));
 }
 
