@@ -20,19 +20,35 @@ static void switch_transport(struct sl_engine *e, struct peer *p, enum sl_transp
 	engine_emit(e, t == SL_TRANSPORT_UDP ? SL_EVENT_PEER_UDP_OK : SL_EVENT_PEER_SILENT, p->id);
 }
 
+/*
+ * The next wake-up: the next probe, or sooner the moment UDP will have been
+ * silent for silent_ms (while data is on UDP), so the switch to the stream
+ * comes DeadAfter after the last answer, not up to one interval later.
+ */
+static sl_time_ns next_due(const struct peer *p, bool on_udp, sl_time_ns now, sl_time_ns heard)
+{
+	sl_time_ns next = p->cfg.keepalive_ms * SL_MSEC;
+	sl_time_ns deadline = heard + p->cfg.silent_ms * SL_MSEC;
+
+	if (on_udp && p->cfg.stream_send && deadline > now && deadline - now < next)
+		next = deadline - now;
+	return next;
+}
+
 static void on_keepalive_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 {
 	struct peer *p = arg;
 	struct sl_engine *e = p->engine;
 	sl_time_ns now = sl_loop_now(loop);
 	sl_time_ns heard = p->last_dpd_reply > p->udp_since ? p->last_dpd_reply : p->udp_since;
+	bool on_udp = p->transport == SL_TRANSPORT_UDP;
+	bool silent = on_udp && p->cfg.stream_send && now - heard >= p->cfg.silent_ms * SL_MSEC;
 
-	sl_timer_arm(loop, &p->keepalive, p->cfg.keepalive_ms * SL_MSEC);
+	sl_timer_arm(loop, &p->keepalive, next_due(p, on_udp && !silent, now, heard));
 	if (p->cfg.endpoint.ss_family)
 		datapath_send_dpd(e, p, DPD_REQUEST);
 	/* Last: the event handler may act on the peer. */
-	if (p->transport == SL_TRANSPORT_UDP && p->cfg.stream_send &&
-	    now - heard >= p->cfg.silent_ms * SL_MSEC)
+	if (silent)
 		switch_transport(e, p, SL_TRANSPORT_STREAM);
 }
 
