@@ -714,6 +714,65 @@ static int raw_exchange(struct world *w, SSL *ssl, uint8_t type, const char *pay
 	return -1;
 }
 
+/* A TCP connection to the server from 127.0.0.LAST that never speaks. */
+static int silent_conn(struct world *w, uint8_t last)
+{
+	struct sockaddr_in from = {.sin_family = AF_INET};
+	struct sockaddr_storage to;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	from.sin_addr.s_addr = htonl(0x7f000000u | last);
+	assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+	harness_loopback(&to, w->port);
+	connect(fd, (struct sockaddr *)&to, sizeof(struct sockaddr_in));
+	return fd;
+}
+
+/* 0: closed by the server; 1: still open. */
+static int still_open(int fd)
+{
+	char b;
+
+	return read(fd, &b, 1) < 0 && errno == EAGAIN;
+}
+
+/*
+ * Pending handshakes: 8 per source at most (the 9th is closed at once), 64 in all; the 65th
+ * makes the oldest give way, and a real client still gets in.
+ */
+static void test_pending_limits(void **state)
+{
+	struct world *w = *state;
+	int fds[8 * 8 + 1], extra;
+
+	native_up(w, &w->srv);
+	for (int i = 0; i < 8; i++) {
+		fds[i] = silent_conn(w, 2);
+		pump(w, 5);
+	}
+	extra = silent_conn(w, 2);
+	pump(w, 20);
+	assert_int_equal(still_open(extra), 0);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(still_open(fds[i]), 1);
+	close(extra);
+	/* 7 more sources fill the 64; one more from a new source pushes out the oldest. */
+	for (int i = 8; i < 64; i++) {
+		fds[i] = silent_conn(w, (uint8_t)(3 + (i - 8) / 8));
+		pump(w, 5);
+	}
+	fds[64] = silent_conn(w, 20);
+	pump(w, 20);
+	assert_int_equal(still_open(fds[0]), 0);
+	for (int i = 1; i <= 64; i++)
+		assert_int_equal(still_open(fds[i]), 1);
+	connect_client(w, 0);
+	assert_int_equal(sl_native_server_peers(w->srv.n), 1);
+	for (int i = 0; i <= 64; i++)
+		close(fds[i]);
+}
+
 static void test_malformed_hello_closes(void **state)
 {
 	struct world *w = *state;
@@ -810,6 +869,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_ca_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_distrusts_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handshake_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_hello_closes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_before_hello_closes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_common_cipher_and_ping, setup, teardown),
