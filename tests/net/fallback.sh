@@ -1,9 +1,9 @@
 #!/bin/bash
-# When UDP is blackholed mid-transfer, the data moves to the TLS connection within 3 s (measured
-# from the block to the first data packet the server receives over TLS); when UDP works again it
-# moves back within 10 s (to the first data packet over UDP again); the inner TCP connection
-# never breaks and its bytes arrive intact. DeadAfter is 2 s here (Keepalive 1 s), so that a dead
-# path is declared after two unanswered probes; with the default 3 s, fallback takes 2.5-3.5 s.
+# When UDP is blackholed mid-transfer, the client moves its data to the TLS connection within 3 s
+# and the server receives data over TLS soon after (see below why that bound is 5 s); when UDP
+# works again it moves back within 10 s (to the first data packet over UDP again); the inner TCP
+# connection never breaks and its bytes arrive intact. DeadAfter is 2 s here (Keepalive 1 s): the
+# switch comes 2 s after the last answered probe, 1-2 s after the blackhole.
 set -eu
 # shellcheck source=scripts/netns.sh
 . "$(dirname "$0")/../../scripts/netns.sh"
@@ -89,14 +89,26 @@ stream_before=$(counter S stream_rx_packets)
 block
 t_block=$(sl_now_ms)
 echo "    UDP to/from port 4500 blackholed in the client namespace"
+# Two times: when the client moves its data to TLS (sluice's part, DeadAfter after the last
+# answered probe), and when the first data arrives over TLS at the server. The second also waits
+# for the inner TCP: segments lost in the blackout before the switch come again only at its next
+# retransmission timeout, which backs off (about 0.2, 0.6, 1.4, 3.0 s after the first loss), so
+# it may land a little after 3 s even when the path was ready long before.
+if sl_wait_for 10 sl_transport_is "$SL_IF_C" tls; then
+	ms=$(($(sl_now_ms) - t_block))
+	echo "    MEASURED: client on tls $ms ms after the blackhole"
+	sl_check "fallback path up within 3 s" "took $ms ms" "$SL_LOG_C $SL_LOG_S" [ "$ms" -le 3000 ]
+else
+	sl_fail "fallback path up within 3 s" \
+		"client transport '$(sl_peer "$SL_IF_C" .transport)' after 10 s" "$SL_LOG_C" "$SL_LOG_S"
+fi
 if sl_wait_for 10 grows S stream_rx_packets "$stream_before"; then
 	ms=$(($(sl_now_ms) - t_block))
-	echo "    MEASURED: data over tls $ms ms after the blackhole" \
-		"(client transport $(sl_peer "$SL_IF_C" .transport))"
-	sl_check "fallback carries the data within 3 s" "took $ms ms" "$SL_LOG_C $SL_LOG_S" \
-		[ "$ms" -le 3000 ]
+	echo "    MEASURED: data over tls $ms ms after the blackhole"
+	sl_check "fallback carries the data within 5 s" "took $ms ms" "$SL_LOG_C $SL_LOG_S" \
+		[ "$ms" -le 5000 ]
 else
-	sl_fail "fallback carries the data within 3 s" \
+	sl_fail "fallback carries the data within 5 s" \
 		"no data over tls within 10 s; client transport '$(sl_peer "$SL_IF_C" .transport)'" \
 		"$SL_LOG_C" "$SL_LOG_S"
 fi
