@@ -4,7 +4,10 @@
 #   - the plain veth (the ceiling: no tunnel at all),
 #   - sluice (ESP-in-UDP, AES-256-GCM by default),
 #   - wireguard-go (userspace WireGuard, ChaCha20-Poly1305),
-#   - openvpn 2.6 in userspace (--disable-dco), p2p TLS mode, AES-256-GCM, UDP.
+#   - openvpn 2.6 in userspace (--disable-dco), p2p TLS mode, AES-256-GCM, UDP;
+#   - OpenVPN client/server mode, AES-256-GCM, UDP: the sluice client (sluice openvpn) against
+#     an openvpn server, an openvpn client against the sluice server, and openvpn against
+#     openvpn, so the three rows differ only in who runs each end.
 # Prints a table and the line
 #   RESULT sluice_vs_veth=R1 sluice_vs_wireguard_go=R2 sluice_vs_openvpn=R3
 # (sluice's throughput divided by the other's; "na" when one of them could not be measured),
@@ -17,6 +20,7 @@ set -eu
 . "$(dirname "$0")/../scripts/netns.sh"
 
 T=${BENCH_SECONDS:-10}
+# BENCH_PEERS: the rows to run (names as in the loop below), default all
 sl_need_root
 sl_need_cmd ip iperf3 jq openssl
 RESULTS=$(mktemp -d /tmp/sluice-bench.XXXXXX)
@@ -138,6 +142,50 @@ bench_openvpn() {
 	iperf_through openvpn 198.19.2.1
 }
 
+# ovpn_cs NAME CLIENT SERVER: OpenVPN client/server mode; CLIENT and SERVER are sluice or openvpn.
+ovpn_cs() {
+	local name=$1 cli=$2 srv=$3 d
+	if ! command -v openvpn >/dev/null; then
+		note "$name" "openvpn not installed (scripts/deps.sh --bench)"
+		return 0
+	fi
+	sl_init "bench-$name"
+	d=$SL_WORK
+	sl_netns_pair
+	make_certs "$d"
+	if [ "$srv" = openvpn ]; then
+		sl_bg "$SL_NS_S" "$d/server.log" openvpn --dev tun --proto udp --local "$SL_ADDR_S" \
+			--port 1194 --server 198.19.3.0 255.255.255.0 --topology subnet --dh none \
+			--data-ciphers AES-256-GCM --disable-dco --ca "$d/ca.pem" --cert "$d/server.pem" \
+			--key "$d/server.key" --keepalive 10 60 --verb 3
+	else
+		printf '%s\n' "server 198.19.3.0 255.255.255.0" "topology subnet" "dev tun" "proto udp" \
+			"port 1194" "ca $d/ca.pem" "cert $d/server.pem" "key $d/server.key" \
+			"data-ciphers AES-256-GCM" "keepalive 10 60" "verb 1" >"$d/server.ovpn"
+		sl_bg "$SL_NS_S" "$d/server.log" "$SLUICE" openvpn --config "$d/server.ovpn"
+	fi
+	sleep 1
+	if [ "$cli" = openvpn ]; then
+		sl_bg "$SL_NS_C" "$d/client.log" openvpn --client --dev tun --proto udp --nobind \
+			--remote "$SL_ADDR_S" 1194 --data-ciphers AES-256-GCM --disable-dco \
+			--ca "$d/ca.pem" --cert "$d/client.pem" --key "$d/client.key" --verb 3
+	else
+		printf '%s\n' client "dev tun" "proto udp" "remote $SL_ADDR_S 1194" "ca $d/ca.pem" \
+			"cert $d/client.pem" "key $d/client.key" "verb 1" >"$d/client.ovpn"
+		sl_bg "$SL_NS_C" "$d/client.log" "$SLUICE" openvpn --config "$d/client.ovpn"
+	fi
+	if ! sl_wait_for 20 sl_ping "$SL_NS_C" 198.19.3.1; then
+		note "$name" "tunnel did not come up"
+		sl_tail "$d/server.log" "$d/client.log"
+		return 1
+	fi
+	iperf_through "$name" 198.19.3.1
+}
+
+bench_sluice_ovpn() { ovpn_cs sluice_ovpn sluice openvpn; }
+bench_ovpn_sluice() { ovpn_cs ovpn_sluice openvpn sluice; }
+bench_ovpn_ovpn() { ovpn_cs ovpn_ovpn openvpn openvpn; }
+
 mbps() {
 	[ -s "$RESULTS/$1" ] && printf '%.1f' "$(cat "$RESULTS/$1")" || echo na
 }
@@ -158,7 +206,7 @@ echo "sluice bench: $T s single-stream iperf3 TCP per peer, client ns -> server 
 echo "  machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1),"
 echo "  kernel $(uname -r); $("$SLUICE" --version 2>/dev/null || echo 'sluice not built');" \
 	"$(openvpn --version 2>/dev/null | head -n 1 | cut -d' ' -f1-2)"
-for peer in veth sluice wireguard_go openvpn; do
+for peer in ${BENCH_PEERS:-veth sluice wireguard_go openvpn sluice_ovpn ovpn_sluice ovpn_ovpn}; do
 	echo "- $peer"
 	(bench_"$peer") || [ -f "$RESULTS/$peer.note" ] || note "$peer" "failed (see above)"
 done
@@ -166,7 +214,8 @@ done
 echo
 printf '%-34s %12s %10s\n' peer Mbit/s "vs veth"
 for row in "veth:plain veth (ceiling)" "sluice:sluice" "wireguard_go:wireguard-go (userspace)" \
-	"openvpn:openvpn 2.6 (userspace, no DCO)"; do
+	"openvpn:openvpn 2.6 (userspace, no DCO)" "sluice_ovpn:sluice client -> openvpn server" \
+	"ovpn_sluice:openvpn client -> sluice server" "ovpn_ovpn:openvpn client -> openvpn server"; do
 	peer=${row%%:*}
 	extra=
 	[ -f "$RESULTS/$peer.note" ] && extra="  ($(cat "$RESULTS/$peer.note"))"
@@ -174,7 +223,9 @@ for row in "veth:plain veth (ceiling)" "sluice:sluice" "wireguard_go:wireguard-g
 done
 echo
 echo "RESULT sluice_vs_veth=$(ratio sluice veth) sluice_vs_wireguard_go=$(ratio sluice wireguard_go)" \
-	"sluice_vs_openvpn=$(ratio sluice openvpn)"
+	"sluice_vs_openvpn=$(ratio sluice openvpn)" \
+	"sluice_ovpn_client_vs_openvpn=$(ratio sluice_ovpn ovpn_ovpn)" \
+	"sluice_ovpn_server_vs_openvpn=$(ratio ovpn_sluice ovpn_ovpn)"
 
 # Instruction counts per packet (bench/instr.sh: callgrind, no network namespaces); its INSTR line
 # is the last line, comparable before/after a change where Mbit/s are noisy.

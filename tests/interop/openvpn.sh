@@ -197,6 +197,30 @@ up_case udp-AES-128-CBC-SHA1 --proto udp --data-ciphers AES-128-CBC -- "data-cip
 	true
 stop_both
 
+# --- compression: the framing stubs work, real compression is refused by name -----------------
+# (OpenVPN does not negotiate compression: the server pushes it, or both configs name it.)
+if up_case compress-stub-v2 --proto udp --compress stub-v2 --push "compress stub-v2" --; then
+	transfer "compress-stub-v2: transfer $MIB MiB" "$MIB"
+fi
+stop_both
+if up_case comp-lzo-no --proto udp --comp-lzo no -- "comp-lzo no"; then
+	transfer "comp-lzo-no: transfer $MIB MiB" "$MIB"
+fi
+stop_both
+server compress-lz4 --proto udp --compress lz4-v2 --allow-compression yes --push "compress lz4-v2"
+client compress-lz4
+sl_check "compress lz4-v2: refused with a clear line" "no line naming it" "$CLOG" \
+	sl_wait_for 20 grep -qs "unsupported pushed option: 'compress" "$CLOG"
+stop_both
+
+# --- reneg-bytes: a renegotiation after 2 MiB -------------------------------------------------
+if up_case reneg-bytes --proto udp -- "reneg-bytes 2000000"; then
+	transfer "reneg-bytes: transfer $MIB MiB" "$MIB"
+	sl_check "reneg-bytes: renegotiated" "no renegotiation" "$CLOG" \
+		sl_wait_for 5 grep -q 'renegotiated, data key id' "$CLOG"
+fi
+stop_both
+
 # --- keys from the legacy TLS PRF (what a server does for a client without TLS-EKM) ------------
 CLIENT_ENV=SLUICE_OVPN_LEGACY_PRF=1
 if up_case legacy-prf --proto udp --; then

@@ -74,6 +74,7 @@ struct sl_ovpn_client {
 	uint8_t addr_done[4];
 	int ping, ping_restart;
 	sl_time_ns last_rx_ctl, up_since, key_since;
+	uint64_t key_bytes, key_pkts; /* peer counters when the current key came in */
 	bool failed;
 
 	struct sl_timer t_session, t_push, t_check, t_retry;
@@ -290,8 +291,9 @@ static int install_keys(struct sl_ovpn_client *c, uint8_t key_id)
 	int r = sl_ovpn_session_key2(&c->s, key_id, c->ekm, key2);
 
 	if (!r)
-		r = sl_ovpn_key_pair_from_key2(key2, SL_OVPN_ROLE_CLIENT, c->cipher, key_id,
-					       c->push.peer_id, c->push.comp, &kp);
+		r = sl_ovpn_key_pair_from_key2(
+			key2, SL_OVPN_ROLE_CLIENT, c->cipher, key_id, c->push.peer_id,
+			c->push.comp_pushed ? (int)c->push.comp : c->conf->comp, &kp);
 	snprintf(kp.auth, sizeof(kp.auth), "%s", c->conf->auth);
 	OPENSSL_cleanse(key2, sizeof(key2));
 	if (!r)
@@ -302,6 +304,7 @@ static int install_keys(struct sl_ovpn_client *c, uint8_t key_id)
 		c->keys_in = true;
 	OPENSSL_cleanse(&kp, sizeof(kp));
 	c->key_since = sl_loop_now(c->loop);
+	sl_ovpn_traffic(c->e, PEER, &c->key_bytes, &c->key_pkts);
 	return r;
 }
 
@@ -644,7 +647,7 @@ static void on_retry_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 	connect_next(arg);
 }
 
-/* Every second: ping-restart, and our own renegotiation by reneg-sec. */
+/* Every second: ping-restart, and our own renegotiation (reneg-sec, -bytes, -pkts). */
 static void on_check_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 {
 	struct sl_ovpn_client *c = arg;
@@ -666,11 +669,15 @@ static void on_check_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 		restart(c, why, true);
 		return;
 	}
-	if (c->conf->reneg_sec > 0 &&
-	    now - c->key_since >= (sl_time_ns)c->conf->reneg_sec * SL_SEC) {
+	if (sl_ovpn_reneg_due(c->conf, now - c->key_since, c->e, PEER, c->key_bytes, c->key_pkts)) {
 		c->key_since = now; /* one attempt per period */
+		sl_ovpn_traffic(c->e, PEER, &c->key_bytes, &c->key_pkts);
 		if (sl_ovpn_session_renegotiate(&c->s, now_ms(c)) == 0) {
-			sl_info("openvpn: renegotiating (reneg-sec %d)", c->conf->reneg_sec);
+			sl_info("openvpn: renegotiating (reneg-sec %d, reneg-bytes %lld, "
+				"reneg-pkts "
+				"%lld)",
+				c->conf->reneg_sec, (long long)c->conf->reneg_bytes,
+				(long long)c->conf->reneg_pkts);
 			arm_session(c);
 		}
 	}
@@ -687,7 +694,8 @@ static void build_peer_info(struct sl_ovpn_client *c)
 
 	snprintf(c->peer_info, sizeof(c->peer_info),
 		 "IV_VER=2.6.0\nIV_PLAT=linux\nIV_TCPNL=1\nIV_MTU=%d\nIV_NCP=2\nIV_CIPHERS=%s\n"
-		 "IV_PROTO=%d\nIV_GUI_VER=sluice_0.1.0\n",
+		 "IV_PROTO=%d\nIV_LZO_STUB=1\nIV_COMP_STUB=1\nIV_COMP_STUBv2=1\n"
+		 "IV_GUI_VER=sluice_0.1.0\n",
 		 c->conf->tun_mtu, c->conf->data_ciphers, proto);
 	/* OCC options string: only compared, with warnings, by the server. */
 	snprintf(c->options, sizeof(c->options),

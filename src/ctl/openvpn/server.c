@@ -38,6 +38,7 @@ struct client {
 	uint8_t inner[4];
 	bool have_inner;
 	sl_time_ns last_rx, key_since, created;
+	uint64_t key_bytes, key_pkts;
 	char name[64]; /* certificate CN, for logs */
 	struct sl_ovpn_server *srv;
 };
@@ -289,6 +290,7 @@ static int install_keys(struct client *c, uint8_t key_id)
 	if (!r)
 		c->keys_in = true;
 	c->key_since = sl_loop_now(s->loop);
+	sl_ovpn_traffic(s->e, c->peer_id, &c->key_bytes, &c->key_pkts);
 	return r;
 }
 
@@ -587,9 +589,10 @@ static void on_check_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 			drop_client(c, "idle (no packet for twice ping-restart)");
 			continue;
 		}
-		if (c->pushed && s->conf->reneg_sec > 0 &&
-		    now - c->key_since >= (sl_time_ns)s->conf->reneg_sec * SL_SEC) {
+		if (c->pushed && sl_ovpn_reneg_due(s->conf, now - c->key_since, s->e, c->peer_id,
+						   c->key_bytes, c->key_pkts)) {
 			c->key_since = now;
+			sl_ovpn_traffic(s->e, c->peer_id, &c->key_bytes, &c->key_pkts);
 			sl_ovpn_session_renegotiate(&c->s, now_ms(s));
 		}
 	}
