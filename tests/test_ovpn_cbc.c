@@ -127,6 +127,7 @@ static void test_seal_open_roundtrip(void **state)
 	assert_int_equal(t.p.len, 100);
 	pkt_free(&t);
 	/* Bad arguments. */
+	sl_ovpn_cbc_clear(&wrong);
 	assert_int_equal(sl_ovpn_cbc_init(&wrong, "BF-CBC", data, "SHA1", data, 0, 0, true, 0),
 			 -EINVAL);
 	assert_int_equal(sl_ovpn_cbc_init(&wrong, "AES-128-CBC", data, "NOPE", data, 0, 0, true, 0),
