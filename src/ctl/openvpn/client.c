@@ -40,6 +40,8 @@ enum phase {
 	PHASE_UP,	 /* data flows */
 };
 
+enum pending { PENDING_NONE, PENDING_RESTART, PENDING_HALT };
+
 struct tcp_conn {
 	int fd;
 	uint8_t in[TCP_BUF];
@@ -76,8 +78,10 @@ struct sl_ovpn_client {
 	sl_time_ns last_rx_ctl, up_since, key_since;
 	uint64_t key_bytes, key_pkts; /* peer counters when the current key came in */
 	bool failed;
+	enum pending pending; /* restart/halt decided, done by t_act */
+	bool pending_next_remote;
 
-	struct sl_timer t_session, t_push, t_check, t_retry;
+	struct sl_timer t_session, t_push, t_check, t_retry, t_act;
 };
 
 static uint64_t now_ms(const struct sl_ovpn_client *c)
@@ -174,22 +178,46 @@ static void end_connection(struct sl_ovpn_client *c)
 	c->phase = PHASE_IDLE;
 }
 
+/*
+ * Restart and halt are said at once but done from a timer of their own: they free the
+ * session, and they are often decided inside one of its callbacks.
+ */
 static void restart(struct sl_ovpn_client *c, const char *why, bool next_remote)
 {
+	if (c->pending != PENDING_NONE)
+		return;
 	sl_warn("openvpn: %s; reconnecting in %d s", why, RETRY_MS / 1000);
-	end_connection(c);
-	if (next_remote && c->conf->n_remotes > 1)
-		c->remote = (c->remote + 1) % c->conf->n_remotes;
-	sl_timer_arm(c->loop, &c->t_retry, RETRY_MS * SL_MSEC);
+	c->pending = PENDING_RESTART;
+	c->pending_next_remote = next_remote;
+	sl_timer_arm(c->loop, &c->t_act, 0);
 }
 
 static void halt(struct sl_ovpn_client *c, const char *why)
 {
+	if (c->pending == PENDING_HALT)
+		return;
 	sl_err("openvpn: %s; stopping", why);
+	c->pending = PENDING_HALT;
+	sl_timer_arm(c->loop, &c->t_act, 0);
+}
+
+static void on_act_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
+{
+	struct sl_ovpn_client *c = arg;
+	enum pending what = c->pending;
+
+	c->pending = PENDING_NONE;
 	end_connection(c);
-	c->failed = true;
-	sl_timer_cancel(c->loop, &c->t_check);
-	sl_loop_stop(c->loop);
+	if (what == PENDING_HALT) {
+		c->failed = true;
+		sl_timer_cancel(loop, &c->t_check);
+		sl_timer_cancel(loop, &c->t_retry);
+		sl_loop_stop(loop);
+	} else if (what == PENDING_RESTART) {
+		if (c->pending_next_remote && c->conf->n_remotes > 1)
+			c->remote = (c->remote + 1) % c->conf->n_remotes;
+		sl_timer_arm(loop, &c->t_retry, RETRY_MS * SL_MSEC);
+	}
 }
 
 /* Configuration from PUSH_REPLY */
@@ -413,6 +441,8 @@ static void on_session_event(void *arg, const struct sl_ovpn_ev *ev)
 {
 	struct sl_ovpn_client *c = arg;
 
+	if (c->pending != PENDING_NONE)
+		return; /* the connection is ending */
 	switch (ev->type) {
 	case SL_OVPN_EV_KEY_READY:
 		if (ev->key_id == 0 && c->phase == PHASE_HANDSHAKE) {
@@ -542,7 +572,7 @@ static void connect_next(struct sl_ovpn_client *c)
 		rc = c->proto == SL_OVPN_TCP ? start_tcp(c) : start_session(c);
 	}
 	if (rc) {
-		char why[128];
+		char why[400];
 
 		snprintf(why, sizeof(why), "cannot start the connection to %s: %s", r->host,
 			 strerror(-rc));
@@ -585,8 +615,8 @@ static void tcp_input(struct sl_ovpn_client *c)
 			sl_engine_ovpn_input(c->e, pkt, len);
 		else
 			sl_ovpn_client_on_control(c, pkt, len, NULL);
-		if (c->tcp.fd < 0)
-			return; /* restarted from inside */
+		if (c->pending != PENDING_NONE)
+			return; /* ending: the rest of the input does not matter */
 	}
 	memmove(t->in, t->in + off, t->in_len - off);
 	t->in_len -= off;
@@ -602,7 +632,7 @@ static void on_tcp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 
 		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l);
 		if (err) {
-			char why[128];
+			char why[400];
 
 			snprintf(why, sizeof(why), "TCP connect to %s failed: %s",
 				 c->conf->remotes[c->remote].host, strerror(err));
@@ -628,7 +658,7 @@ static void on_session_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 {
 	struct sl_ovpn_client *c = arg;
 
-	if (!c->have_session)
+	if (!c->have_session || c->pending != PENDING_NONE)
 		return;
 	sl_ovpn_session_tick(&c->s, now_ms(c));
 	arm_session(c);
@@ -655,14 +685,14 @@ static void on_check_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 	struct sl_peer_stats st;
 
 	sl_timer_arm(loop, &c->t_check, CHECK_MS * SL_MSEC);
-	if (c->phase != PHASE_UP)
+	if (c->phase != PHASE_UP || c->pending != PENDING_NONE)
 		return;
 	if (sl_peer_stats(c->e, PEER, &st) == 0 && st.last_rx_ns > heard)
 		heard = st.last_rx_ns;
 	if (c->up_since > heard)
 		heard = c->up_since;
 	if (c->ping_restart > 0 && now - heard >= (sl_time_ns)c->ping_restart * SL_SEC) {
-		char why[128];
+		char why[400];
 
 		snprintf(why, sizeof(why), "nothing from the server for %d s (ping-restart)",
 			 c->ping_restart);
@@ -789,6 +819,7 @@ int sl_ovpn_client_new(struct sl_ovpn_client **out, struct sl_loop *loop, struct
 	sl_timer_init(&c->t_push, on_push_due, c);
 	sl_timer_init(&c->t_check, on_check_due, c);
 	sl_timer_init(&c->t_retry, on_retry_due, c);
+	sl_timer_init(&c->t_act, on_act_due, c);
 	sl_timer_arm(loop, &c->t_check, CHECK_MS * SL_MSEC);
 	connect_next(c);
 	*out = c;
@@ -802,6 +833,7 @@ void sl_ovpn_client_free(struct sl_ovpn_client *c)
 	end_connection(c);
 	sl_timer_cancel(c->loop, &c->t_check);
 	sl_timer_cancel(c->loop, &c->t_retry);
+	sl_timer_cancel(c->loop, &c->t_act);
 	SSL_CTX_free(c->ssl);
 	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
@@ -812,7 +844,7 @@ void sl_ovpn_client_on_control(void *arg, const uint8_t *pkt, size_t len,
 {
 	struct sl_ovpn_client *c = arg;
 
-	if (!c || !c->have_session)
+	if (!c || !c->have_session || c->pending != PENDING_NONE)
 		return;
 	/* Over UDP only the server's address speaks for the session. */
 	if (from && (from->ss_family != c->server.ss_family ||
@@ -828,7 +860,7 @@ void sl_ovpn_client_on_control(void *arg, const uint8_t *pkt, size_t len,
 
 void sl_ovpn_client_on_event(struct sl_ovpn_client *c, const struct sl_event *ev)
 {
-	if (ev->peer_id != PEER)
+	if (ev->peer_id != PEER || c->pending != PENDING_NONE)
 		return;
 	if (ev->type == SL_EVENT_PEER_EXIT && c->phase == PHASE_UP)
 		restart(c, "the server is going away (explicit-exit-notify)", true);
@@ -838,7 +870,7 @@ void sl_ovpn_client_on_event(struct sl_ovpn_client *c, const struct sl_event *ev
 
 void sl_ovpn_client_shutdown(struct sl_ovpn_client *c)
 {
-	if (c->phase != PHASE_UP)
+	if (c->phase != PHASE_UP || c->pending != PENDING_NONE)
 		return;
 	/* Control-channel EXIT (cc-exit) when the server offered it, else the OCC message. */
 	if (c->push.cc_exit)

@@ -33,6 +33,7 @@ struct client {
 	struct sockaddr_storage addr;
 	struct sl_ovpn_session s;
 	bool pushed, keys_in, in_engine;
+	bool doomed; /* dropped: freed by t_reap */
 	bool ekm, cc_exit;
 	int cipher; /* sl_ovpn_cipher_from_name */
 	uint8_t inner[4];
@@ -57,7 +58,7 @@ struct sl_ovpn_server {
 	uint32_t pool_first, pool_last; /* host addresses, host order */
 	char options[256];
 	struct client clients[MAX_CLIENTS];
-	struct sl_timer t_check, t_session;
+	struct sl_timer t_check, t_session, t_reap;
 	uint64_t spoofed_resets, bad_cookies;
 };
 
@@ -153,18 +154,35 @@ static void arm_session_timer(struct sl_ovpn_server *s)
 		sl_timer_arm_at(s->loop, &s->t_session, d * SL_MSEC);
 }
 
+static void drop_now(struct client *c)
+{
+	if (c->in_engine)
+		sl_peer_del(c->srv->e, c->peer_id);
+	sl_ovpn_session_free(&c->s);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Said at once, done from t_reap: drops are often decided inside the session's callbacks. */
 static void drop_client(struct client *c, const char *why)
 {
-	struct sl_ovpn_server *s = c->srv;
 	char a[64];
 
+	if (c->doomed)
+		return;
 	addr_str(&c->addr, a, sizeof(a));
 	sl_info("openvpn: client %s (%s, peer-id %u) gone: %s", a, c->name[0] ? c->name : "?",
 		c->peer_id, why);
-	if (c->in_engine)
-		sl_peer_del(s->e, c->peer_id);
-	sl_ovpn_session_free(&c->s);
-	memset(c, 0, sizeof(*c));
+	c->doomed = true;
+	sl_timer_arm(c->srv->loop, &c->srv->t_reap, 0);
+}
+
+static void on_reap_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
+{
+	struct sl_ovpn_server *s = arg;
+
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (s->clients[i].used && s->clients[i].doomed)
+			drop_now(&s->clients[i]);
 }
 
 static void send_to(void *arg, const uint8_t *pkt, size_t len)
@@ -379,6 +397,8 @@ static void on_session_event(void *arg, const struct sl_ovpn_ev *ev)
 	struct client *c = arg;
 	char text[64];
 
+	if (c->doomed)
+		return;
 	switch (ev->type) {
 	case SL_OVPN_EV_KEY_READY:
 		if (ev->key_id == 0) {
@@ -521,6 +541,8 @@ void sl_ovpn_server_on_control(void *arg, const uint8_t *pkt, size_t len,
 	if (!s || !from)
 		return;
 	c = client_by_addr(s, from);
+	if (c && c->doomed)
+		return; /* its slot is freed in a moment; the client resends */
 	if (c) {
 		if (sl_ovpn_session_input(&c->s, pkt, len, now_ms(s)) == 0)
 			c->last_rx = sl_loop_now(s->loop);
@@ -562,7 +584,7 @@ static void on_session_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 	struct sl_ovpn_server *s = arg;
 
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (s->clients[i].used)
+		if (s->clients[i].used && !s->clients[i].doomed)
 			sl_ovpn_session_tick(&s->clients[i].s, now_ms(s));
 	arm_session_timer(s);
 }
@@ -580,7 +602,7 @@ static void on_check_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 		struct sl_peer_stats st;
 		sl_time_ns heard = c->last_rx;
 
-		if (!c->used)
+		if (!c->used || c->doomed)
 			continue;
 		if (c->in_engine && sl_peer_stats(s->e, c->peer_id, &st) == 0 &&
 		    st.last_rx_ns > heard)
@@ -694,6 +716,7 @@ int sl_ovpn_server_new(struct sl_ovpn_server **out, struct sl_loop *loop, struct
 	s->conf = conf;
 	sl_timer_init(&s->t_check, on_check_due, s);
 	sl_timer_init(&s->t_session, on_session_due, s);
+	sl_timer_init(&s->t_reap, on_reap_due, s);
 	r = setup_pool(s, err, err_len);
 	if (!r) {
 		s->ssl = sl_ovpn_tls_ctx_new(true, conf->ca.text, conf->cert.text, conf->key.text,
@@ -725,9 +748,10 @@ void sl_ovpn_server_free(struct sl_ovpn_server *s)
 		return;
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (s->clients[i].used)
-			drop_client(&s->clients[i], "server stopping");
+			drop_now(&s->clients[i]);
 	sl_timer_cancel(s->loop, &s->t_check);
 	sl_timer_cancel(s->loop, &s->t_session);
+	sl_timer_cancel(s->loop, &s->t_reap);
 	sl_ovpn_wrap_clear(&s->listener);
 	SSL_CTX_free(s->ssl);
 	OPENSSL_cleanse(s, sizeof(*s));
@@ -738,7 +762,7 @@ void sl_ovpn_server_on_event(struct sl_ovpn_server *s, const struct sl_event *ev
 {
 	struct client *c = ev->peer_id < MAX_CLIENTS ? &s->clients[ev->peer_id] : NULL;
 
-	if (!c || !c->used)
+	if (!c || !c->used || c->doomed)
 		return;
 	if (ev->type == SL_EVENT_PEER_EXIT)
 		drop_client(c, "explicit-exit-notify");
@@ -756,7 +780,7 @@ void sl_ovpn_server_shutdown(struct sl_ovpn_server *s)
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = &s->clients[i];
 
-		if (!c->used || !c->pushed)
+		if (!c->used || !c->pushed || c->doomed)
 			continue;
 		if (c->cc_exit)
 			sl_ovpn_session_send_control(&c->s, "RESTART", now_ms(s));
