@@ -357,7 +357,7 @@ sluice_server() {
 	SLOG=$SL_WORK/sluice-server-$name.log
 	sl_bg "$SL_NS_S" "$SLOG" "$SLUICE" openvpn --config "$f" --ifname "$SL_IF_S"
 	SPID=$SL_LAST_PID
-	sl_wait_for 10 grep -qs 'server listening on UDP' "$SLOG" ||
+	sl_wait_for 10 grep -qs 'server listening on' "$SLOG" ||
 		sl_die "sluice server did not start: $(tail -n 5 "$SLOG")"
 }
 
@@ -434,6 +434,10 @@ if srv_case server-tls-auth "tls-auth $SL_WORK/ta.key 0" "auth SHA256" -- \
 fi
 stop_both
 srv_case server-net30 "topology net30" -- || true
+stop_both
+if srv_case server-tcp "proto tcp-server" -- --proto tcp-client; then
+	transfer "server-tcp: transfer $MIB MiB" "$MIB"
+fi
 stop_both
 
 # Two clients at once: the second in a third namespace behind the server's second veth.

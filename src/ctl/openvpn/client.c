@@ -7,6 +7,7 @@
 #include "crypto/aead.h"
 #include "ctl/openvpn/keys.h"
 #include "ctl/openvpn/session.h"
+#include "ctl/openvpn/stream.h"
 #include "ctl/openvpn/tls.h"
 #include "io/tun.h"
 #include "proto/ovpn_push.h"
@@ -28,7 +29,6 @@
 #define PEER		SL_OVPN_CLIENT_PEER
 #define RETRY_MS	2000 /* pause before the next remote (connect-retry's start) */
 #define PUSH_RESEND_MS	3000
-#define TCP_BUF		(256 * 1024)
 #define CHECK_MS	1000
 #define IV_PROTO_CLIENT (2 | 4 | 8 | 128) /* DATA_V2, REQUEST_PUSH, TLS_KEY_EXPORT, CC_EXIT */
 
@@ -41,15 +41,6 @@ enum phase {
 };
 
 enum pending { PENDING_NONE, PENDING_RESTART, PENDING_HALT };
-
-struct tcp_conn {
-	int fd;
-	uint8_t in[TCP_BUF];
-	size_t in_len;
-	uint8_t out[TCP_BUF];
-	size_t out_len;
-	uint64_t out_dropped;
-};
 
 struct sl_ovpn_client {
 	struct sl_loop *loop;
@@ -66,7 +57,7 @@ struct sl_ovpn_client {
 	unsigned remote; /* index into conf->remotes */
 	int proto;	 /* of the current remote */
 	struct sockaddr_storage server;
-	struct tcp_conn tcp;
+	struct sl_ovpn_stream tcp; /* fd -1 unless over TCP */
 	struct sl_ovpn_session s;
 	bool have_session;
 	struct sl_ovpn_push push;
@@ -104,36 +95,9 @@ static void arm_session(struct sl_ovpn_client *c)
 		sl_timer_arm_at(c->loop, &c->t_session, d * SL_MSEC);
 }
 
-static void tcp_flush(struct sl_ovpn_client *c)
-{
-	struct tcp_conn *t = &c->tcp;
-
-	while (t->out_len) {
-		ssize_t n = send(t->fd, t->out, t->out_len, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			break;
-		memmove(t->out, t->out + n, t->out_len - (size_t)n);
-		t->out_len -= (size_t)n;
-	}
-	sl_loop_mod_fd(c->loop, t->fd, SL_EV_READ | (t->out_len ? SL_EV_WRITE : 0));
-}
-
 static int tcp_send(struct sl_ovpn_client *c, const uint8_t *pkt, size_t len)
 {
-	struct tcp_conn *t = &c->tcp;
-
-	if (t->fd < 0 || len > UINT16_MAX)
-		return -ENOTCONN;
-	if (t->out_len + 2 + len > sizeof(t->out)) {
-		t->out_dropped++;
-		return -ENOBUFS;
-	}
-	sl_put_be16(t->out + t->out_len, (uint16_t)len);
-	memcpy(t->out + t->out_len + 2, pkt, len);
-	t->out_len += 2 + len;
-	tcp_flush(c);
-	return 0;
+	return sl_ovpn_stream_send(&c->tcp, pkt, len);
 }
 
 static void send_ctl(void *arg, const uint8_t *pkt, size_t len)
@@ -156,12 +120,7 @@ static int stream_send(void *arg, const uint8_t *pkt, size_t len)
 
 static void close_tcp(struct sl_ovpn_client *c)
 {
-	if (c->tcp.fd >= 0) {
-		sl_loop_del_fd(c->loop, c->tcp.fd);
-		close(c->tcp.fd);
-	}
-	c->tcp.fd = -1;
-	c->tcp.in_len = c->tcp.out_len = 0;
+	sl_ovpn_stream_close(&c->tcp);
 }
 
 static void end_connection(struct sl_ovpn_client *c)
@@ -549,7 +508,7 @@ static int start_tcp(struct sl_ovpn_client *c)
 		close(fd);
 		return -e;
 	}
-	c->tcp.fd = fd;
+	sl_ovpn_stream_init(&c->tcp, c->loop, fd);
 	c->phase = PHASE_TCP;
 	return sl_loop_add_fd(c->loop, fd, SL_EV_READ | SL_EV_WRITE, on_tcp, c);
 }
@@ -582,44 +541,16 @@ static void connect_next(struct sl_ovpn_client *c)
 
 /* TCP input: length-prefixed OpenVPN packets */
 
-static void tcp_input(struct sl_ovpn_client *c)
+static int on_tcp_packet(void *arg, const uint8_t *pkt, size_t len)
 {
-	struct tcp_conn *t = &c->tcp;
-	size_t off = 0;
-	ssize_t n = recv(t->fd, t->in + t->in_len, sizeof(t->in) - t->in_len, 0);
+	struct sl_ovpn_client *c = arg;
 
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		restart(c,
-			n == 0 ? "the server closed the TCP connection"
-			       : "the TCP connection failed",
-			true);
-		return;
-	}
-	if (n < 0)
-		return;
-	t->in_len += (size_t)n;
-	for (;;) {
-		const uint8_t *pkt;
-		size_t len;
-		int used = sl_ovpn_tcp_next(t->in + off, t->in_len - off, &pkt, &len);
-
-		if (used < 0) {
-			restart(c, "bad packet length on the TCP connection", true);
-			return;
-		}
-		if (!used)
-			break;
-		off += (size_t)used;
-		if (sl_ovpn_opcode(pkt[0]) == SL_OVPN_P_DATA_V2 ||
-		    sl_ovpn_opcode(pkt[0]) == SL_OVPN_P_DATA_V1)
-			sl_engine_ovpn_input(c->e, pkt, len);
-		else
-			sl_ovpn_client_on_control(c, pkt, len, NULL);
-		if (c->pending != PENDING_NONE)
-			return; /* ending: the rest of the input does not matter */
-	}
-	memmove(t->in, t->in + off, t->in_len - off);
-	t->in_len -= off;
+	if (sl_ovpn_opcode(pkt[0]) == SL_OVPN_P_DATA_V2 ||
+	    sl_ovpn_opcode(pkt[0]) == SL_OVPN_P_DATA_V1)
+		sl_engine_ovpn_input(c->e, pkt, len);
+	else
+		sl_ovpn_client_on_control(c, pkt, len, NULL);
+	return c->pending != PENDING_NONE; /* ending: the rest does not matter */
 }
 
 static void on_tcp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
@@ -646,10 +577,13 @@ static void on_tcp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 			restart(c, "cannot start the control session", true);
 		return;
 	}
-	if (events & SL_EV_WRITE)
-		tcp_flush(c);
-	if (events & SL_EV_READ)
-		tcp_input(c);
+	int r = sl_ovpn_stream_on_io(&c->tcp, events, on_tcp_packet, c);
+
+	if (r < 0)
+		restart(c,
+			r == -EBADMSG ? "bad packet length on the TCP connection"
+				      : "the server closed the TCP connection",
+			true);
 }
 
 /* Timers */
@@ -798,7 +732,7 @@ int sl_ovpn_client_new(struct sl_ovpn_client **out, struct sl_loop *loop, struct
 	c->loop = loop;
 	c->e = e;
 	c->conf = conf;
-	c->tcp.fd = -1;
+	sl_ovpn_stream_init(&c->tcp, loop, -1);
 	c->ssl = sl_ovpn_tls_ctx_new(false, conf->ca.text, conf->cert.text, conf->key.text, err,
 				     err_len);
 	if (!c->ssl) {
@@ -877,8 +811,6 @@ void sl_ovpn_client_shutdown(struct sl_ovpn_client *c)
 		sl_ovpn_session_send_control(&c->s, "EXIT", now_ms(c));
 	else
 		sl_engine_ovpn_send_exit(c->e, PEER);
-	if (c->tcp.fd >= 0)
-		tcp_flush(c);
 }
 
 bool sl_ovpn_client_failed(const struct sl_ovpn_client *c)
