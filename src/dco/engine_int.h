@@ -69,6 +69,7 @@ struct sl_engine {
 	struct sl_route_table *routes;
 	struct sl_peer_stats stats; /* drops and counts not attributable to a peer */
 	struct sl_ctl_server *ctl;
+	bool ovpn_client_to_client; /* datapath_ovpn.c: forward peer to peer without the TUN */
 };
 
 struct peer *engine_peer(struct sl_engine *e, uint32_t id);

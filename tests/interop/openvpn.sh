@@ -450,7 +450,9 @@ ip -n "$SL_NS_S" addr add 198.18.1.1/24 dev veth1
 ip -n "$NS3" addr add 198.18.1.2/24 dev veth0
 ip -n "$SL_NS_S" link set veth1 up
 ip -n "$NS3" link set veth0 up
-if srv_case server-two-clients --; then
+# (client-to-client on: the clients reach each other through the sluice server's engine; the
+# server namespace does not forward IP, so without it they could not.)
+if srv_case server-two-clients client-to-client --; then
 	first_log=$CLOG
 	first_pid=$CPID
 	ovpn_client second "$NS3" 198.18.1.1
@@ -461,6 +463,8 @@ if srv_case server-two-clients --; then
 		echo "    addresses $a1 and $a2"
 		sl_check "server-two-clients: both ping, distinct addresses" "same address $a1" \
 			"$SLOG" sh -c '[ -n "$1" ] && [ "$1" != "$2" ]' _ "$a1" "$a2"
+		sl_check "server-two-clients: client-to-client ping" "no reply from $a2" "$SLOG" \
+			sl_wait_for 5 sl_ping "$SL_NS_C" "$a2"
 	else
 		sl_fail "server-two-clients: both ping, distinct addresses" "second client not up" "$CLOG" "$SLOG"
 	fi

@@ -864,6 +864,8 @@ int sl_ovpn_server_new(struct sl_ovpn_server **out, struct sl_loop *loop, struct
 		r = setup_link(s, err, err_len);
 	if (!r && tcp_listen)
 		r = setup_tcp(s, tcp_listen, err, err_len);
+	if (!r && conf->client_to_client)
+		r = sl_engine_ovpn_set_client_to_client(e, true);
 	if (r) {
 		sl_ovpn_server_free(s);
 		return r;
