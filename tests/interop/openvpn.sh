@@ -185,6 +185,13 @@ for c in AES-256-GCM AES-128-GCM CHACHA20-POLY1305; do
 	stop_both
 done
 
+# --- IPv6 inside: the server pushes ifconfig-ipv6 ------------------------------------------------
+if up_case ipv6-inside --proto udp --server-ipv6 2001:db8:8::/64 --; then
+	sl_check "ipv6-inside: ping6 the server's inner address" "no reply from 2001:db8:8::1" \
+		"$CLOG" sl_wait_for 5 sh -c "ip netns exec '$SL_NS_C' ping -6 -c 1 -W 1 2001:db8:8::1 >/dev/null"
+fi
+stop_both
+
 # --- the legacy CBC + HMAC data channel, as old servers run it ---------------------------------
 if up_case udp-AES-256-CBC --proto udp --data-ciphers AES-256-CBC --auth SHA256 -- \
 	"data-ciphers AES-256-CBC" "auth SHA256"; then
