@@ -6,6 +6,9 @@
 #     its TLS 1.3 connection (the fallback path; `sluice show` must say tls on both ends),
 #   - wireguard-go (userspace WireGuard, ChaCha20-Poly1305),
 #   - openvpn 2.6 in userspace (--disable-dco), p2p TLS mode, AES-256-GCM, UDP,
+#   - OpenVPN client/server mode, AES-256-GCM, UDP, TCP throughput only: the sluice client
+#     (sluice openvpn) against an openvpn server, an openvpn client against the sluice server,
+#     and openvpn against openvpn, so the three rows differ only in who runs each end,
 # three things through each:
 #   - single-stream TCP throughput: iperf3, BENCH_SECONDS=10, receiver side;
 #   - 64-byte UDP packet rate: bench/pps (sendmmsg, as fast as it can) for PPS_SECONDS=5,
@@ -246,6 +249,50 @@ bench_openvpn() {
 	measure openvpn 198.19.2.1
 }
 
+# ovpn_cs NAME CLIENT SERVER: OpenVPN client/server mode; CLIENT and SERVER are sluice or openvpn.
+ovpn_cs() {
+	local name=$1 cli=$2 srv=$3 d
+	if ! command -v openvpn >/dev/null; then
+		note "$name" "openvpn not installed (scripts/deps.sh --bench)"
+		return 0
+	fi
+	sl_init "bench-$name"
+	d=$SL_WORK
+	sl_netns_pair
+	make_certs "$d"
+	if [ "$srv" = openvpn ]; then
+		sl_bg "$SL_NS_S" "$d/server.log" openvpn --dev tun --proto udp --local "$SL_ADDR_S" \
+			--port 1194 --server 198.19.3.0 255.255.255.0 --topology subnet --dh none \
+			--data-ciphers AES-256-GCM --disable-dco --ca "$d/ca.pem" --cert "$d/server.pem" \
+			--key "$d/server.key" --keepalive 10 60 --verb 3
+	else
+		printf '%s\n' "server 198.19.3.0 255.255.255.0" "topology subnet" "dev tun" "proto udp" \
+			"port 1194" "ca $d/ca.pem" "cert $d/server.pem" "key $d/server.key" \
+			"data-ciphers AES-256-GCM" "keepalive 10 60" "verb 1" >"$d/server.ovpn"
+		sl_bg "$SL_NS_S" "$d/server.log" "$SLUICE" openvpn --config "$d/server.ovpn"
+	fi
+	sleep 1
+	if [ "$cli" = openvpn ]; then
+		sl_bg "$SL_NS_C" "$d/client.log" openvpn --client --dev tun --proto udp --nobind \
+			--remote "$SL_ADDR_S" 1194 --data-ciphers AES-256-GCM --disable-dco \
+			--ca "$d/ca.pem" --cert "$d/client.pem" --key "$d/client.key" --verb 3
+	else
+		printf '%s\n' client "dev tun" "proto udp" "remote $SL_ADDR_S 1194" "ca $d/ca.pem" \
+			"cert $d/client.pem" "key $d/client.key" "verb 1" >"$d/client.ovpn"
+		sl_bg "$SL_NS_C" "$d/client.log" "$SLUICE" openvpn --config "$d/client.ovpn"
+	fi
+	if ! sl_wait_for 20 sl_ping "$SL_NS_C" 198.19.3.1; then
+		note "$name" "tunnel did not come up"
+		sl_tail "$d/server.log" "$d/client.log"
+		return 1
+	fi
+	iperf_through "$name" 198.19.3.1
+}
+
+bench_sluice_ovpn() { ovpn_cs sluice_ovpn sluice openvpn; }
+bench_ovpn_sluice() { ovpn_cs ovpn_sluice openvpn sluice; }
+bench_ovpn_ovpn() { ovpn_cs ovpn_ovpn openvpn openvpn; }
+
 # val FILE: the number measured into $RESULTS/FILE, or na.
 val() {
 	[ -s "$RESULTS/$1" ] && cat "$RESULTS/$1" || echo na
@@ -288,7 +335,7 @@ echo "  kernel $(uname -r); $("$SLUICE" --version 2>/dev/null || echo 'sluice no
 	"$(openvpn --version 2>/dev/null | head -n 1 | cut -d' ' -f1-2);" \
 	"wireguard-go $(dpkg-query -W -f='${Version}' wireguard-go 2>/dev/null || echo '?')"
 echo "  started $(date -u '+%Y-%m-%d %H:%M') UTC, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-for peer in ${BENCH_PEERS:-veth sluice sluice_tls wireguard_go openvpn}; do
+for peer in ${BENCH_PEERS:-veth sluice sluice_tls wireguard_go openvpn sluice_ovpn ovpn_sluice ovpn_ovpn}; do
 	echo "- $peer"
 	(bench_"$peer") || [ -f "$RESULTS/$peer.note" ] || note "$peer" "failed (see above)"
 done
@@ -302,7 +349,9 @@ fi
 echo
 printf '%-34s %10s %8s %10s %7s %8s %8s\n' peer Mbit/s "vs veth" "pps 64B" "loss%" "RTT us" "+RTT us"
 for row in "veth:plain veth (ceiling)" "sluice:sluice (UDP)" "sluice_tls:sluice (TLS/TCP fallback)" \
-	"wireguard_go:wireguard-go (userspace)" "openvpn:openvpn 2.6 (userspace, no DCO)"; do
+	"wireguard_go:wireguard-go (userspace)" "openvpn:openvpn 2.6 (userspace, no DCO)" \
+	"sluice_ovpn:sluice client -> openvpn server" "ovpn_sluice:openvpn client -> sluice server" \
+	"ovpn_ovpn:openvpn client -> openvpn server"; do
 	peer=${row%%:*}
 	extra=
 	[ -f "$RESULTS/$peer.note" ] && extra="  ($(cat "$RESULTS/$peer.note"))"
@@ -322,6 +371,8 @@ echo "RTT veth_us=$(val veth.rtt) sluice_added_us=$(added_rtt sluice)" \
 	"sluice_tls_added_median_us=$(added_rtt sluice_tls rttmed)" \
 	"wireguard_go_added_median_us=$(added_rtt wireguard_go rttmed)" \
 	"openvpn_added_median_us=$(added_rtt openvpn rttmed)"
+echo "OPENVPN sluice_client_vs_openvpn=$(ratio sluice_ovpn ovpn_ovpn)" \
+	"sluice_server_vs_openvpn=$(ratio ovpn_sluice ovpn_ovpn)"
 echo "RESULT sluice_vs_veth=$(ratio sluice veth) sluice_vs_wireguard_go=$(ratio sluice wireguard_go)" \
 	"sluice_vs_openvpn=$(ratio sluice openvpn)"
 

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Capture the control and data packets of a stock OpenVPN 2.6 client and server (Debian's openvpn)
 # as test data for tests/test_ovpn_ctl.c: tests/data/ovpn/MODE.pkts, one "c2s HEX" / "s2c HEX"
-# line per UDP datagram, for MODE = plain, tls-auth, tls-crypt; from the logs of the plain run,
+# line per UDP datagram, for MODE = plain, tls-auth, tls-crypt, cbc (AES-256-CBC + HMAC-SHA256
+# data channel, with its data keys from openvpn's verb 7 log in cbc.keys); from the logs of the plain run,
 # the PUSH_REPLY the client got (push_reply.txt) and its peer info (peer_info.txt). The static keys the packets were
 # made with are kept in tests/data/ovpn/ (ta.key, tc.key) and reused, so a re-capture checks
 # against the same keys. Run as root: ./tests/ovpn_capture.sh  (about 30 s).
@@ -25,9 +26,16 @@ P=$SL_WORK/pki
 sl_netns_pair
 
 capture() {
-	local mode=$1 swrap=() cwrap=() spid cpid rpid
+	local mode=$1 swrap=() cwrap=() cverb=4 spid cpid rpid
 	case $mode in
 	plain) ;;
+	cbc)
+		# The legacy data channel; verb 7 logs the data keys (D_SHOW_KEYS) so that the
+		# captured data packets can be opened in tests/test_ovpn_cbc.c.
+		swrap=(--data-ciphers AES-256-CBC --auth SHA256)
+		cwrap=(--data-ciphers AES-256-CBC --auth SHA256)
+		cverb=7
+		;;
 	tls-auth) swrap=(--tls-auth "$DATA/ta.key" 0) cwrap=(--tls-auth "$DATA/ta.key" 1) ;;
 	tls-crypt) swrap=(--tls-crypt "$DATA/tc.key") cwrap=(--tls-crypt "$DATA/tc.key") ;;
 	esac
@@ -42,7 +50,7 @@ capture() {
 	sleep 0.5
 	sl_bg "$SL_NS_C" "$SL_WORK/client-$mode.log" openvpn --client --dev tun --proto udp \
 		--remote 127.0.0.1 11940 --nobind --ca "$P/ca.pem" --cert "$P/client.pem" \
-		--key "$P/client.key" --disable-dco "${cwrap[@]}" --verb 4
+		--key "$P/client.key" --disable-dco "${cwrap[@]}" --verb "$cverb"
 	cpid=$SL_LAST_PID
 	sl_wait_for 20 grep -q 'Initialization Sequence Completed' "$SL_WORK/client-$mode.log" ||
 		{ cat "$SL_WORK/client-$mode.log"; sl_die "$mode: client did not connect"; }
@@ -50,6 +58,14 @@ capture() {
 	sl_stop "$cpid"
 	sl_stop "$rpid"
 	sl_stop "$spid"
+	if [ "$mode" = cbc ]; then
+		# "Outgoing/Incoming Data Channel: CIPHER KEY: hex" and "...: HMAC KEY: hex", key id 0
+		grep -E '(Outgoing|Incoming) Data Channel: (CIPHER|HMAC) KEY:' "$SL_WORK/client-$mode.log" |
+			sed 's/.*\(Outgoing\|Incoming\) Data Channel: \(CIPHER\|HMAC\) KEY: /\1 \2 /' |
+			tr -d ' ' | sed 's/^\(Outgoing\|Incoming\)\(CIPHER\|HMAC\)/\1 \2 /' |
+			head -n 4 >"$DATA/cbc.keys"
+		[ "$(wc -l <"$DATA/cbc.keys")" -eq 4 ] || sl_die "no data keys in the verb 7 log"
+	fi
 	if [ "$mode" = plain ]; then
 		# What the client received, and the peer info the server logged, as text vectors.
 		sed -n "s/.*PUSH: Received control message: '\(PUSH_REPLY[^']*\)'.*/\1/p" \
@@ -62,6 +78,6 @@ capture() {
 	sl_log "$mode: $(wc -l <"$DATA/$mode.pkts") datagrams in $DATA/$mode.pkts"
 }
 
-for m in plain tls-auth tls-crypt; do
+for m in plain tls-auth tls-crypt cbc; do
 	capture "$m"
 done

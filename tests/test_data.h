@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Test helper: read a file of tests/data/ovpn/, found from the test binary
- * (BUILD/tests/test_NAME) or from $SL_TEST_DATA. Include after <cmocka.h>.
+ * Test helper: read a file of tests/data/ovpn/ (or of $SL_TEST_DATA), wherever
+ * the build directory is. Include after <cmocka.h>.
  */
 #ifndef SL_TESTS_TEST_DATA_H
 #define SL_TESTS_TEST_DATA_H
@@ -15,19 +15,27 @@
 static inline void test_data_path(const char *name, char *out, size_t cap)
 {
 	const char *env = getenv("SL_TEST_DATA");
-	char exe[PATH_MAX];
+	char here[PATH_MAX], exe[PATH_MAX];
 	ssize_t n;
 
 	if (env) {
 		snprintf(out, cap, "%s/%s", env, name);
 		return;
 	}
+	/* This header's own path as the compiler saw it: absolute, or relative to the build
+	 * directory (meson compiles from there), which is two levels above BUILD/tests/test_X. */
+	snprintf(here, sizeof(here), "%s", __FILE__);
+	*strrchr(here, '/') = '\0';
+	if (here[0] == '/') {
+		snprintf(out, cap, "%s/data/ovpn/%s", here, name);
+		return;
+	}
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	assert_true(n > 0);
 	exe[n] = '\0';
-	for (int up = 0; up < 3; up++) /* BUILD/tests/test_NAME -> source root */
+	for (int up = 0; up < 2; up++)
 		*strrchr(exe, '/') = '\0';
-	snprintf(out, cap, "%s/tests/data/ovpn/%s", exe, name);
+	snprintf(out, cap, "%.2000s/%.1000s/data/ovpn/%.200s", exe, here, name);
 }
 
 /* The whole file, NUL-terminated, in a static buffer (valid until the next call). */

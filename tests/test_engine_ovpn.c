@@ -405,6 +405,63 @@ static void test_tamper_and_replay(void **state)
 	}
 }
 
+/* A server with two clients: client-to-client forwards B -> C inside the engine; off, via TUN. */
+static void test_client_to_client(void **state)
+{
+	struct world *w = *state;
+	struct node c = {0};
+	struct sl_peer_cfg pc;
+	struct sl_prefix p;
+	struct sl_ovpn_key_pair ka, kc;
+	uint8_t key2[SL_OVPN_KEY2_LEN], pkt[200], got[400];
+	size_t len;
+
+	peers_up(w);
+	node_up(w, &c, "c");
+	sl_peer_cfg_init(&pc);
+	pc.keepalive_ms = 0;
+	memcpy(&pc.endpoint, &c.udp, sizeof(c.udp));
+	assert_int_equal(sl_peer_new(w->a.e, 8, &pc), 0);
+	memcpy(&pc.endpoint, &w->a.udp, sizeof(w->a.udp));
+	assert_int_equal(sl_peer_new(c.e, PEER_SERVER, &pc), 0);
+	prefix(&p, "198.19.0.3/32");
+	assert_int_equal(sl_peer_route_add(w->a.e, 8, &p), 0);
+	prefix(&p, "0.0.0.0/0");
+	assert_int_equal(sl_peer_route_add(c.e, PEER_SERVER, &p), 0);
+	for (size_t i = 0; i < sizeof(key2); i++)
+		key2[i] = (uint8_t)(i * 31 + 9);
+	assert_int_equal(sl_ovpn_key_pair_from_key2(key2, SL_OVPN_ROLE_SERVER, SL_CIPHER_AES128GCM,
+						    0, 8, SL_OVPN_COMP_NONE, &ka),
+			 0);
+	assert_int_equal(sl_ovpn_key_pair_from_key2(key2, SL_OVPN_ROLE_CLIENT, SL_CIPHER_AES128GCM,
+						    0, 8, SL_OVPN_COMP_NONE, &kc),
+			 0);
+	assert_int_equal(sl_key_set_ovpn(w->a.e, 8, SL_KEY_PRIMARY, &ka), 0);
+	assert_int_equal(sl_key_set_ovpn(c.e, PEER_SERVER, SL_KEY_PRIMARY, &kc), 0);
+	settle(w);
+	len = ipv4_packet(pkt, "198.19.0.2", "198.19.0.3", 64, 0x33);
+	/* Off: the packet goes to A's TUN (the kernel would route it). */
+	assert_int_equal(write(w->b.tun_far, pkt, len), (ssize_t)len);
+	settle(w);
+	assert_int_equal(read_fd(w->a.tun_far, got, sizeof(got)), (ssize_t)len);
+	assert_int_equal(read_fd(c.tun_far, got, sizeof(got)), -1);
+	/* On: straight to C, nothing on A's TUN. */
+	assert_int_equal(sl_engine_ovpn_set_client_to_client(w->a.e, true), 0);
+	assert_int_equal(write(w->b.tun_far, pkt, len), (ssize_t)len);
+	settle(w);
+	assert_int_equal(read_fd(c.tun_far, got, sizeof(got)), (ssize_t)len);
+	assert_memory_equal(got, pkt, len);
+	assert_int_equal(read_fd(w->a.tun_far, got, sizeof(got)), -1);
+	/* A spoofed source (not B's) is not forwarded: deliver() drops it as noroute. */
+	len = ipv4_packet(pkt, "198.19.0.9", "198.19.0.3", 64, 0x34);
+	assert_int_equal(write(w->b.tun_far, pkt, len), (ssize_t)len);
+	settle(w);
+	assert_int_equal(read_fd(c.tun_far, got, sizeof(got)), -1);
+	assert_int_equal(stats_of(w->a.e, PEER_CLIENT).drops[SL_DROP_NOROUTE - 1], 1);
+	sl_engine_free(c.e);
+	close(c.tun_far);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -415,6 +472,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ping_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_key_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_and_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_to_client, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,10 @@
  *   wire = hdr || HMAC(hmac key, IV || ct) || IV || AES-CBC(key, IV, pid || payload || pkcs7)
  *   1. client->server (keys[0]), AES-256-CBC, SHA256, P_DATA_V2 peer-id 7, key id 0, pid 1
  *   2. server->client (keys[1]), AES-256-CBC, SHA1, P_DATA_V1, key id 2, pid 5
+ * And the data packets of a stock openvpn 2.6.14 client and server (AES-256-CBC,
+ * HMAC-SHA256), captured by tests/ovpn_capture.sh into tests/data/ovpn/cbc.pkts with the
+ * data keys the client logged at verb 7 (cbc.keys): every one opens to a ping or an
+ * IP packet (the ICMP echoes sent through the tunnel, the kernel's IPv6 chatter).
  */
 #include "proto/ovpn_cbc.h"
 
@@ -25,6 +29,7 @@
 #include <cmocka.h>
 
 #include "hex.h"
+#include "test_data.h"
 #include "test_pkt_util.h"
 
 static const char payload[] = "hello openvpn cbc + hmac!";
@@ -127,6 +132,7 @@ static void test_seal_open_roundtrip(void **state)
 	assert_int_equal(t.p.len, 100);
 	pkt_free(&t);
 	/* Bad arguments. */
+	sl_ovpn_cbc_clear(&wrong);
 	assert_int_equal(sl_ovpn_cbc_init(&wrong, "BF-CBC", data, "SHA1", data, 0, 0, true, 0),
 			 -EINVAL);
 	assert_int_equal(sl_ovpn_cbc_init(&wrong, "AES-128-CBC", data, "NOPE", data, 0, 0, true, 0),
@@ -137,11 +143,69 @@ static void test_seal_open_roundtrip(void **state)
 	sl_ovpn_cbc_clear(&wrong);
 }
 
+static void key_line(const char *keys, const char *what, uint8_t *out, size_t len)
+{
+	const char *p = strstr(keys, what);
+	char hex[160];
+
+	assert_non_null(p);
+	p += strlen(what);
+	assert_int_equal(sscanf(p, "%159s", hex), 1);
+	assert_int_equal(unhex(hex, out, len + 1), len);
+}
+
+static void test_stock_capture(void **state)
+{
+	uint8_t ok_key[32], ok_hmac[32], ik_key[32], ik_hmac[32], wire[2048];
+	struct sl_ovpn_cbc_sa c2s, s2c;
+	size_t len;
+	char *keys = strdup(test_data_read("cbc.keys", &len)), *text, *save = NULL;
+	int opened = 0, pings = 0;
+
+	(void)state;
+	key_line(keys, "Outgoing CIPHER ", ok_key, 32);
+	key_line(keys, "Outgoing HMAC ", ok_hmac, 32);
+	key_line(keys, "Incoming CIPHER ", ik_key, 32);
+	key_line(keys, "Incoming HMAC ", ik_hmac, 32);
+	free(keys);
+	/* The client logged its own keys: its outgoing ones open what it sent (c2s). */
+	assert_int_equal(sl_ovpn_cbc_init(&c2s, "AES-256-CBC", ok_key, "SHA256", ok_hmac, 0,
+					  SL_OVPN_PEER_ID_NONE, false, 0),
+			 0);
+	assert_int_equal(sl_ovpn_cbc_init(&s2c, "AES-256-CBC", ik_key, "SHA256", ik_hmac, 0,
+					  SL_OVPN_PEER_ID_NONE, false, 0),
+			 0);
+	text = test_data_read("cbc.pkts", &len);
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct test_pkt t;
+		size_t n = unhex(line + 4, wire, sizeof(wire));
+		uint8_t op = wire[0] >> 3;
+
+		if (op != SL_OVPN_P_DATA_V2 && op != SL_OVPN_P_DATA_V1)
+			continue;
+		pkt_make(&t, 0, wire, (uint32_t)n, 0);
+		assert_int_equal(sl_ovpn_cbc_open(line[0] == 'c' ? &c2s : &s2c, &t.p),
+				 SL_DROP_NONE);
+		if (sl_ovpn_is_ping(t.p.data, t.p.len))
+			pings++;
+		else
+			assert_true(t.p.data[0] == 0x45 ||
+				    t.p.data[0] >> 4 == 6); /* ICMP, IPv6 RS */
+		opened++;
+		pkt_free(&t);
+	}
+	printf("    %d stock data packets opened, %d of them keepalive pings\n", opened, pings);
+	assert_true(opened >= 6);
+	sl_ovpn_cbc_clear(&c2s);
+	sl_ovpn_cbc_clear(&s2c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_known_answers),
 		cmocka_unit_test(test_seal_open_roundtrip),
+		cmocka_unit_test(test_stock_capture),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -354,6 +354,7 @@ static void test_tls_auth_sha256_roundtrip(void **state)
 		key2[i] = (uint8_t)i;
 	assert_int_equal(sl_ovpn_tls_auth_init(&tx, key2, 1, "SHA256"), 0);
 	assert_int_equal(sl_ovpn_tls_auth_init(&rx, key2, 0, "SHA256"), 0);
+	sl_ovpn_tls_auth_clear(&rx);
 	assert_int_equal(sl_ovpn_tls_auth_init(&rx, key2, 2, "SHA256"), -EINVAL);
 	assert_int_equal(sl_ovpn_tls_auth_init(&rx, key2, 0, "NOPE"), -EINVAL);
 	assert_int_equal(sl_ovpn_tls_auth_init(&rx, key2, 0, "SHA256"), 0);
@@ -387,6 +388,27 @@ static void test_tcp_framing(void **state)
 	assert_int_equal(sl_ovpn_tcp_next((const uint8_t *)"\0\0", 2, &p, &n), -EBADMSG);
 }
 
+/* The stateless server's cookie: a function of key, slot, address and client session id only. */
+static void test_cookie(void **state)
+{
+	uint8_t key[SL_OVPN_COOKIE_KEY_LEN], other[SL_OVPN_COOKIE_KEY_LEN];
+	const uint8_t addr[6] = {0x04, 0xaa, 198, 18, 0, 2}, sid[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	uint8_t a[8], b[8], c[8];
+
+	(void)state;
+	memset(key, 0x11, sizeof(key));
+	memset(other, 0x22, sizeof(other));
+	assert_int_equal(sl_ovpn_cookie(key, 100, addr, sizeof(addr), sid, a), 0);
+	assert_int_equal(sl_ovpn_cookie(key, 100, addr, sizeof(addr), sid, b), 0);
+	assert_memory_equal(a, b, 8);
+	assert_int_equal(sl_ovpn_cookie(key, 101, addr, sizeof(addr), sid, c), 0);
+	assert_memory_not_equal(a, c, 8);
+	assert_int_equal(sl_ovpn_cookie(other, 100, addr, sizeof(addr), sid, c), 0);
+	assert_memory_not_equal(a, c, 8);
+	assert_int_equal(sl_ovpn_cookie(key, 100, addr, sizeof(addr) - 1, sid, c), 0);
+	assert_memory_not_equal(a, c, 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_ctl_build_parse_edges),
 		cmocka_unit_test(test_tls_auth_sha256_roundtrip),
 		cmocka_unit_test(test_tcp_framing),
+		cmocka_unit_test(test_cookie),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,13 @@ int sl_engine_udp_send(struct sl_engine *e, const struct sockaddr_storage *to, c
  * delivered; control packets go to on_control with from = NULL. */
 int sl_engine_ovpn_input(struct sl_engine *e, const uint8_t *pkt, size_t len);
 
+/*
+ * A server's client-to-client: an inner packet from one peer whose destination is routed to
+ * another peer goes straight to it (sealed again) instead of to the TUN device, as OpenVPN's
+ * --client-to-client. Off by default (then the kernel decides, as without the option).
+ */
+int sl_engine_ovpn_set_client_to_client(struct sl_engine *e, bool on);
+
 /* Send the OCC_EXIT message (explicit-exit-notify) to a peer now. */
 int sl_engine_ovpn_send_exit(struct sl_engine *e, uint32_t peer_id);
 

@@ -126,15 +126,11 @@ static int watch_signals(struct ovpn_tunnel *t)
 	return sl_loop_add_fd(t->loop, t->sigfd, SL_EV_READ, on_signal, t);
 }
 
-/* A server's UDP socket: local ADDR (or any) and lport (or port). */
+/* A server's socket address: local ADDR (or any) and lport (or port). */
 static int server_listen(const struct sl_ovpn_config *c, struct sockaddr_storage *ss)
 {
 	uint16_t port = c->lport ? c->lport : c->port;
 
-	if (c->proto != SL_OVPN_UDP) {
-		sl_err("server mode over TCP is not supported by sluice yet (use proto udp)");
-		return -EINVAL;
-	}
 	memset(ss, 0, sizeof(*ss));
 	if (c->family == AF_INET6 || strchr(c->local, ':')) {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
@@ -169,6 +165,7 @@ static int run(struct ovpn_tunnel *t, const char *ifname)
 {
 	struct sl_engine_cfg ec;
 	char err[512], ctl[256];
+	struct sockaddr_storage tcp_listen;
 	int r;
 
 	t->loop = sl_loop_new(NULL);
@@ -190,9 +187,11 @@ static int run(struct ovpn_tunnel *t, const char *ifname)
 	ec.on_event = on_engine_event;
 	ec.event_arg = t;
 	if (t->conf.server) {
-		r = server_listen(&t->conf, &ec.listen[0]);
+		r = server_listen(&t->conf, &tcp_listen);
 		if (r < 0)
 			return 1;
+		if (t->conf.proto == SL_OVPN_UDP)
+			ec.listen[0] = tcp_listen; /* the engine's UDP socket takes the clients */
 	} else {
 		ec.listen[0].ss_family = (sa_family_t)udp_family(&t->conf);
 	}
@@ -213,7 +212,9 @@ static int run(struct ovpn_tunnel *t, const char *ifname)
 	}
 	sl_info("openvpn: TUN device %s", sl_engine_ifname(t->engine));
 	if (t->conf.server)
-		r = sl_ovpn_server_new(&t->server, t->loop, t->engine, &t->conf, err, sizeof(err));
+		r = sl_ovpn_server_new(&t->server, t->loop, t->engine, &t->conf,
+				       t->conf.proto == SL_OVPN_TCP ? &tcp_listen : NULL, err,
+				       sizeof(err));
 	else
 		r = sl_ovpn_client_new(&t->client, t->loop, t->engine, &t->conf, err, sizeof(err));
 	if (r < 0) {
@@ -221,8 +222,9 @@ static int run(struct ovpn_tunnel *t, const char *ifname)
 		return 1;
 	}
 	if (t->server)
-		sl_info("openvpn: server listening on UDP port %u",
-			sl_engine_udp_port(t->engine, 0));
+		sl_info("openvpn: server listening on %s port %u",
+			t->conf.proto == SL_OVPN_TCP ? "TCP" : "UDP",
+			t->conf.lport ? t->conf.lport : t->conf.port);
 	r = sl_loop_run(t->loop);
 	if (r < 0) {
 		sl_err("event loop failed: %s", strerror(-r));

@@ -266,6 +266,46 @@ static struct key_slot *slot_for_key_id(struct peer *p, uint8_t key_id)
 	return NULL;
 }
 
+int sl_engine_ovpn_set_client_to_client(struct sl_engine *e, bool on)
+{
+	if (e->cfg.wire != SL_WIRE_OPENVPN)
+		return -EINVAL;
+	e->ovpn_client_to_client = on;
+	return 0;
+}
+
+/*
+ * client-to-client: the inner destination belongs to another peer. Its source must be the
+ * sender's own (as deliver() checks for the TUN path); then a copy goes out sealed for the
+ * other peer (the rx buffer belongs to the receive batch). True if the packet was taken.
+ */
+static bool forward_to_peer(struct sl_engine *e, struct peer *from, struct sl_pkt *pk)
+{
+	int family = pk->len && (pk->data[0] >> 4) == 6 ? AF_INET6 : AF_INET;
+	uint32_t src_off = family == AF_INET ? 12 : 8, dst_off = family == AF_INET ? 16 : 24;
+	uint32_t alen = family == AF_INET ? 4 : 16, to_id, src_id;
+	struct peer *to;
+	struct sl_pkt *copy;
+
+	if (pk->len < dst_off + alen || ((pk->data[0] >> 4) != 4 && (pk->data[0] >> 4) != 6))
+		return false;
+	to_id = sl_route_lookup(e->routes, family, pk->data + dst_off);
+	src_id = sl_route_lookup(e->routes, family, pk->data + src_off);
+	if (to_id == SL_ROUTE_NONE || to_id == from->id || src_id != from->id)
+		return false;
+	to = engine_peer(e, to_id);
+	copy = to ? sl_pool_get(e->pool) : NULL;
+	if (!copy) {
+		count_drop(&from->stats, to ? SL_DROP_NOMEM : SL_DROP_NOROUTE);
+		return true;
+	}
+	memcpy(sl_pkt_put(copy, pk->len), pk->data, pk->len);
+	from->stats.rx_packets++;
+	from->stats.rx_bytes += pk->len;
+	datapath_ovpn_tx(e, to, copy);
+	return true;
+}
+
 /* After decryption: framing, then ping / OCC / an IP packet. */
 static void rx_payload(struct sl_engine *e, struct peer *p, struct key_slot *k, struct sl_pkt *pk)
 {
@@ -285,6 +325,8 @@ static void rx_payload(struct sl_engine *e, struct peer *p, struct key_slot *k, 
 			engine_emit(e, SL_EVENT_PEER_EXIT, p->id);
 		return;
 	}
+	if (e->ovpn_client_to_client && forward_to_peer(e, p, pk))
+		return;
 	datapath_deliver(e, p, pk);
 }
 

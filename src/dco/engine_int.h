@@ -37,7 +37,7 @@ struct key_slot {
 	bool present;
 	uint8_t key_id;
 	bool near_limit_reported;
-	bool cbc; /* SL_WIRE_OPENVPN: legacy CBC + HMAC (crx, ctx), else AEAD (orx, otx) */
+	bool cbc; /* SL_WIRE_OPENVPN: legacy CBC + HMAC (cbcs), else AEAD (orx, otx) */
 	enum sl_ovpn_comp comp;
 	union {
 		struct {
@@ -112,6 +112,7 @@ struct sl_engine {
 	struct sl_ctl_server *ctl;
 	sl_stats_hook stats_hook; /* the control plane's counters, for op=stats */
 	void *stats_hook_arg;
+	bool ovpn_client_to_client; /* datapath_ovpn.c: forward peer to peer without the TUN */
 };
 
 struct peer *engine_peer(struct sl_engine *e, uint32_t id);

@@ -68,6 +68,7 @@ static void note_unsupported(struct sl_ovpn_push *p, const char *opt)
 
 static int opt_compress(struct sl_ovpn_push *p, char **a, int n, const char *whole)
 {
+	p->comp_pushed = true;
 	if (!strcmp(a[0], "comp-lzo")) {
 		if (n >= 2 && !strcmp(a[1], "no"))
 			p->comp = SL_OVPN_COMP_LZO_NO;

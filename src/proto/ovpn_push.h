@@ -58,6 +58,7 @@ struct sl_ovpn_push {
 	bool dyn_tls_crypt;	/* protocol-flags dyn-tls-crypt */
 	int tun_mtu;		/* 0 when not pushed */
 	enum sl_ovpn_comp comp;
+	bool comp_pushed;     /* comp-lzo / compress was in the reply (else the client's own) */
 	char unsupported[64]; /* first pushed option sluice cannot honour (e.g. "compress lz4") */
 	int continuation;     /* of the last part: 2 = more to come, 1 or 0 = complete */
 	unsigned n_ignored;   /* options understood as harmless and skipped (dhcp-option ...) */

@@ -185,6 +185,13 @@ for c in AES-256-GCM AES-128-GCM CHACHA20-POLY1305; do
 	stop_both
 done
 
+# --- IPv6 inside: the server pushes ifconfig-ipv6 ------------------------------------------------
+if up_case ipv6-inside --proto udp --server-ipv6 2001:db8:8::/64 --; then
+	sl_check "ipv6-inside: ping6 the server's inner address" "no reply from 2001:db8:8::1" \
+		"$CLOG" sl_wait_for 5 sh -c "ip netns exec '$SL_NS_C' ping -6 -c 1 -W 1 2001:db8:8::1 >/dev/null"
+fi
+stop_both
+
 # --- the legacy CBC + HMAC data channel, as old servers run it ---------------------------------
 if up_case udp-AES-256-CBC --proto udp --data-ciphers AES-256-CBC --auth SHA256 -- \
 	"data-ciphers AES-256-CBC" "auth SHA256"; then
@@ -195,6 +202,30 @@ fi
 stop_both
 up_case udp-AES-128-CBC-SHA1 --proto udp --data-ciphers AES-128-CBC -- "data-ciphers AES-128-CBC" ||
 	true
+stop_both
+
+# --- compression: the framing stubs work, real compression is refused by name -----------------
+# (OpenVPN does not negotiate compression: the server pushes it, or both configs name it.)
+if up_case compress-stub-v2 --proto udp --compress stub-v2 --push "compress stub-v2" --; then
+	transfer "compress-stub-v2: transfer $MIB MiB" "$MIB"
+fi
+stop_both
+if up_case comp-lzo-no --proto udp --comp-lzo no -- "comp-lzo no"; then
+	transfer "comp-lzo-no: transfer $MIB MiB" "$MIB"
+fi
+stop_both
+server compress-lz4 --proto udp --compress lz4-v2 --allow-compression yes --push "compress lz4-v2"
+client compress-lz4
+sl_check "compress lz4-v2: refused with a clear line" "no line naming it" "$CLOG" \
+	sl_wait_for 20 grep -qs "unsupported pushed option: 'compress" "$CLOG"
+stop_both
+
+# --- reneg-bytes: a renegotiation after 2 MiB -------------------------------------------------
+if up_case reneg-bytes --proto udp -- "reneg-bytes 2000000"; then
+	transfer "reneg-bytes: transfer $MIB MiB" "$MIB"
+	sl_check "reneg-bytes: renegotiated" "no renegotiation" "$CLOG" \
+		sl_wait_for 5 grep -q 'renegotiated, data key id' "$CLOG"
+fi
 stop_both
 
 # --- keys from the legacy TLS PRF (what a server does for a client without TLS-EKM) ------------
@@ -333,7 +364,7 @@ sluice_server() {
 	SLOG=$SL_WORK/sluice-server-$name.log
 	sl_bg "$SL_NS_S" "$SLOG" "$SLUICE" openvpn --config "$f" --ifname "$SL_IF_S"
 	SPID=$SL_LAST_PID
-	sl_wait_for 10 grep -qs 'server listening on UDP' "$SLOG" ||
+	sl_wait_for 10 grep -qs 'server listening on' "$SLOG" ||
 		sl_die "sluice server did not start: $(tail -n 5 "$SLOG")"
 }
 
@@ -411,6 +442,10 @@ fi
 stop_both
 srv_case server-net30 "topology net30" -- || true
 stop_both
+if srv_case server-tcp "proto tcp-server" -- --proto tcp-client; then
+	transfer "server-tcp: transfer $MIB MiB" "$MIB"
+fi
+stop_both
 
 # Two clients at once: the second in a third namespace behind the server's second veth.
 NS3=slx-$SL_TAG
@@ -422,7 +457,9 @@ ip -n "$SL_NS_S" addr add 198.18.1.1/24 dev veth1
 ip -n "$NS3" addr add 198.18.1.2/24 dev veth0
 ip -n "$SL_NS_S" link set veth1 up
 ip -n "$NS3" link set veth0 up
-if srv_case server-two-clients --; then
+# (client-to-client on: the clients reach each other through the sluice server's engine; the
+# server namespace does not forward IP, so without it they could not.)
+if srv_case server-two-clients client-to-client --; then
 	first_log=$CLOG
 	first_pid=$CPID
 	ovpn_client second "$NS3" 198.18.1.1
@@ -433,6 +470,8 @@ if srv_case server-two-clients --; then
 		echo "    addresses $a1 and $a2"
 		sl_check "server-two-clients: both ping, distinct addresses" "same address $a1" \
 			"$SLOG" sh -c '[ -n "$1" ] && [ "$1" != "$2" ]' _ "$a1" "$a2"
+		sl_check "server-two-clients: client-to-client ping" "no reply from $a2" "$SLOG" \
+			sl_wait_for 5 sl_ping "$SL_NS_C" "$a2"
 	else
 		sl_fail "server-two-clients: both ping, distinct addresses" "second client not up" "$CLOG" "$SLOG"
 	fi

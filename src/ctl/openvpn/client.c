@@ -7,6 +7,7 @@
 #include "crypto/aead.h"
 #include "ctl/openvpn/keys.h"
 #include "ctl/openvpn/session.h"
+#include "ctl/openvpn/stream.h"
 #include "ctl/openvpn/tls.h"
 #include "io/tun.h"
 #include "proto/ovpn_push.h"
@@ -28,7 +29,6 @@
 #define PEER		SL_OVPN_CLIENT_PEER
 #define RETRY_MS	2000 /* pause before the next remote (connect-retry's start) */
 #define PUSH_RESEND_MS	3000
-#define TCP_BUF		(256 * 1024)
 #define CHECK_MS	1000
 #define IV_PROTO_CLIENT (2 | 4 | 8 | 128) /* DATA_V2, REQUEST_PUSH, TLS_KEY_EXPORT, CC_EXIT */
 
@@ -40,14 +40,7 @@ enum phase {
 	PHASE_UP,	 /* data flows */
 };
 
-struct tcp_conn {
-	int fd;
-	uint8_t in[TCP_BUF];
-	size_t in_len;
-	uint8_t out[TCP_BUF];
-	size_t out_len;
-	uint64_t out_dropped;
-};
+enum pending { PENDING_NONE, PENDING_RESTART, PENDING_HALT };
 
 struct sl_ovpn_client {
 	struct sl_loop *loop;
@@ -64,7 +57,7 @@ struct sl_ovpn_client {
 	unsigned remote; /* index into conf->remotes */
 	int proto;	 /* of the current remote */
 	struct sockaddr_storage server;
-	struct tcp_conn tcp;
+	struct sl_ovpn_stream tcp; /* fd -1 unless over TCP */
 	struct sl_ovpn_session s;
 	bool have_session;
 	struct sl_ovpn_push push;
@@ -74,9 +67,12 @@ struct sl_ovpn_client {
 	uint8_t addr_done[4];
 	int ping, ping_restart;
 	sl_time_ns last_rx_ctl, up_since, key_since;
+	uint64_t key_bytes, key_pkts; /* peer counters when the current key came in */
 	bool failed;
+	enum pending pending; /* restart/halt decided, done by t_act */
+	bool pending_next_remote;
 
-	struct sl_timer t_session, t_push, t_check, t_retry;
+	struct sl_timer t_session, t_push, t_check, t_retry, t_act;
 };
 
 static uint64_t now_ms(const struct sl_ovpn_client *c)
@@ -99,36 +95,9 @@ static void arm_session(struct sl_ovpn_client *c)
 		sl_timer_arm_at(c->loop, &c->t_session, d * SL_MSEC);
 }
 
-static void tcp_flush(struct sl_ovpn_client *c)
-{
-	struct tcp_conn *t = &c->tcp;
-
-	while (t->out_len) {
-		ssize_t n = send(t->fd, t->out, t->out_len, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			break;
-		memmove(t->out, t->out + n, t->out_len - (size_t)n);
-		t->out_len -= (size_t)n;
-	}
-	sl_loop_mod_fd(c->loop, t->fd, SL_EV_READ | (t->out_len ? SL_EV_WRITE : 0));
-}
-
 static int tcp_send(struct sl_ovpn_client *c, const uint8_t *pkt, size_t len)
 {
-	struct tcp_conn *t = &c->tcp;
-
-	if (t->fd < 0 || len > UINT16_MAX)
-		return -ENOTCONN;
-	if (t->out_len + 2 + len > sizeof(t->out)) {
-		t->out_dropped++;
-		return -ENOBUFS;
-	}
-	sl_put_be16(t->out + t->out_len, (uint16_t)len);
-	memcpy(t->out + t->out_len + 2, pkt, len);
-	t->out_len += 2 + len;
-	tcp_flush(c);
-	return 0;
+	return sl_ovpn_stream_send(&c->tcp, pkt, len);
 }
 
 static void send_ctl(void *arg, const uint8_t *pkt, size_t len)
@@ -151,12 +120,7 @@ static int stream_send(void *arg, const uint8_t *pkt, size_t len)
 
 static void close_tcp(struct sl_ovpn_client *c)
 {
-	if (c->tcp.fd >= 0) {
-		sl_loop_del_fd(c->loop, c->tcp.fd);
-		close(c->tcp.fd);
-	}
-	c->tcp.fd = -1;
-	c->tcp.in_len = c->tcp.out_len = 0;
+	sl_ovpn_stream_close(&c->tcp);
 }
 
 static void end_connection(struct sl_ovpn_client *c)
@@ -173,22 +137,46 @@ static void end_connection(struct sl_ovpn_client *c)
 	c->phase = PHASE_IDLE;
 }
 
+/*
+ * Restart and halt are said at once but done from a timer of their own: they free the
+ * session, and they are often decided inside one of its callbacks.
+ */
 static void restart(struct sl_ovpn_client *c, const char *why, bool next_remote)
 {
+	if (c->pending != PENDING_NONE)
+		return;
 	sl_warn("openvpn: %s; reconnecting in %d s", why, RETRY_MS / 1000);
-	end_connection(c);
-	if (next_remote && c->conf->n_remotes > 1)
-		c->remote = (c->remote + 1) % c->conf->n_remotes;
-	sl_timer_arm(c->loop, &c->t_retry, RETRY_MS * SL_MSEC);
+	c->pending = PENDING_RESTART;
+	c->pending_next_remote = next_remote;
+	sl_timer_arm(c->loop, &c->t_act, 0);
 }
 
 static void halt(struct sl_ovpn_client *c, const char *why)
 {
+	if (c->pending == PENDING_HALT)
+		return;
 	sl_err("openvpn: %s; stopping", why);
+	c->pending = PENDING_HALT;
+	sl_timer_arm(c->loop, &c->t_act, 0);
+}
+
+static void on_act_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
+{
+	struct sl_ovpn_client *c = arg;
+	enum pending what = c->pending;
+
+	c->pending = PENDING_NONE;
 	end_connection(c);
-	c->failed = true;
-	sl_timer_cancel(c->loop, &c->t_check);
-	sl_loop_stop(c->loop);
+	if (what == PENDING_HALT) {
+		c->failed = true;
+		sl_timer_cancel(loop, &c->t_check);
+		sl_timer_cancel(loop, &c->t_retry);
+		sl_loop_stop(loop);
+	} else if (what == PENDING_RESTART) {
+		if (c->pending_next_remote && c->conf->n_remotes > 1)
+			c->remote = (c->remote + 1) % c->conf->n_remotes;
+		sl_timer_arm(loop, &c->t_retry, RETRY_MS * SL_MSEC);
+	}
 }
 
 /* Configuration from PUSH_REPLY */
@@ -290,8 +278,9 @@ static int install_keys(struct sl_ovpn_client *c, uint8_t key_id)
 	int r = sl_ovpn_session_key2(&c->s, key_id, c->ekm, key2);
 
 	if (!r)
-		r = sl_ovpn_key_pair_from_key2(key2, SL_OVPN_ROLE_CLIENT, c->cipher, key_id,
-					       c->push.peer_id, c->push.comp, &kp);
+		r = sl_ovpn_key_pair_from_key2(
+			key2, SL_OVPN_ROLE_CLIENT, c->cipher, key_id, c->push.peer_id,
+			c->push.comp_pushed ? (int)c->push.comp : c->conf->comp, &kp);
 	snprintf(kp.auth, sizeof(kp.auth), "%s", c->conf->auth);
 	OPENSSL_cleanse(key2, sizeof(key2));
 	if (!r)
@@ -302,6 +291,7 @@ static int install_keys(struct sl_ovpn_client *c, uint8_t key_id)
 		c->keys_in = true;
 	OPENSSL_cleanse(&kp, sizeof(kp));
 	c->key_since = sl_loop_now(c->loop);
+	sl_ovpn_traffic(c->e, PEER, &c->key_bytes, &c->key_pkts);
 	return r;
 }
 
@@ -410,6 +400,8 @@ static void on_session_event(void *arg, const struct sl_ovpn_ev *ev)
 {
 	struct sl_ovpn_client *c = arg;
 
+	if (c->pending != PENDING_NONE)
+		return; /* the connection is ending */
 	switch (ev->type) {
 	case SL_OVPN_EV_KEY_READY:
 		if (ev->key_id == 0 && c->phase == PHASE_HANDSHAKE) {
@@ -516,7 +508,7 @@ static int start_tcp(struct sl_ovpn_client *c)
 		close(fd);
 		return -e;
 	}
-	c->tcp.fd = fd;
+	sl_ovpn_stream_init(&c->tcp, c->loop, fd);
 	c->phase = PHASE_TCP;
 	return sl_loop_add_fd(c->loop, fd, SL_EV_READ | SL_EV_WRITE, on_tcp, c);
 }
@@ -539,7 +531,7 @@ static void connect_next(struct sl_ovpn_client *c)
 		rc = c->proto == SL_OVPN_TCP ? start_tcp(c) : start_session(c);
 	}
 	if (rc) {
-		char why[128];
+		char why[400];
 
 		snprintf(why, sizeof(why), "cannot start the connection to %s: %s", r->host,
 			 strerror(-rc));
@@ -549,44 +541,16 @@ static void connect_next(struct sl_ovpn_client *c)
 
 /* TCP input: length-prefixed OpenVPN packets */
 
-static void tcp_input(struct sl_ovpn_client *c)
+static int on_tcp_packet(void *arg, const uint8_t *pkt, size_t len)
 {
-	struct tcp_conn *t = &c->tcp;
-	size_t off = 0;
-	ssize_t n = recv(t->fd, t->in + t->in_len, sizeof(t->in) - t->in_len, 0);
+	struct sl_ovpn_client *c = arg;
 
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		restart(c,
-			n == 0 ? "the server closed the TCP connection"
-			       : "the TCP connection failed",
-			true);
-		return;
-	}
-	if (n < 0)
-		return;
-	t->in_len += (size_t)n;
-	for (;;) {
-		const uint8_t *pkt;
-		size_t len;
-		int used = sl_ovpn_tcp_next(t->in + off, t->in_len - off, &pkt, &len);
-
-		if (used < 0) {
-			restart(c, "bad packet length on the TCP connection", true);
-			return;
-		}
-		if (!used)
-			break;
-		off += (size_t)used;
-		if (sl_ovpn_opcode(pkt[0]) == SL_OVPN_P_DATA_V2 ||
-		    sl_ovpn_opcode(pkt[0]) == SL_OVPN_P_DATA_V1)
-			sl_engine_ovpn_input(c->e, pkt, len);
-		else
-			sl_ovpn_client_on_control(c, pkt, len, NULL);
-		if (c->tcp.fd < 0)
-			return; /* restarted from inside */
-	}
-	memmove(t->in, t->in + off, t->in_len - off);
-	t->in_len -= off;
+	if (sl_ovpn_opcode(pkt[0]) == SL_OVPN_P_DATA_V2 ||
+	    sl_ovpn_opcode(pkt[0]) == SL_OVPN_P_DATA_V1)
+		sl_engine_ovpn_input(c->e, pkt, len);
+	else
+		sl_ovpn_client_on_control(c, pkt, len, NULL);
+	return c->pending != PENDING_NONE; /* ending: the rest does not matter */
 }
 
 static void on_tcp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
@@ -599,7 +563,7 @@ static void on_tcp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 
 		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l);
 		if (err) {
-			char why[128];
+			char why[400];
 
 			snprintf(why, sizeof(why), "TCP connect to %s failed: %s",
 				 c->conf->remotes[c->remote].host, strerror(err));
@@ -613,10 +577,13 @@ static void on_tcp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 			restart(c, "cannot start the control session", true);
 		return;
 	}
-	if (events & SL_EV_WRITE)
-		tcp_flush(c);
-	if (events & SL_EV_READ)
-		tcp_input(c);
+	int r = sl_ovpn_stream_on_io(&c->tcp, events, on_tcp_packet, c);
+
+	if (r < 0)
+		restart(c,
+			r == -EBADMSG ? "bad packet length on the TCP connection"
+				      : "the server closed the TCP connection",
+			true);
 }
 
 /* Timers */
@@ -625,7 +592,7 @@ static void on_session_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 {
 	struct sl_ovpn_client *c = arg;
 
-	if (!c->have_session)
+	if (!c->have_session || c->pending != PENDING_NONE)
 		return;
 	sl_ovpn_session_tick(&c->s, now_ms(c));
 	arm_session(c);
@@ -644,7 +611,7 @@ static void on_retry_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 	connect_next(arg);
 }
 
-/* Every second: ping-restart, and our own renegotiation by reneg-sec. */
+/* Every second: ping-restart, and our own renegotiation (reneg-sec, -bytes, -pkts). */
 static void on_check_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 {
 	struct sl_ovpn_client *c = arg;
@@ -652,25 +619,29 @@ static void on_check_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 	struct sl_peer_stats st;
 
 	sl_timer_arm(loop, &c->t_check, CHECK_MS * SL_MSEC);
-	if (c->phase != PHASE_UP)
+	if (c->phase != PHASE_UP || c->pending != PENDING_NONE)
 		return;
 	if (sl_peer_stats(c->e, PEER, &st) == 0 && st.last_rx_ns > heard)
 		heard = st.last_rx_ns;
 	if (c->up_since > heard)
 		heard = c->up_since;
 	if (c->ping_restart > 0 && now - heard >= (sl_time_ns)c->ping_restart * SL_SEC) {
-		char why[128];
+		char why[400];
 
 		snprintf(why, sizeof(why), "nothing from the server for %d s (ping-restart)",
 			 c->ping_restart);
 		restart(c, why, true);
 		return;
 	}
-	if (c->conf->reneg_sec > 0 &&
-	    now - c->key_since >= (sl_time_ns)c->conf->reneg_sec * SL_SEC) {
+	if (sl_ovpn_reneg_due(c->conf, now - c->key_since, c->e, PEER, c->key_bytes, c->key_pkts)) {
 		c->key_since = now; /* one attempt per period */
+		sl_ovpn_traffic(c->e, PEER, &c->key_bytes, &c->key_pkts);
 		if (sl_ovpn_session_renegotiate(&c->s, now_ms(c)) == 0) {
-			sl_info("openvpn: renegotiating (reneg-sec %d)", c->conf->reneg_sec);
+			sl_info("openvpn: renegotiating (reneg-sec %d, reneg-bytes %lld, "
+				"reneg-pkts "
+				"%lld)",
+				c->conf->reneg_sec, (long long)c->conf->reneg_bytes,
+				(long long)c->conf->reneg_pkts);
 			arm_session(c);
 		}
 	}
@@ -687,7 +658,8 @@ static void build_peer_info(struct sl_ovpn_client *c)
 
 	snprintf(c->peer_info, sizeof(c->peer_info),
 		 "IV_VER=2.6.0\nIV_PLAT=linux\nIV_TCPNL=1\nIV_MTU=%d\nIV_NCP=2\nIV_CIPHERS=%s\n"
-		 "IV_PROTO=%d\nIV_GUI_VER=sluice_0.1.0\n",
+		 "IV_PROTO=%d\nIV_LZO_STUB=1\nIV_COMP_STUB=1\nIV_COMP_STUBv2=1\n"
+		 "IV_GUI_VER=sluice_0.1.0\n",
 		 c->conf->tun_mtu, c->conf->data_ciphers, proto);
 	/* OCC options string: only compared, with warnings, by the server. */
 	snprintf(c->options, sizeof(c->options),
@@ -760,7 +732,7 @@ int sl_ovpn_client_new(struct sl_ovpn_client **out, struct sl_loop *loop, struct
 	c->loop = loop;
 	c->e = e;
 	c->conf = conf;
-	c->tcp.fd = -1;
+	sl_ovpn_stream_init(&c->tcp, loop, -1);
 	c->ssl = sl_ovpn_tls_ctx_new(false, conf->ca.text, conf->cert.text, conf->key.text, err,
 				     err_len);
 	if (!c->ssl) {
@@ -781,6 +753,7 @@ int sl_ovpn_client_new(struct sl_ovpn_client **out, struct sl_loop *loop, struct
 	sl_timer_init(&c->t_push, on_push_due, c);
 	sl_timer_init(&c->t_check, on_check_due, c);
 	sl_timer_init(&c->t_retry, on_retry_due, c);
+	sl_timer_init(&c->t_act, on_act_due, c);
 	sl_timer_arm(loop, &c->t_check, CHECK_MS * SL_MSEC);
 	connect_next(c);
 	*out = c;
@@ -794,6 +767,7 @@ void sl_ovpn_client_free(struct sl_ovpn_client *c)
 	end_connection(c);
 	sl_timer_cancel(c->loop, &c->t_check);
 	sl_timer_cancel(c->loop, &c->t_retry);
+	sl_timer_cancel(c->loop, &c->t_act);
 	SSL_CTX_free(c->ssl);
 	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
@@ -804,7 +778,7 @@ void sl_ovpn_client_on_control(void *arg, const uint8_t *pkt, size_t len,
 {
 	struct sl_ovpn_client *c = arg;
 
-	if (!c || !c->have_session)
+	if (!c || !c->have_session || c->pending != PENDING_NONE)
 		return;
 	/* Over UDP only the server's address speaks for the session. */
 	if (from && (from->ss_family != c->server.ss_family ||
@@ -820,7 +794,7 @@ void sl_ovpn_client_on_control(void *arg, const uint8_t *pkt, size_t len,
 
 void sl_ovpn_client_on_event(struct sl_ovpn_client *c, const struct sl_event *ev)
 {
-	if (ev->peer_id != PEER)
+	if (ev->peer_id != PEER || c->pending != PENDING_NONE)
 		return;
 	if (ev->type == SL_EVENT_PEER_EXIT && c->phase == PHASE_UP)
 		restart(c, "the server is going away (explicit-exit-notify)", true);
@@ -830,15 +804,13 @@ void sl_ovpn_client_on_event(struct sl_ovpn_client *c, const struct sl_event *ev
 
 void sl_ovpn_client_shutdown(struct sl_ovpn_client *c)
 {
-	if (c->phase != PHASE_UP)
+	if (c->phase != PHASE_UP || c->pending != PENDING_NONE)
 		return;
 	/* Control-channel EXIT (cc-exit) when the server offered it, else the OCC message. */
 	if (c->push.cc_exit)
 		sl_ovpn_session_send_control(&c->s, "EXIT", now_ms(c));
 	else
 		sl_engine_ovpn_send_exit(c->e, PEER);
-	if (c->tcp.fd >= 0)
-		tcp_flush(c);
 }
 
 bool sl_ovpn_client_failed(const struct sl_ovpn_client *c)

@@ -2,6 +2,7 @@
 #include "ctl/openvpn/keys.h"
 
 #include "crypto/aead.h"
+#include "ctl/openvpn/ovpn_config.h"
 
 #include <errno.h>
 #include <string.h>
@@ -12,6 +13,31 @@ static void dir_from_key(const uint8_t *key, struct sl_ovpn_key_dir *d)
 	memcpy(d->key, key, sizeof(d->key));
 	memcpy(d->implicit_iv, key + SL_OVPN_KEY_SLOT_LEN, sizeof(d->implicit_iv));
 	memcpy(d->hmac_key, key + SL_OVPN_KEY_SLOT_LEN, sizeof(d->hmac_key));
+}
+
+void sl_ovpn_traffic(struct sl_engine *e, uint32_t peer, uint64_t *bytes, uint64_t *pkts)
+{
+	struct sl_peer_stats st;
+
+	*bytes = *pkts = 0;
+	if (sl_peer_stats(e, peer, &st) == 0) {
+		*bytes = st.rx_bytes + st.tx_bytes;
+		*pkts = st.rx_packets + st.tx_packets;
+	}
+}
+
+bool sl_ovpn_reneg_due(const struct sl_ovpn_config *conf, uint64_t age_ns, struct sl_engine *e,
+		       uint32_t peer, uint64_t bytes0, uint64_t pkts0)
+{
+	uint64_t bytes, pkts;
+
+	if (conf->reneg_sec > 0 && age_ns >= (uint64_t)conf->reneg_sec * 1000000000ull)
+		return true;
+	if (!conf->reneg_bytes && !conf->reneg_pkts)
+		return false;
+	sl_ovpn_traffic(e, peer, &bytes, &pkts);
+	return (conf->reneg_bytes && bytes - bytes0 >= (uint64_t)conf->reneg_bytes) ||
+	       (conf->reneg_pkts && pkts - pkts0 >= (uint64_t)conf->reneg_pkts);
 }
 
 int sl_ovpn_cipher_from_name(const char *name)

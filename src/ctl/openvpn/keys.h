@@ -23,4 +23,12 @@ int sl_ovpn_key_pair_from_key2(const uint8_t key2[SL_OVPN_KEY2_LEN], enum sl_ovp
 int sl_ovpn_cipher_from_name(const char *name);
 const char *sl_ovpn_cipher_name(int cipher);
 
+/* Bytes and packets of a peer both ways so far (0 if it is gone). */
+void sl_ovpn_traffic(struct sl_engine *e, uint32_t peer, uint64_t *bytes, uint64_t *pkts);
+/* reneg-sec, reneg-bytes or reneg-pkts of conf reached since the key came in (age, and the
+ * traffic counters then); a limit of 0 is off. */
+struct sl_ovpn_config;
+bool sl_ovpn_reneg_due(const struct sl_ovpn_config *conf, uint64_t age_ns, struct sl_engine *e,
+		       uint32_t peer, uint64_t bytes0, uint64_t pkts0);
+
 #endif

@@ -7,6 +7,7 @@
 #include "crypto/aead.h"
 #include "ctl/openvpn/keys.h"
 #include "ctl/openvpn/session.h"
+#include "ctl/openvpn/stream.h"
 #include "ctl/openvpn/tls.h"
 #include "io/tun.h"
 #include "proto/ovpn_km2.h"
@@ -20,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define MAX_CLIENTS	      254
 #define CHECK_MS	      1000
@@ -33,11 +36,14 @@ struct client {
 	struct sockaddr_storage addr;
 	struct sl_ovpn_session s;
 	bool pushed, keys_in, in_engine;
+	bool doomed;		    /* dropped: freed by t_reap */
+	struct sl_ovpn_stream *tcp; /* proto tcp-server: its connection (else NULL: UDP) */
 	bool ekm, cc_exit;
 	int cipher; /* sl_ovpn_cipher_from_name */
 	uint8_t inner[4];
 	bool have_inner;
 	sl_time_ns last_rx, key_since, created;
+	uint64_t key_bytes, key_pkts;
 	char name[64]; /* certificate CN, for logs */
 	struct sl_ovpn_server *srv;
 };
@@ -56,7 +62,8 @@ struct sl_ovpn_server {
 	uint32_t pool_first, pool_last; /* host addresses, host order */
 	char options[256];
 	struct client clients[MAX_CLIENTS];
-	struct sl_timer t_check, t_session;
+	struct sl_timer t_check, t_session, t_reap;
+	int listen_fd; /* proto tcp-server, else -1 */
 	uint64_t spoofed_resets, bad_cookies;
 };
 
@@ -152,25 +159,57 @@ static void arm_session_timer(struct sl_ovpn_server *s)
 		sl_timer_arm_at(s->loop, &s->t_session, d * SL_MSEC);
 }
 
+static void drop_now(struct client *c)
+{
+	if (c->in_engine)
+		sl_peer_del(c->srv->e, c->peer_id);
+	if (c->tcp) {
+		sl_ovpn_stream_close(c->tcp);
+		free(c->tcp);
+	}
+	sl_ovpn_session_free(&c->s);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Said at once, done from t_reap: drops are often decided inside the session's callbacks. */
 static void drop_client(struct client *c, const char *why)
 {
-	struct sl_ovpn_server *s = c->srv;
 	char a[64];
 
+	if (c->doomed)
+		return;
 	addr_str(&c->addr, a, sizeof(a));
 	sl_info("openvpn: client %s (%s, peer-id %u) gone: %s", a, c->name[0] ? c->name : "?",
 		c->peer_id, why);
-	if (c->in_engine)
-		sl_peer_del(s->e, c->peer_id);
-	sl_ovpn_session_free(&c->s);
-	memset(c, 0, sizeof(*c));
+	c->doomed = true;
+	sl_timer_arm(c->srv->loop, &c->srv->t_reap, 0);
+}
+
+static void on_reap_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
+{
+	struct sl_ovpn_server *s = arg;
+
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (s->clients[i].used && s->clients[i].doomed)
+			drop_now(&s->clients[i]);
 }
 
 static void send_to(void *arg, const uint8_t *pkt, size_t len)
 {
 	struct client *c = arg;
 
-	sl_engine_udp_send(c->srv->e, &c->addr, pkt, len);
+	if (c->tcp)
+		sl_ovpn_stream_send(c->tcp, pkt, len);
+	else
+		sl_engine_udp_send(c->srv->e, &c->addr, pkt, len);
+}
+
+/* The engine's sealed data packets for a TCP client. */
+static int stream_send(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct client *c = arg;
+
+	return c->tcp ? sl_ovpn_stream_send(c->tcp, pkt, len) : -ENOTCONN;
 }
 
 /* Address pool: subnet hands out pool hosts in order; net30 one /30 per client. */
@@ -289,6 +328,7 @@ static int install_keys(struct client *c, uint8_t key_id)
 	if (!r)
 		c->keys_in = true;
 	c->key_since = sl_loop_now(s->loop);
+	sl_ovpn_traffic(s->e, c->peer_id, &c->key_bytes, &c->key_pkts);
 	return r;
 }
 
@@ -301,8 +341,13 @@ static int add_to_engine(struct client *c)
 	int r;
 
 	sl_peer_cfg_init(&pc);
-	pc.endpoint = c->addr;
-	pc.follow_endpoint = true; /* OpenVPN floats a client that proves its keys */
+	if (c->tcp) {
+		pc.stream_send = stream_send;
+		pc.stream_arg = c;
+	} else {
+		pc.endpoint = c->addr;
+		pc.follow_endpoint = true; /* OpenVPN floats a client that proves its keys */
+	}
 	pc.keepalive_ms = (uint32_t)(s->conf->ping > 0 ? s->conf->ping : 10) * 1000;
 	pc.silent_ms = 0xFFFFFFF0u;
 	r = sl_peer_new(s->e, c->peer_id, &pc);
@@ -377,6 +422,8 @@ static void on_session_event(void *arg, const struct sl_ovpn_ev *ev)
 	struct client *c = arg;
 	char text[64];
 
+	if (c->doomed)
+		return;
 	switch (ev->type) {
 	case SL_OVPN_EV_KEY_READY:
 		if (ev->key_id == 0) {
@@ -519,6 +566,8 @@ void sl_ovpn_server_on_control(void *arg, const uint8_t *pkt, size_t len,
 	if (!s || !from)
 		return;
 	c = client_by_addr(s, from);
+	if (c && c->doomed)
+		return; /* its slot is freed in a moment; the client resends */
 	if (c) {
 		if (sl_ovpn_session_input(&c->s, pkt, len, now_ms(s)) == 0)
 			c->last_rx = sl_loop_now(s->loop);
@@ -553,6 +602,112 @@ void sl_ovpn_server_on_control(void *arg, const uint8_t *pkt, size_t len,
 	arm_session_timer(s);
 }
 
+/* TCP: one connection per client; no cookie (the TCP handshake already proved the address) */
+
+static int on_client_packet(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct client *c = arg;
+	uint8_t op = sl_ovpn_opcode(pkt[0]);
+
+	if (c->doomed)
+		return 1;
+	if (op == SL_OVPN_P_DATA_V2 || op == SL_OVPN_P_DATA_V1)
+		sl_engine_ovpn_input(c->srv->e, pkt, len);
+	else if (sl_ovpn_session_input(&c->s, pkt, len, now_ms(c->srv)) == 0)
+		c->last_rx = sl_loop_now(c->srv->loop);
+	return c->doomed;
+}
+
+static void on_client_io(struct sl_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct client *c = arg;
+	int r;
+
+	if (c->doomed)
+		return;
+	r = sl_ovpn_stream_on_io(c->tcp, events, on_client_packet, c);
+	if (r < 0)
+		drop_client(c,
+			    r == -EBADMSG ? "bad packet length on TCP" : "TCP connection closed");
+	arm_session_timer(c->srv);
+}
+
+static void on_accept(struct sl_loop *loop, int fd, uint32_t events, void *arg)
+{
+	struct sl_ovpn_server *s = arg;
+	struct sockaddr_storage from;
+	socklen_t len = sizeof(from);
+	struct sl_ovpn_session_cfg sc = {
+		.role = SL_OVPN_ROLE_SERVER,
+		.ssl_ctx = s->ssl,
+		.options = s->options,
+		.tls_timeout_ms = (uint32_t)s->conf->tls_timeout * 1000,
+		.hand_window_ms = (uint32_t)s->conf->hand_window * 1000,
+		.send = send_to,
+		.on_event = on_session_event,
+	};
+	struct client *c = NULL;
+	int cfd = accept4(fd, (struct sockaddr *)&from, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (cfd < 0)
+		return;
+	for (int i = 0; i < MAX_CLIENTS && !c; i++)
+		if (!s->clients[i].used)
+			c = &s->clients[i];
+	if (!c) {
+		close(cfd);
+		return;
+	}
+	memset(c, 0, sizeof(*c));
+	sc.arg = c;
+	sc.wrap.mode = s->wrap_mode;
+	if ((s->wrap_mode == SL_OVPN_WRAP_CRYPT &&
+	     sl_ovpn_tls_crypt_init(&sc.wrap.u.crypt, s->wrap_key2, SL_OVPN_ROLE_SERVER)) ||
+	    (s->wrap_mode == SL_OVPN_WRAP_AUTH &&
+	     sl_ovpn_tls_auth_init(&sc.wrap.u.auth, s->wrap_key2, s->conf->key_direction,
+				   s->conf->auth)) ||
+	    !(c->tcp = malloc(sizeof(*c->tcp)))) {
+		close(cfd);
+		return;
+	}
+	if (sl_ovpn_session_init(&c->s, &sc) < 0) {
+		sl_ovpn_wrap_clear(&sc.wrap);
+		free(c->tcp);
+		c->tcp = NULL;
+		close(cfd);
+		return;
+	}
+	sl_ovpn_stream_init(c->tcp, loop, cfd);
+	c->used = true;
+	c->srv = s;
+	c->peer_id = (uint32_t)(c - s->clients);
+	c->addr = from;
+	c->created = c->last_rx = sl_loop_now(loop);
+	if (sl_loop_add_fd(loop, cfd, SL_EV_READ, on_client_io, c) < 0)
+		drop_client(c, "cannot watch its TCP connection");
+}
+
+static int setup_tcp(struct sl_ovpn_server *s, const struct sockaddr_storage *ss, char *err,
+		     size_t err_len)
+{
+	socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						  : sizeof(struct sockaddr_in);
+	int one = 1, fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, 64) < 0) {
+		int e = errno;
+
+		snprintf(err, err_len, "cannot listen on TCP: %s", strerror(e));
+		close(fd);
+		return -e;
+	}
+	s->listen_fd = fd;
+	return sl_loop_add_fd(s->loop, fd, SL_EV_READ, on_accept, s);
+}
+
 /* Timers */
 
 static void on_session_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
@@ -560,7 +715,7 @@ static void on_session_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 	struct sl_ovpn_server *s = arg;
 
 	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (s->clients[i].used)
+		if (s->clients[i].used && !s->clients[i].doomed)
 			sl_ovpn_session_tick(&s->clients[i].s, now_ms(s));
 	arm_session_timer(s);
 }
@@ -578,7 +733,7 @@ static void on_check_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 		struct sl_peer_stats st;
 		sl_time_ns heard = c->last_rx;
 
-		if (!c->used)
+		if (!c->used || c->doomed)
 			continue;
 		if (c->in_engine && sl_peer_stats(s->e, c->peer_id, &st) == 0 &&
 		    st.last_rx_ns > heard)
@@ -587,9 +742,10 @@ static void on_check_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 			drop_client(c, "idle (no packet for twice ping-restart)");
 			continue;
 		}
-		if (c->pushed && s->conf->reneg_sec > 0 &&
-		    now - c->key_since >= (sl_time_ns)s->conf->reneg_sec * SL_SEC) {
+		if (c->pushed && sl_ovpn_reneg_due(s->conf, now - c->key_since, s->e, c->peer_id,
+						   c->key_bytes, c->key_pkts)) {
 			c->key_since = now;
+			sl_ovpn_traffic(s->e, c->peer_id, &c->key_bytes, &c->key_pkts);
 			sl_ovpn_session_renegotiate(&c->s, now_ms(s));
 		}
 	}
@@ -679,18 +835,21 @@ static int setup_wrap(struct sl_ovpn_server *s, char *err, size_t err_len)
 }
 
 int sl_ovpn_server_new(struct sl_ovpn_server **out, struct sl_loop *loop, struct sl_engine *e,
-		       const struct sl_ovpn_config *conf, char *err, size_t err_len)
+		       const struct sl_ovpn_config *conf, const struct sockaddr_storage *tcp_listen,
+		       char *err, size_t err_len)
 {
 	struct sl_ovpn_server *s = calloc(1, sizeof(*s));
 	int r;
 
 	if (!s)
 		return -ENOMEM;
+	s->listen_fd = -1;
 	s->loop = loop;
 	s->e = e;
 	s->conf = conf;
 	sl_timer_init(&s->t_check, on_check_due, s);
 	sl_timer_init(&s->t_session, on_session_due, s);
+	sl_timer_init(&s->t_reap, on_reap_due, s);
 	r = setup_pool(s, err, err_len);
 	if (!r) {
 		s->ssl = sl_ovpn_tls_ctx_new(true, conf->ca.text, conf->cert.text, conf->key.text,
@@ -703,6 +862,10 @@ int sl_ovpn_server_new(struct sl_ovpn_server **out, struct sl_loop *loop, struct
 		r = -EIO;
 	if (!r)
 		r = setup_link(s, err, err_len);
+	if (!r && tcp_listen)
+		r = setup_tcp(s, tcp_listen, err, err_len);
+	if (!r && conf->client_to_client)
+		r = sl_engine_ovpn_set_client_to_client(e, true);
 	if (r) {
 		sl_ovpn_server_free(s);
 		return r;
@@ -722,9 +885,14 @@ void sl_ovpn_server_free(struct sl_ovpn_server *s)
 		return;
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (s->clients[i].used)
-			drop_client(&s->clients[i], "server stopping");
+			drop_now(&s->clients[i]);
 	sl_timer_cancel(s->loop, &s->t_check);
 	sl_timer_cancel(s->loop, &s->t_session);
+	sl_timer_cancel(s->loop, &s->t_reap);
+	if (s->listen_fd >= 0) {
+		sl_loop_del_fd(s->loop, s->listen_fd);
+		close(s->listen_fd);
+	}
 	sl_ovpn_wrap_clear(&s->listener);
 	SSL_CTX_free(s->ssl);
 	OPENSSL_cleanse(s, sizeof(*s));
@@ -735,7 +903,7 @@ void sl_ovpn_server_on_event(struct sl_ovpn_server *s, const struct sl_event *ev
 {
 	struct client *c = ev->peer_id < MAX_CLIENTS ? &s->clients[ev->peer_id] : NULL;
 
-	if (!c || !c->used)
+	if (!c || !c->used || c->doomed)
 		return;
 	if (ev->type == SL_EVENT_PEER_EXIT)
 		drop_client(c, "explicit-exit-notify");
@@ -753,7 +921,7 @@ void sl_ovpn_server_shutdown(struct sl_ovpn_server *s)
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = &s->clients[i];
 
-		if (!c->used || !c->pushed)
+		if (!c->used || !c->pushed || c->doomed)
 			continue;
 		if (c->cc_exit)
 			sl_ovpn_session_send_control(&c->s, "RESTART", now_ms(s));

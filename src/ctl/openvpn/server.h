@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * An OpenVPN 2.6 server on the sluice engine (UDP): many clients at once,
+ * An OpenVPN 2.6 server on the sluice engine (UDP, or TCP): many clients at once,
  * each found by its address for control packets and by its peer-id for
  * data. A client's hard reset is answered statelessly (HMAC cookie as its
  * session id); state is made only when the client echoes the cookie, so
@@ -23,9 +23,14 @@
 
 struct sl_ovpn_server;
 
-/* The engine must be SL_WIRE_OPENVPN, listening on UDP, on_control = below. */
+/*
+ * The engine must be SL_WIRE_OPENVPN and on_control = below. UDP: the engine listens;
+ * tcp_listen NULL. TCP (proto tcp-server): the server listens on tcp_listen itself, one
+ * connection per client, data through the engine's stream path.
+ */
 int sl_ovpn_server_new(struct sl_ovpn_server **out, struct sl_loop *loop, struct sl_engine *e,
-		       const struct sl_ovpn_config *conf, char *err, size_t err_len);
+		       const struct sl_ovpn_config *conf, const struct sockaddr_storage *tcp_listen,
+		       char *err, size_t err_len);
 void sl_ovpn_server_free(struct sl_ovpn_server *s);
 void sl_ovpn_server_on_control(void *arg, const uint8_t *pkt, size_t len,
 			       const struct sockaddr_storage *from);

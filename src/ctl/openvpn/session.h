@@ -51,6 +51,7 @@ struct sl_ovpn_session_cfg {
 	uint32_t tls_timeout_ms;  /* first resend timeout; 0 = 2000 */
 	uint32_t hand_window_ms;  /* handshake deadline; 0 = 60000 */
 	void (*send)(void *arg, const uint8_t *pkt, size_t len);
+	/* Called from inside sl_ovpn_session_*: it must not free the session (defer that). */
 	void (*on_event)(void *arg, const struct sl_ovpn_ev *ev);
 	void *arg;
 };
