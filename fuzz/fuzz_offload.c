@@ -4,8 +4,9 @@
  * fields) and core/gro (decrypted inner packets from a peer, coalesced for
  * the TUN). Input byte 0 picks which.
  *   GSO: bytes 1..7 = gso_type, gso_size (2), csum_start (2), csum_offset,
- *        then the packet. Every segment is built; their payloads must add up
- *        to the packet's and each segment's L4 checksum must verify.
+ *        then the packet. Every segment is built, copied and (as the engine
+ *        does) in place in front of its payload: the two must agree, their
+ *        payloads add up and each segment's L4 checksum verifies.
  *   GRO: (bit 1 of byte 0: UDP too) the rest is packets, each behind a 2-byte length. Runs are
  * formed as tunq.c does; a run's merged length must equal the first packet plus the later payloads,
  * and finishing it must stay in its buffer. Any broken invariant aborts.
@@ -27,9 +28,12 @@ static void fuzz_gso(const uint8_t *d, size_t n)
 	struct sl_gso g;
 	uint32_t sum = 0;
 
-	if (n < 7)
+	static uint8_t pkt[65536 + 64];
+
+	if (n < 7 || n - 7 > 65536)
 		return;
-	if (sl_gso_init(&g, d + 7, (uint32_t)(n - 7), d[0], sl_get_be16(d + 1), sl_get_be16(d + 3),
+	memcpy(pkt, d + 7, n - 7); /* the segmenter may write into its input, as in the engine */
+	if (sl_gso_init(&g, pkt, (uint32_t)(n - 7), d[0], sl_get_be16(d + 1), sl_get_be16(d + 3),
 			d[5] | (uint16_t)d[6] << 8) < 0)
 		return;
 	for (uint32_t i = 0; i < g.nseg; i++) {
@@ -43,6 +47,10 @@ static void fuzz_gso(const uint8_t *d, size_t n)
 		memcpy(seg + g.hdr_len, sl_gso_seg_payload(&g, i), plen);
 		c = sl_csum_pseudo(seg, g.l4, l4_len);
 		if (sl_csum_fold(sl_csum_add(c, seg + g.ip_hlen, l4_len)) != 0xffff)
+			abort();
+		/* As the engine seals: the headers written in front of the payload, in place. */
+		sl_gso_seg_headers(&g, i, sl_gso_seg_payload(&g, i) - g.hdr_len);
+		if (memcmp(sl_gso_seg_payload(&g, i) - g.hdr_len, seg, g.hdr_len + plen))
 			abort();
 		sum += plen;
 	}

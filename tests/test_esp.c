@@ -317,38 +317,44 @@ static void test_round_trip_all_ciphers_esn_lengths(void **state)
  * Sealing a packet whose tail is elsewhere (sl_esp_seal_ext, the GSO path)
  * gives byte for byte what sealing the whole packet in one buffer gives, for
  * every cipher and split point (odd ones too: the AEAD sees the pieces as one
- * stream), and needs the tail's length in tailroom, no more.
+ * stream), with and without room after the tail to borrow for the trailer;
+ * the borrowed bytes are put back.
  */
 static void test_seal_ext_equals_seal_whole(void **state)
 {
 	static const uint32_t splits[] = {0, 1, 13, 40, 52, 1399, 1400};
-	uint8_t payload[1400];
+	uint8_t payload[1400 + 8];
 
 	fill(payload, sizeof(payload), 0x5a);
 	for (int c = 0; c < SL_CIPHER__COUNT; c++) {
 		for (size_t i = 0; i < sizeof(splits) / sizeof(splits[0]); i++) {
-			uint32_t own = splits[i], ext = sizeof(payload) - own;
-			struct sl_esp_sa tx1, rx1, tx2, rx2;
-			struct test_pkt whole, part;
-			uint8_t nh = 0;
+			for (uint32_t room = 0; room <= 8; room += 8) {
+				uint32_t own = splits[i], ext = 1400 - own;
+				struct sl_esp_sa tx1, rx1, tx2, rx2;
+				uint8_t after[8], nh = 0;
+				struct test_pkt whole, part;
 
-			sa_pair((enum sl_cipher)c, false, &tx1, &rx1);
-			sa_pair((enum sl_cipher)c, false, &tx2, &rx2);
-			pkt_make_roomy(&whole, payload, sizeof(payload));
-			pkt_make(&part, sl_proto_esp.headroom, payload, own,
-				 ext + sl_proto_esp.tailroom);
-			assert_int_equal(sl_esp_seal(&tx1, &whole.p, SL_ESP_NH_IPV4), SL_DROP_NONE);
-			assert_int_equal(
-				sl_esp_seal_ext(&tx2, &part.p, payload + own, ext, SL_ESP_NH_IPV4),
-				SL_DROP_NONE);
-			assert_int_equal(part.p.len, whole.p.len);
-			assert_memory_equal(part.p.data, whole.p.data, whole.p.len);
-			assert_int_equal(sl_esp_open(&rx2, &part.p, &nh), SL_DROP_NONE);
-			assert_memory_equal(part.p.data, payload, sizeof(payload));
-			pkt_free(&whole);
-			pkt_free(&part);
-			sa_pair_clear(&tx1, &rx1);
-			sa_pair_clear(&tx2, &rx2);
+				memcpy(after, payload + 1400, sizeof(after));
+				sa_pair((enum sl_cipher)c, false, &tx1, &rx1);
+				sa_pair((enum sl_cipher)c, false, &tx2, &rx2);
+				pkt_make_roomy(&whole, payload, 1400);
+				pkt_make(&part, sl_proto_esp.headroom, payload, own,
+					 ext + sl_proto_esp.tailroom);
+				assert_int_equal(sl_esp_seal(&tx1, &whole.p, SL_ESP_NH_IPV4),
+						 SL_DROP_NONE);
+				assert_int_equal(sl_esp_seal_ext(&tx2, &part.p, payload + own, ext,
+								 room, SL_ESP_NH_IPV4),
+						 SL_DROP_NONE);
+				assert_int_equal(part.p.len, whole.p.len);
+				assert_memory_equal(part.p.data, whole.p.data, whole.p.len);
+				assert_memory_equal(payload + 1400, after, sizeof(after));
+				assert_int_equal(sl_esp_open(&rx2, &part.p, &nh), SL_DROP_NONE);
+				assert_memory_equal(part.p.data, payload, 1400);
+				pkt_free(&whole);
+				pkt_free(&part);
+				sa_pair_clear(&tx1, &rx1);
+				sa_pair_clear(&tx2, &rx2);
+			}
 		}
 	}
 }
@@ -363,7 +369,7 @@ static void test_seal_ext_needs_room_for_the_tail(void **state)
 	sa_pair(SL_CIPHER_AES256GCM, false, &tx, &rx);
 	/* 100 bytes in all: 2 of padding, pad length, next header, 16 of ICV; one byte short. */
 	pkt_make(&t, sl_proto_esp.headroom, payload, 40, 60 + 2 + 2 + ICV_LEN - 1);
-	assert_int_equal(sl_esp_seal_ext(&tx, &t.p, payload + 40, 60, SL_ESP_NH_IPV4),
+	assert_int_equal(sl_esp_seal_ext(&tx, &t.p, payload + 40, 60, 0, SL_ESP_NH_IPV4),
 			 SL_DROP_TOOBIG);
 	assert_int_equal(t.p.len, 40);
 	assert_int_equal(tx.seq, 0); /* nothing spent */

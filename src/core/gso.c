@@ -58,8 +58,8 @@ static int type_to_proto(struct sl_gso *g, const uint8_t *pkt, uint32_t len, uin
 	}
 }
 
-int sl_gso_init(struct sl_gso *g, const uint8_t *pkt, uint32_t len, uint8_t gso_type,
-		uint16_t gso_size, uint16_t csum_start, uint16_t csum_offset)
+int sl_gso_init(struct sl_gso *g, uint8_t *pkt, uint32_t len, uint8_t gso_type, uint16_t gso_size,
+		uint16_t csum_start, uint16_t csum_offset)
 {
 	uint32_t l4_hlen;
 
@@ -88,6 +88,7 @@ int sl_gso_init(struct sl_gso *g, const uint8_t *pkt, uint32_t len, uint8_t gso_
 	g->hdr_len = (uint16_t)(csum_start + l4_hlen);
 	g->gso_size = gso_size;
 	g->nseg = (len - g->hdr_len + gso_size - 1) / gso_size;
+	memcpy(g->hdr, pkt, g->hdr_len);
 	return 0;
 }
 
@@ -101,10 +102,10 @@ void sl_gso_seg_headers(const struct sl_gso *g, uint32_t i, uint8_t *out)
 	uint16_t csum;
 	uint32_t sum;
 
-	memcpy(out, g->pkt, g->hdr_len);
+	memcpy(out, g->hdr, g->hdr_len);
 	if (g->family == AF_INET) {
 		sl_put_be16(out + 2, (uint16_t)(g->ip_hlen + l4_len));
-		sl_put_be16(out + 4, (uint16_t)(sl_get_be16(g->pkt + 4) + i));
+		sl_put_be16(out + 4, (uint16_t)(sl_get_be16(g->hdr + 4) + i));
 		out[10] = out[11] = 0;
 		sl_put_be16(out + 10, (uint16_t)~sl_csum_fold(sl_csum_add(0, out, g->ip_hlen)));
 	} else {

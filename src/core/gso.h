@@ -28,14 +28,18 @@
 #define SL_GSO_HDR_MAX (60 + 60) /* IPv4 with options is refused; IPv6 40 + TCP 60 fits too */
 
 struct sl_gso {
-	const uint8_t *pkt; /* the super-packet, IP header first */
+	uint8_t *pkt; /* the super-packet, IP header first; ours to write (see tail_room) */
 	uint32_t len;
-	uint16_t ip_hlen;  /* IP header bytes (csum_start) */
-	uint16_t hdr_len;  /* IP + L4 header bytes, recomputed, never taken from the kernel */
-	uint16_t gso_size; /* payload bytes per segment; the last may be shorter */
-	uint8_t family;	   /* AF_INET or AF_INET6 */
-	uint8_t l4;	   /* IPPROTO_TCP or IPPROTO_UDP */
+	uint32_t tail_room; /* writable bytes after pkt + len (set by the reader, else 0) */
+	uint16_t ip_hlen;   /* IP header bytes (csum_start) */
+	uint16_t hdr_len;   /* IP + L4 header bytes, recomputed, never taken from the kernel */
+	uint16_t gso_size;  /* payload bytes per segment; the last may be shorter */
+	uint8_t family;	    /* AF_INET or AF_INET6 */
+	uint8_t l4;	    /* IPPROTO_TCP or IPPROTO_UDP */
 	uint32_t nseg;
+	uint8_t hdr[SL_GSO_HDR_MAX]; /* the super-packet's headers as they came, so the bytes at
+					pkt may be overwritten (each segment's headers in front of
+					its payload, for sealing in one pass) */
 };
 
 /*
@@ -45,8 +49,8 @@ struct sl_gso {
  * version or protocol not matching it, IPv4 options or IPv6 extension
  * headers, lengths that disagree, a zero gso_size, or more than 64 KiB.
  */
-int sl_gso_init(struct sl_gso *g, const uint8_t *pkt, uint32_t len, uint8_t gso_type,
-		uint16_t gso_size, uint16_t csum_start, uint16_t csum_offset);
+int sl_gso_init(struct sl_gso *g, uint8_t *pkt, uint32_t len, uint8_t gso_type, uint16_t gso_size,
+		uint16_t csum_start, uint16_t csum_offset);
 
 /* Payload bytes of segment i (i < nseg). */
 static inline uint32_t sl_gso_seg_payload_len(const struct sl_gso *g, uint32_t i)
@@ -57,7 +61,7 @@ static inline uint32_t sl_gso_seg_payload_len(const struct sl_gso *g, uint32_t i
 	return left < g->gso_size ? left : g->gso_size;
 }
 
-static inline const uint8_t *sl_gso_seg_payload(const struct sl_gso *g, uint32_t i)
+static inline uint8_t *sl_gso_seg_payload(const struct sl_gso *g, uint32_t i)
 {
 	return g->pkt + g->hdr_len + i * g->gso_size;
 }
@@ -65,7 +69,8 @@ static inline const uint8_t *sl_gso_seg_payload(const struct sl_gso *g, uint32_t
 /*
  * Write segment i's IP and L4 headers (hdr_len bytes) to out, with the L4
  * checksum over out's headers and the segment's payload as it is in the
- * super-packet (the caller then copies or encrypts that payload behind).
+ * super-packet (the caller then copies or encrypts that payload behind). out
+ * may be the hdr_len bytes right before the payload inside the super-packet.
  */
 void sl_gso_seg_headers(const struct sl_gso *g, uint32_t i, uint8_t *out);
 

@@ -207,12 +207,12 @@ put:
 
 /*
  * A TUN super-packet leaves as the packets the kernel would have sent, each
- * built in a buffer of its own so the UDP batch can leave as one GSO send.
- * On UDP each segment's payload is encrypted straight from the super-packet
- * into its buffer behind the headers: the segmentation copy and the
- * encryption are one pass. Otherwise (stream fallback, no key yet, no
- * route) the payload is copied and the segment takes the way of any packet,
- * which counts whatever goes wrong.
+ * in a buffer of its own so the UDP batch can leave as one GSO send. On UDP
+ * each segment is encrypted straight from the super-packet into its buffer:
+ * the segmentation copy and the encryption are one pass (and one AEAD update:
+ * OpenSSL's per-update cost is more than a memcpy of the payload). Otherwise
+ * (stream fallback, no key yet, no route) the payload is copied and the
+ * segment takes the way of any packet, which counts whatever goes wrong.
  */
 static void tx_super(struct sl_engine *e, const struct sl_gso *g)
 {
@@ -231,20 +231,30 @@ static void tx_super(struct sl_engine *e, const struct sl_gso *g)
 		struct sl_pkt *seg = sl_pool_get(e->pool);
 		uint32_t plen = sl_gso_seg_payload_len(g, i);
 		enum sl_drop d;
+		uint8_t *hdr;
 
 		if (!seg) {
 			e->stats.drops[SL_DROP_NOMEM - 1] += g->nseg - i;
 			break;
 		}
-		sl_gso_seg_headers(g, i, seg->data);
-		seg->len = g->hdr_len;
 		if (!k) {
-			memcpy(seg->data + seg->len, sl_gso_seg_payload(g, i), plen);
-			seg->len += plen;
+			sl_gso_seg_headers(g, i, seg->data);
+			memcpy(seg->data + g->hdr_len, sl_gso_seg_payload(g, i), plen);
+			seg->len = g->hdr_len + plen;
 			tx_packet(e, seg);
 			continue;
 		}
-		d = sl_esp_seal_ext(&k->tx, seg, sl_gso_seg_payload(g, i), plen, nh);
+		/*
+		 * The segment's headers go in front of its payload inside the super-packet
+		 * (those bytes were the previous segment's, already sealed, or the original
+		 * headers, which g keeps): headers, payload and trailer then leave for seg in
+		 * one encryption pass.
+		 */
+		hdr = sl_gso_seg_payload(g, i) - g->hdr_len;
+		sl_gso_seg_headers(g, i, hdr);
+		d = sl_esp_seal_ext(
+			&k->tx, seg, hdr, g->hdr_len + plen,
+			g->len - (uint32_t)(hdr + g->hdr_len + plen - g->pkt) + g->tail_room, nh);
 		if (d != SL_DROP_NONE) {
 			count_drop(&p->stats, d);
 			sl_pool_put(e->pool, seg);

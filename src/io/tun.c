@@ -142,7 +142,7 @@ int sl_tun_read_super(struct sl_tun *t, struct sl_pkt *p, uint8_t *big, uint32_t
 	uint32_t room = p->cap - sl_pkt_headroom(p);
 	struct virtio_net_hdr h;
 	struct iovec iov[2];
-	const uint8_t *pkt;
+	uint8_t *pkt;
 	ssize_t n;
 
 	if (!t->vnet_hdr || sl_pkt_headroom(p) < SL_VNET_HDR_LEN || big_cap <= room)
@@ -170,6 +170,7 @@ int sl_tun_read_super(struct sl_tun *t, struct sl_pkt *p, uint8_t *big, uint32_t
 	}
 	if (sl_gso_init(g, pkt, p->len, h.gso_type, h.gso_size, h.csum_start, h.csum_offset) < 0)
 		return -EINVAL;
+	g->tail_room = (pkt == big ? big_cap : room) - p->len;
 	return 1;
 }
 

@@ -91,22 +91,26 @@ static void write_trailer(uint8_t *t, uint32_t pad_len, uint8_t next_header)
 
 /*
  * iv NULL: the IV is the sequence number, which makes it unique per key.
- * ext: ext_len more bytes of payload that follow p's data but are not in p
+ * ext: ext_len more bytes of plaintext that follow p's data but are not in p
  * yet; they are encrypted from where they are into p (the copy and the
- * encryption are one pass).
+ * encryption are one pass). With ext_room for the trailer after them, the
+ * trailer is put there for the time of the encryption, so a packet with no
+ * data of its own in p is encrypted in one piece.
  */
-static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, const uint8_t *ext,
-			 uint32_t ext_len, uint8_t next_header, const uint8_t *iv)
+static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t *ext, uint32_t ext_len,
+			 uint32_t ext_room, uint8_t next_header, const uint8_t *iv)
 {
 	uint32_t own_len = p->len, body_len = p->len + ext_len;
-	uint32_t pad_len = pad_len_for(body_len);
-	uint32_t grow = ext_len + pad_len + ESP_TRAILER_MIN + ESP_ICV_LEN;
-	uint32_t plain_len = body_len + pad_len + ESP_TRAILER_MIN;
-	uint8_t nonce[SL_AEAD_NONCE_LEN], aad[ESP_AAD_MAX];
+	uint32_t pad_len = pad_len_for(body_len), trailer_len = pad_len + ESP_TRAILER_MIN;
+	uint32_t grow = ext_len + trailer_len + ESP_ICV_LEN;
+	uint32_t plain_len = body_len + trailer_len;
+	bool borrow = ext && ext_room >= trailer_len;
+	uint8_t nonce[SL_AEAD_NONCE_LEN], aad[ESP_AAD_MAX], kept[SL_ESP_TRAILER_MAX];
 	struct sl_aead_part parts[3];
 	uint8_t *hdr, *body;
 	uint64_t seq;
 	size_t aad_len;
+	int r;
 
 	if (!sl_keydir_is_tx(&sa->dir))
 		return SL_DROP_NOKEY;
@@ -116,7 +120,6 @@ static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, const uint8_t *
 		return SL_DROP_NOKEY;
 	seq = ++sa->seq;
 	sl_pkt_put(p, grow);
-	write_trailer(p->data + body_len, pad_len, next_header);
 	hdr = sl_pkt_push(p, SL_ESP_HDR_LEN);
 	body = hdr + SL_ESP_HDR_LEN;
 	sl_put_be32(hdr, sa->spi);
@@ -128,9 +131,20 @@ static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, const uint8_t *
 	make_nonce(sa, hdr + 8, nonce);
 	aad_len = make_aad(sa, seq, aad);
 	parts[0] = (struct sl_aead_part){body, body, own_len};
-	parts[1] = (struct sl_aead_part){ext, body + own_len, ext_len};
-	parts[2] = (struct sl_aead_part){body + body_len, body + body_len, plain_len - body_len};
-	if (sl_aead_seal_parts(sa->dir.aead, nonce, aad, aad_len, parts, 3, body + plain_len) < 0) {
+	if (borrow) {
+		memcpy(kept, ext + ext_len, trailer_len);
+		write_trailer(ext + ext_len, pad_len, next_header);
+		parts[1] = (struct sl_aead_part){ext, body + own_len, ext_len + trailer_len};
+		parts[2] = (struct sl_aead_part){NULL, NULL, 0};
+	} else {
+		write_trailer(body + body_len, pad_len, next_header);
+		parts[1] = (struct sl_aead_part){ext, body + own_len, ext_len};
+		parts[2] = (struct sl_aead_part){body + body_len, body + body_len, trailer_len};
+	}
+	r = sl_aead_seal_parts(sa->dir.aead, nonce, aad, aad_len, parts, 3, body + plain_len);
+	if (borrow)
+		memcpy(ext + ext_len, kept, trailer_len);
+	if (r < 0) {
 		/* The key context is unusable; the sequence number stays spent. */
 		sl_pkt_pull(p, SL_ESP_HDR_LEN);
 		sl_pkt_trim(p, grow);
@@ -141,19 +155,19 @@ static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, const uint8_t *
 
 enum sl_drop sl_esp_seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t next_header)
 {
-	return seal(sa, p, NULL, 0, next_header, NULL);
+	return seal(sa, p, NULL, 0, 0, next_header, NULL);
 }
 
-enum sl_drop sl_esp_seal_ext(struct sl_esp_sa *sa, struct sl_pkt *p, const uint8_t *ext,
-			     uint32_t ext_len, uint8_t next_header)
+enum sl_drop sl_esp_seal_ext(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t *ext, uint32_t ext_len,
+			     uint32_t ext_room, uint8_t next_header)
 {
-	return seal(sa, p, ext, ext_len, next_header, NULL);
+	return seal(sa, p, ext, ext_len, ext_room, next_header, NULL);
 }
 
 enum sl_drop sl_esp_seal_iv(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t next_header,
 			    const uint8_t iv[SL_ESP_IV_LEN])
 {
-	return seal(sa, p, NULL, 0, next_header, iv);
+	return seal(sa, p, NULL, 0, 0, next_header, iv);
 }
 
 enum sl_esp_kind sl_esp_classify(const uint8_t *d, size_t len)

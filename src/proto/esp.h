@@ -63,12 +63,16 @@ enum sl_drop sl_esp_seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t next_he
 
 /*
  * Seal p's data followed by ext_len bytes at ext (not in p: e.g. a segment's
- * payload inside a GSO super-packet), encrypting them from where they are
- * into p behind its data; otherwise as sl_esp_seal. Needs ext_len more
- * tailroom. ext must not overlap p.
+ * headers and payload inside a GSO super-packet), encrypting them from where
+ * they are into p behind its data; otherwise as sl_esp_seal. Needs ext_len
+ * more tailroom; ext must not overlap p. ext_room: bytes after ext + ext_len
+ * the seal may borrow; with SL_ESP_TRAILER_MAX of them the trailer is written
+ * there (and the bytes put back) so that everything is encrypted in one pass,
+ * one AEAD update instead of three.
  */
-enum sl_drop sl_esp_seal_ext(struct sl_esp_sa *sa, struct sl_pkt *p, const uint8_t *ext,
-			     uint32_t ext_len, uint8_t next_header);
+#define SL_ESP_TRAILER_MAX 5 /* padding to 4 bytes (0-3), pad length, next header */
+enum sl_drop sl_esp_seal_ext(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t *ext, uint32_t ext_len,
+			     uint32_t ext_room, uint8_t next_header);
 
 /*
  * For known-answer tests only: seal like sl_esp_seal but put `iv` on the
