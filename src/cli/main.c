@@ -12,22 +12,24 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-	{"up", cmd_up, "run a tunnel from a config file (foreground)"},
+	{"up", cmd_up, "run a tunnel from a config file (foreground; FILE.ovpn: as openvpn)"},
 	{"down", cmd_down, "stop a running tunnel"},
 	{"show", cmd_show, "show tunnels, peers, transports and counters"},
 	{"pki", cmd_pki, "make a CA and certificates for a quick start"},
-	{"openvpn", cmd_openvpn, "connect to an OpenVPN 2.6 server (--config FILE.ovpn)"},
+	{"openvpn", cmd_openvpn, "an OpenVPN 2.6 client or server from its config (--config FILE)"},
 	{"connect", cmd_connect, "AnyConnect client (ocserv, Cisco), like openconnect"},
-	{"serve", cmd_serve, "serve openconnect clients (ppp: PPP over TLS, for nullppp)"},
+	{"serve", cmd_serve, "serve openconnect clients (anyconnect CONFIG; ppp: PPP over TLS)"},
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: sluice <command> [arguments]\n\n"
-		   "A userspace VPN data channel: ESP-in-UDP with a TLS 1.3 control and fallback\n"
-		   "channel.\n\nCommands:\n");
+		   "A userspace VPN data channel with head/tail-room packets and kernel offloads, and\n"
+		   "the control planes that drive it: sluice's own (ESP-in-UDP with a TLS 1.3 control\n"
+		   "and fallback channel), OpenVPN 2.6, AnyConnect (openconnect/ocserv) and PPP.\n\n"
+		   "Commands:\n");
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		fprintf(f, "  %-6s %s\n", subcommands[i].name, subcommands[i].summary);
+		fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
 	fprintf(f, "\n'sluice <command> --help' tells more about each.\n");
 }
 
