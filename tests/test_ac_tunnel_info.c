@@ -98,6 +98,30 @@ static void parse_ocserv_reply(void **state)
 		strstr(t.cstp_options, "X-CSTP-Version=1\nX-CSTP-Server-Name=ocserv 1.1.6"));
 }
 
+/* A host netmask (/32) counts all 32 bits; the count once shifted a uint32_t by 32. */
+static void host_netmask_is_32(void **state)
+{
+	static const char host[] = "HTTP/1.1 200 CONNECTED\r\n"
+				   "X-CSTP-Address: 198.19.0.190\r\n"
+				   "X-CSTP-Netmask: 255.255.255.255\r\n"
+				   "X-CSTP-Split-Include: 198.19.0.7/255.255.255.255\r\n"
+				   "\r\n";
+	struct sl_http_response r;
+	struct sl_ac_tunnel_info t;
+	char err[128] = "", buf[8192], *env[128];
+	bool found = false;
+	int n;
+
+	assert_int_equal(sl_http_parse_response(host, strlen(host), &r), 0);
+	assert_int_equal(sl_ac_tunnel_info_parse(&r, &t, err, sizeof(err)), 0);
+	assert_int_equal(t.split_inc[0].len, 32);
+	n = sl_ac_vpnc_env(&t, "connect", "octest", "198.18.0.1", 42, buf, sizeof(buf), env, 128);
+	assert_true(n > 0);
+	for (int k = 0; k < n; k++)
+		found |= !strcmp(env[k], "INTERNAL_IP4_NETMASKLEN=32");
+	assert_true(found);
+}
+
 static void env_like_openconnect(void **state)
 {
 	struct sl_ac_tunnel_info t;
@@ -145,6 +169,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_ocserv_reply),
+		cmocka_unit_test(host_netmask_is_32),
 		cmocka_unit_test(env_like_openconnect),
 		cmocka_unit_test(refuse_bad_values),
 	};

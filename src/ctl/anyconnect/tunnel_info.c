@@ -42,7 +42,9 @@ static unsigned mask_len(const uint8_t m[4])
 
 	while (n < 32 && (v & (0x80000000u >> n)))
 		n++;
-	return (v << n) == 0 || n == 32 ? n : 99; /* 99: not contiguous */
+	/* n == 32 first: shifting a 32-bit value by 32 is undefined (found by fuzz_ac_tunnel_info).
+	 */
+	return n == 32 || (v << n) == 0 ? n : 99; /* 99: not contiguous */
 }
 
 /* "a.b.c.d/m.m.m.m", "a.b.c.d/len" or an IPv6 "addr/len". */
