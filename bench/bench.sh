@@ -4,7 +4,9 @@
 #   - the plain veth (the ceiling: no tunnel at all),
 #   - sluice (ESP-in-UDP, AES-256-GCM by default),
 #   - wireguard-go (userspace WireGuard, ChaCha20-Poly1305),
-#   - openvpn 2.6 in userspace (--disable-dco), p2p TLS mode, AES-256-GCM, UDP.
+#   - openvpn 2.6 in userspace (--disable-dco), p2p TLS mode, AES-256-GCM, UDP,
+#   - ocserv with stock openconnect, and ocserv with `sluice connect` (AnyConnect, DTLS;
+#     bench/anyconnect.sh; sluice's DTLS data still goes through OpenSSL in its control plane).
 # Prints a table and the line
 #   RESULT sluice_vs_veth=R1 sluice_vs_wireguard_go=R2 sluice_vs_openvpn=R3
 # (sluice's throughput divided by the other's; "na" when one of them could not be measured),
@@ -138,6 +140,9 @@ bench_openvpn() {
 	iperf_through openvpn 198.19.2.1
 }
 
+# shellcheck source=bench/anyconnect.sh
+. "$(dirname "$0")/anyconnect.sh"
+
 mbps() {
 	[ -s "$RESULTS/$1" ] && printf '%.1f' "$(cat "$RESULTS/$1")" || echo na
 }
@@ -158,7 +163,7 @@ echo "sluice bench: $T s single-stream iperf3 TCP per peer, client ns -> server 
 echo "  machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1),"
 echo "  kernel $(uname -r); $("$SLUICE" --version 2>/dev/null || echo 'sluice not built');" \
 	"$(openvpn --version 2>/dev/null | head -n 1 | cut -d' ' -f1-2)"
-for peer in veth sluice wireguard_go openvpn; do
+for peer in veth sluice wireguard_go openvpn ocserv_openconnect ocserv_sluice; do
 	echo "- $peer"
 	(bench_"$peer") || [ -f "$RESULTS/$peer.note" ] || note "$peer" "failed (see above)"
 done
@@ -166,7 +171,8 @@ done
 echo
 printf '%-34s %12s %10s\n' peer Mbit/s "vs veth"
 for row in "veth:plain veth (ceiling)" "sluice:sluice" "wireguard_go:wireguard-go (userspace)" \
-	"openvpn:openvpn 2.6 (userspace, no DCO)"; do
+	"openvpn:openvpn 2.6 (userspace, no DCO)" "ocserv_openconnect:openconnect <-> ocserv (DTLS)" \
+	"ocserv_sluice:sluice connect <-> ocserv (DTLS)"; do
 	peer=${row%%:*}
 	extra=
 	[ -f "$RESULTS/$peer.note" ] && extra="  ($(cat "$RESULTS/$peer.note"))"
@@ -174,7 +180,8 @@ for row in "veth:plain veth (ceiling)" "sluice:sluice" "wireguard_go:wireguard-g
 done
 echo
 echo "RESULT sluice_vs_veth=$(ratio sluice veth) sluice_vs_wireguard_go=$(ratio sluice wireguard_go)" \
-	"sluice_vs_openvpn=$(ratio sluice openvpn)"
+	"sluice_vs_openvpn=$(ratio sluice openvpn)" \
+	"sluice_ocserv_vs_openconnect_ocserv=$(ratio ocserv_sluice ocserv_openconnect)"
 
 # Instruction counts per packet (bench/instr.sh: callgrind, no network namespaces); its INSTR line
 # is the last line, comparable before/after a change where Mbit/s are noisy.
