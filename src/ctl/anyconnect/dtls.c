@@ -336,9 +336,9 @@ void sl_ac_dtls_tick(struct sl_ac_dtls *d)
 		if (DTLSv1_handle_timeout(d->ssl) > 0)
 			sl_debug("anyconnect: DTLS handshake flight sent again");
 		if (now - d->since >= HANDSHAKE_S * SL_SEC) {
-			sl_info("anyconnect: no DTLS handshake in %d s; data over CSTP, retry in "
-				"%d s",
-				HANDSHAKE_S, RETRY_EVERY_S);
+			sl_info("anyconnect: no DTLS handshake in %d s; data over CSTP, trying "
+				"again",
+				HANDSHAKE_S);
 			drop_ssl(d);
 			set_state(d, D_IDLE);
 		}
