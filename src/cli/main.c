@@ -17,7 +17,7 @@ static const struct subcommand subcommands[] = {
 	{"show", cmd_show, "show tunnels, peers, transports and counters"},
 	{"pki", cmd_pki, "make a CA and certificates for a quick start"},
 	{"connect", cmd_connect, "AnyConnect client (ocserv, Cisco), like openconnect"},
-	{"serve", cmd_serve, "serve openconnect clients (ppp: PPP over TLS, for nullppp)"},
+	{"serve", cmd_serve, "serve openconnect clients: anyconnect CONFIG, or ppp (nullppp)"},
 };
 
 static void usage(FILE *f)
