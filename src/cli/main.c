@@ -26,7 +26,7 @@ static void usage(FILE *f)
 		   "A userspace VPN data channel: ESP-in-UDP with a TLS 1.3 control and fallback\n"
 		   "channel.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		fprintf(f, "  %-6s %s\n", subcommands[i].name, subcommands[i].summary);
+		fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
 	fprintf(f, "\n'sluice <command> --help' tells more about each.\n");
 }
 
