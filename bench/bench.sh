@@ -9,6 +9,9 @@
 #   - OpenVPN client/server mode, AES-256-GCM, UDP, TCP throughput only: the sluice client
 #     (sluice openvpn) against an openvpn server, an openvpn client against the sluice server,
 #     and openvpn against openvpn, so the three rows differ only in who runs each end,
+#   - ocserv with stock openconnect, and ocserv with `sluice connect` (AnyConnect, DTLS, TCP
+#     throughput only; bench/anyconnect.sh; sluice's DTLS data still goes through OpenSSL in
+#     its control plane),
 # three things through each:
 #   - single-stream TCP throughput: iperf3, BENCH_SECONDS=10, receiver side;
 #   - 64-byte UDP packet rate: bench/pps (sendmmsg, as fast as it can) for PPS_SECONDS=5,
@@ -30,6 +33,8 @@
 set -eu
 # shellcheck source=scripts/netns.sh
 . "$(dirname "$0")/../scripts/netns.sh"
+# shellcheck source=bench/anyconnect.sh
+. "$(dirname "$0")/anyconnect.sh"
 
 T=${BENCH_SECONDS:-10}
 PPS_T=${PPS_SECONDS:-5}
@@ -335,7 +340,7 @@ echo "  kernel $(uname -r); $("$SLUICE" --version 2>/dev/null || echo 'sluice no
 	"$(openvpn --version 2>/dev/null | head -n 1 | cut -d' ' -f1-2);" \
 	"wireguard-go $(dpkg-query -W -f='${Version}' wireguard-go 2>/dev/null || echo '?')"
 echo "  started $(date -u '+%Y-%m-%d %H:%M') UTC, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-for peer in ${BENCH_PEERS:-veth sluice sluice_tls wireguard_go openvpn sluice_ovpn ovpn_sluice ovpn_ovpn}; do
+for peer in ${BENCH_PEERS:-veth sluice sluice_tls wireguard_go openvpn sluice_ovpn ovpn_sluice ovpn_ovpn ocserv_openconnect ocserv_sluice}; do
 	echo "- $peer"
 	(bench_"$peer") || [ -f "$RESULTS/$peer.note" ] || note "$peer" "failed (see above)"
 done
@@ -351,7 +356,8 @@ printf '%-34s %10s %8s %10s %7s %8s %8s\n' peer Mbit/s "vs veth" "pps 64B" "loss
 for row in "veth:plain veth (ceiling)" "sluice:sluice (UDP)" "sluice_tls:sluice (TLS/TCP fallback)" \
 	"wireguard_go:wireguard-go (userspace)" "openvpn:openvpn 2.6 (userspace, no DCO)" \
 	"sluice_ovpn:sluice client -> openvpn server" "ovpn_sluice:openvpn client -> sluice server" \
-	"ovpn_ovpn:openvpn client -> openvpn server"; do
+	"ovpn_ovpn:openvpn client -> openvpn server" \
+	"ocserv_openconnect:openconnect <-> ocserv (DTLS)" "ocserv_sluice:sluice connect <-> ocserv (DTLS)"; do
 	peer=${row%%:*}
 	extra=
 	[ -f "$RESULTS/$peer.note" ] && extra="  ($(cat "$RESULTS/$peer.note"))"
@@ -373,6 +379,7 @@ echo "RTT veth_us=$(val veth.rtt) sluice_added_us=$(added_rtt sluice)" \
 	"openvpn_added_median_us=$(added_rtt openvpn rttmed)"
 echo "OPENVPN sluice_client_vs_openvpn=$(ratio sluice_ovpn ovpn_ovpn)" \
 	"sluice_server_vs_openvpn=$(ratio ovpn_sluice ovpn_ovpn)"
+echo "ANYCONNECT sluice_ocserv_vs_openconnect_ocserv=$(ratio ocserv_sluice ocserv_openconnect)"
 echo "RESULT sluice_vs_veth=$(ratio sluice veth) sluice_vs_wireguard_go=$(ratio sluice wireguard_go)" \
 	"sluice_vs_openvpn=$(ratio sluice openvpn)"
 

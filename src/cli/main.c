@@ -18,7 +18,7 @@ static const struct subcommand subcommands[] = {
 	{"pki", cmd_pki, "make a CA and certificates for a quick start"},
 	{"openvpn", cmd_openvpn, "an OpenVPN 2.6 client or server from its config (--config FILE)"},
 	{"connect", cmd_connect, "AnyConnect client (ocserv, Cisco), like openconnect"},
-	{"serve", cmd_serve, "serve openconnect clients (anyconnect CONFIG; ppp: PPP over TLS)"},
+	{"serve", cmd_serve, "serve openconnect clients: anyconnect CONFIG, or ppp (nullppp)"},
 };
 
 static void usage(FILE *f)

@@ -9,6 +9,8 @@
 #   ocserv-udp-blocked: UDP dropped from the start: CSTP only, transfer.
 #   ocserv-fallback: UDP dropped mid-transfer (falls back to CSTP, transfer completes), then
 #     allowed again (returns to DTLS).
+#   ocserv-rekey: ocserv asks for a rekey (new-tunnel) after 10 s: a new TLS connection with the
+#     cookie and a new DTLS session, while pings go on.
 #   serve-anyconnect: stock openconnect against `sluice serve anyconnect` (ocpasswd file, pool,
 #     CSTP): ping, transfers both ways, a wrong password refused, two clients at once, and
 #     `sluice connect` against it too.
@@ -140,7 +142,7 @@ ocserv_start() {
 	printf 'test\ntest\n' | ocpasswd -c "$SL_WORK/ocpasswd" test
 	# ocserv's workers run as nobody and must reach the sec-mod socket
 	chmod 711 "$SL_WORK"
-	mkdir -m 755 "$SL_WORK/ocrun"
+	mkdir -p -m 755 "$SL_WORK/ocrun"
 	cat >"$SL_WORK/ocserv.conf" <<EOF2
 auth = "plain[passwd=$SL_WORK/ocpasswd]"
 tcp-port = $PORT
@@ -166,6 +168,7 @@ max-same-clients = 8
 use-occtl = false
 cisco-client-compat = true
 log-level = ${OCSERV_DEBUG:-1}
+${OCS_EXTRA:-}
 EOF2
 	sl_bg "$SL_NS_S" "$OCS_LOG" ocserv -f -d "${OCSERV_DEBUG:-1}" -c "$SL_WORK/ocserv.conf"
 	OCS_PID=$SL_LAST_PID
@@ -209,14 +212,23 @@ env_like_openconnect() {
 	[ -s "$2" ] && [ -s "$1" ] && [ -z "$ENV_MISSING$ENV_DIFFER" ]
 }
 
-# stayed_on_dtls N LOG: DTLS came up N >= 2 times (first, and back), CSTP took over only once.
-stayed_on_dtls() {
-	[ "$1" -ge 2 ] && [ "$(count_lines "$2" "data now over CSTP")" -eq 1 ]
+# ends_on_dtls N LOG: DTLS came up N >= 2 times (first, and back), and the last switch was to it.
+ends_on_dtls() {
+	[ "$1" -ge 2 ] && grep "data now over" "$2" | tail -n 1 | grep -q "over DTLS"
 }
 
 # both_ping IF1 IF2: the server's inner address answers through each tunnel.
 both_ping() {
 	sl_wait_for 10 ping_via "$SL_NS_C" "$1" "$SL_IN_S" && sl_wait_for 10 ping_via "$SL_NS_C" "$2" "$SL_IN_S"
+}
+
+dtls_up_twice() {
+	[ "$(count_lines "$1" "DTLS up (")" -ge 2 ]
+}
+
+# more_lines LOG PATTERN N: LOG has more than N lines with PATTERN.
+more_lines() {
+	[ "$(count_lines "$1" "$2")" -gt "$3" ]
 }
 
 count_lines() {
@@ -247,7 +259,7 @@ else
 			"no ping in 20 s" "$SLC_LOG" "$OCS_LOG"
 	fi
 	sl_check "ocserv-dtls: data over DTLS (PSK-NEGOTIATE)" "no 'DTLS up' in the log" "$SLC_LOG" \
-		sl_wait_for 10 grep -q "data now over DTLS" "$SLC_LOG"
+		sl_wait_for 40 grep -q "data now over DTLS" "$SLC_LOG"
 	XFER_TO_C=$(env_of "$SL_WORK/ocserv-dtls-env" connect INTERNAL_IP4_ADDRESS)
 	transfer ocserv-dtls up "$SLC_LOG" "$OCS_LOG"
 	transfer ocserv-dtls down "$SLC_LOG" "$OCS_LOG"
@@ -289,17 +301,20 @@ else
 	# UDP blocked mid-transfer, then allowed again.
 	sluice_connect ocserv-fallback
 	sl_wait_for 20 sl_ping "$SL_NS_C" "$SL_IN_S" || true
-	sl_wait_for 10 grep -q "data now over DTLS" "$SLC_LOG" || true
+	sl_check "ocserv-fallback: on DTLS before UDP is blocked" "no DTLS in 20 s" "$SLC_LOG" \
+		sl_wait_for 40 grep -q "data now over DTLS" "$SLC_LOG"
 	XFER_TO_C=$(env_of "$SL_WORK/ocserv-fallback-env" connect INTERNAL_IP4_ADDRESS)
 	( sleep 1; udp_block ) &
 	blocker=$!
 	transfer ocserv-fallback down "$SLC_LOG" "$OCS_LOG"
 	wait "$blocker" || true
 	sl_check "ocserv-fallback: fell back to CSTP when UDP went silent" "no log line" "$SLC_LOG" \
-		grep -q "data now over CSTP" "$SLC_LOG"
+		sl_wait_for 10 grep -q "data now over CSTP" "$SLC_LOG"
+	sl_wait_for 5 grep -q "data now over CSTP" "$SLC_LOG" || true
+	returns_before=$(count_lines "$SLC_LOG" "DTLS answers again")
 	udp_unblock
 	sl_check "ocserv-fallback: back on DTLS once UDP works again" "not within 15 s" "$SLC_LOG" \
-		sl_wait_for 15 grep -q "DTLS answers again" "$SLC_LOG"
+		sl_wait_for 15 more_lines "$SLC_LOG" "DTLS answers again" "$returns_before"
 	sl_check "ocserv-fallback: ping after the return" "no ping" "$SLC_LOG" \
 		sl_wait_for 5 sl_ping "$SL_NS_C" "$SL_IN_S"
 	dtls_before=$(count_lines "$SLC_LOG" "data now over DTLS")
@@ -311,10 +326,32 @@ else
 	sl_check "ocserv-fallback: part of the transfer came over CSTP" \
 		"CSTP data packets received: ${cstp_rx:-none} (a transfer faster than 1 s never falls back)" \
 		"$SLC_LOG" [ "${cstp_rx:-0}" -gt 1000 ]
-	sl_check "ocserv-fallback: data stayed on DTLS after the return" \
-		"DTLS went up $dtls_before times, then $(count_lines "$SLC_LOG" "data now over DTLS")" \
-		"$SLC_LOG" stayed_on_dtls "$dtls_before" "$SLC_LOG"
+	sl_check "ocserv-fallback: on DTLS at the end, after the return" \
+		"DTLS went up $dtls_before times; last switch: $(grep "data now over" "$SLC_LOG" | tail -n 1)" \
+		"$SLC_LOG" ends_on_dtls "$dtls_before" "$SLC_LOG"
 	sl_stop "$OCS_PID"
+
+	# Rekey as the server asks: ocserv with rekey-time 10 s, new-tunnel.
+	OCS_EXTRA=$'rekey-time = 10\nrekey-method = new-tunnel'
+	if ocserv_start; then
+		sluice_connect ocserv-rekey
+		sl_wait_for 20 sl_ping "$SL_NS_C" "$SL_IN_S" || true
+		ip netns exec "$SL_NS_C" ping -c 16 -i 1 -W 1 "$SL_IN_S" >"$SL_WORK/rekey-ping.log" 2>&1 &
+		pinger=$!
+		sl_check "ocserv-rekey: reconnects with the cookie at rekey time" "no reconnect in 20 s" \
+			"$SLC_LOG $OCS_LOG" sl_wait_for 20 grep -q "CSTP reconnected" "$SLC_LOG"
+		wait "$pinger" || true
+		got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$SL_WORK/rekey-ping.log")
+		sl_check "ocserv-rekey: pings go on across the rekey" "${got:-0} of 16 answered" \
+			"$SLC_LOG" [ "${got:-0}" -ge 14 ]
+		sl_check "ocserv-rekey: DTLS again after the rekey" "DTLS came up fewer than 2 times" \
+			"$SLC_LOG" sl_wait_for 40 dtls_up_twice "$SLC_LOG"
+		sl_stop "$SLC_PID"
+		sl_stop "$OCS_PID"
+	else
+		sl_fail "ocserv-rekey: ocserv restarts" "no TCP/UDP port $PORT" "$OCS_LOG"
+	fi
+	OCS_EXTRA=
 fi
 
 # --- sluice serve anyconnect ----------------------------------------------------------------

@@ -17,9 +17,9 @@
 #define PSK_LEN		32
 #define DPD_EVERY_S	1
 #define DEAD_AFTER_S	3
-#define HANDSHAKE_S	5
+#define HANDSHAKE_S	3
 #define RETRY_EVERY_S	10
-#define FIRST_RETRIES_S 2
+#define FIRST_RETRIES_S 1
 /* ocserv keeps a silent DTLS session and switches back on the first record it gets
  * (worker-vpn.c udp_state), so probing the old session is the way back; a new
  * handshake only after long. */
@@ -100,11 +100,41 @@ static int set_app_id_session(struct sl_ac_dtls *d)
 	return ok ? 0 : -EINVAL;
 }
 
+/*
+ * A new UDP socket (a new source port) for every handshake: ocserv routes
+ * datagrams by address and port, and one that already belongs to a session
+ * it finished does not take a new ClientHello.
+ */
+static int open_socket(struct sl_ac_dtls *d)
+{
+	socklen_t len = d->peer.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						     : sizeof(struct sockaddr_in6);
+
+	if (d->fd >= 0) {
+		sl_loop_del_fd(d->loop, d->fd);
+		close(d->fd);
+	}
+	d->fd = socket(d->peer.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (d->fd < 0)
+		return -errno;
+	if (connect(d->fd, (struct sockaddr *)&d->peer, len) < 0 ||
+	    sl_loop_add_fd(d->loop, d->fd, SL_EV_READ, on_readable, d) < 0) {
+		close(d->fd);
+		d->fd = -1;
+		return -EIO;
+	}
+	return 0;
+}
+
 static int start_handshake(struct sl_ac_dtls *d)
 {
 	BIO *bio;
 
 	drop_ssl(d);
+	if (open_socket(d) < 0) {
+		set_state(d, D_IDLE);
+		return -EIO;
+	}
 	d->ssl = SSL_new(d->ctx);
 	if (!d->ssl)
 		return -ENOMEM;
@@ -208,7 +238,6 @@ void sl_ac_dtls_restart(struct sl_ac_dtls **dp, struct sl_loop *loop,
 			void *arg)
 {
 	struct sl_ac_dtls *d;
-	socklen_t len;
 
 	sl_ac_dtls_free(*dp);
 	*dp = NULL;
@@ -243,13 +272,8 @@ void sl_ac_dtls_restart(struct sl_ac_dtls **dp, struct sl_loop *loop,
 		return;
 	}
 	d->ctx = SSL_CTX_new(DTLS_client_method());
-	len = server->ss_family == AF_INET ? sizeof(struct sockaddr_in)
-					   : sizeof(struct sockaddr_in6);
-	d->fd = socket(server->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (!d->ctx || d->fd < 0 || !SSL_CTX_set_min_proto_version(d->ctx, DTLS1_2_VERSION) ||
-	    !SSL_CTX_set_cipher_list(d->ctx, "PSK") ||
-	    connect(d->fd, (struct sockaddr *)&d->peer, len) < 0 ||
-	    sl_loop_add_fd(loop, d->fd, SL_EV_READ, on_readable, d) < 0) {
+	if (!d->ctx || !SSL_CTX_set_min_proto_version(d->ctx, DTLS1_2_VERSION) ||
+	    !SSL_CTX_set_cipher_list(d->ctx, "PSK")) {
 		sl_warn("anyconnect: cannot set up DTLS: data stays on CSTP");
 		sl_ac_dtls_free(d);
 		return;
@@ -284,8 +308,20 @@ int sl_ac_dtls_send(struct sl_ac_dtls *d, uint8_t type, const void *payload, siz
 		memcpy(rec + 1, payload, len);
 	ERR_clear_error();
 	r = SSL_write(d->ssl, rec, (int)(len + 1));
-	if (r <= 0)
-		return -EAGAIN; /* a full socket buffer: the caller falls back to CSTP */
+	if (r <= 0) {
+		int e = SSL_get_error(d->ssl, r);
+
+		ERR_clear_error();
+		if (e == SSL_ERROR_WANT_WRITE)
+			return -EAGAIN; /* a full socket buffer: this packet goes over CSTP */
+		/* refused by the host (a firewall, no route): UDP is down as far as we can tell */
+		if (d->state == D_UP) {
+			sl_warn("anyconnect: DTLS send failed (%s): data over CSTP",
+				strerror(errno));
+			set_state(d, D_DOWN);
+		}
+		return -EIO;
+	}
 	if (type == SL_CSTP_DATA)
 		d->tx++;
 	return 0;
@@ -300,16 +336,16 @@ void sl_ac_dtls_tick(struct sl_ac_dtls *d)
 		if (DTLSv1_handle_timeout(d->ssl) > 0)
 			sl_debug("anyconnect: DTLS handshake flight sent again");
 		if (now - d->since >= HANDSHAKE_S * SL_SEC) {
-			sl_info("anyconnect: no DTLS handshake in %d s; data over CSTP, retry in "
-				"%d s",
-				HANDSHAKE_S, RETRY_EVERY_S);
+			sl_info("anyconnect: no DTLS handshake in %d s; data over CSTP, trying "
+				"again",
+				HANDSHAKE_S);
 			drop_ssl(d);
 			set_state(d, D_IDLE);
 		}
 		return;
 	case D_IDLE:
 		if (now - d->since >=
-		    (d->handshakes < 3 ? FIRST_RETRIES_S : RETRY_EVERY_S) * SL_SEC)
+		    (d->handshakes < 8 ? FIRST_RETRIES_S : RETRY_EVERY_S) * SL_SEC)
 			start_handshake(d);
 		return;
 	case D_UP:
