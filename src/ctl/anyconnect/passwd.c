@@ -25,7 +25,12 @@ static int check_hash(const char *hash, size_t hlen, const char *password)
 		free(cd);
 		return -EPERM;
 	}
-	got = crypt_r(password, h, cd);
+	/*
+	 * crypt_rn: libxcrypt's crypt_r with the size given, NULL on failure. Also, unlike
+	 * crypt_r, it is not intercepted by AddressSanitizer, whose crypt_r wrapper expects
+	 * glibc's old struct crypt_data and crashes under make test's ASan build.
+	 */
+	got = crypt_rn(password, h, cd, (int)sizeof(*cd));
 	if (got && got[0] != '*' && strlen(got) == hlen && CRYPTO_memcmp(got, h, hlen) == 0)
 		r = 0;
 	OPENSSL_cleanse(cd, sizeof(*cd));
