@@ -43,7 +43,8 @@ static void test_csum_add_matches_reference(void **state)
 	}
 	/* All ones and all zeros: the sums at the edges of the one's-complement ring. */
 	memset(buf, 0xff, sizeof(buf));
-	assert_int_equal(sl_csum_fold(sl_csum_add(0, buf, 65536)), ref_fold(ref_sum(0, buf, 65536)));
+	assert_int_equal(sl_csum_fold(sl_csum_add(0, buf, 65536)),
+			 ref_fold(ref_sum(0, buf, 65536)));
 	memset(buf, 0, sizeof(buf));
 	assert_int_equal(sl_csum_fold(sl_csum_add(0, buf, 65536)), 0);
 }

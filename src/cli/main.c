@@ -24,9 +24,10 @@ static const struct subcommand subcommands[] = {
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: sluice <command> [arguments]\n\n"
-		   "A userspace VPN data channel with head/tail-room packets and kernel offloads, and\n"
-		   "the control planes that drive it: sluice's own (ESP-in-UDP with a TLS 1.3 control\n"
-		   "and fallback channel), OpenVPN 2.6, AnyConnect (openconnect/ocserv) and PPP.\n\n"
+		   "A userspace VPN data channel with head/tail-room packets and kernel\n"
+		   "offloads, and the control planes that drive it: sluice's own (ESP-in-UDP\n"
+		   "with a TLS 1.3 control and fallback channel), OpenVPN 2.6, AnyConnect\n"
+		   "(openconnect/ocserv) and PPP.\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);

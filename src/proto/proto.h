@@ -19,6 +19,7 @@ struct sl_proto_ops {
 };
 
 extern const struct sl_proto_ops sl_proto_esp;
-extern const struct sl_proto_ops sl_proto_ovpn_data; /* SL_WIRE_OPENVPN (include/sluice/engine_ovpn.h) */
+/* SL_WIRE_OPENVPN (include/sluice/engine_ovpn.h) */
+extern const struct sl_proto_ops sl_proto_ovpn_data;
 
 #endif
