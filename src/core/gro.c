@@ -3,15 +3,12 @@
 #include "core/gro.h"
 
 #include "core/bytes.h"
+#include "core/gso.h" /* VIRTIO_NET_HDR_GSO_UDP_L4 where the system headers lack it */
 #include "core/pkt.h"
 
 #include <linux/virtio_net.h>
 #include <netinet/in.h>
 #include <string.h>
-
-#ifndef VIRTIO_NET_HDR_GSO_UDP_L4 /* Linux 6.2; Debian 12's headers are 6.1 */
-#define VIRTIO_NET_HDR_GSO_UDP_L4 5
-#endif
 
 #define TCP_PSH	   0x08
 #define TCP_ACK	   0x10

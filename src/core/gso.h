@@ -25,7 +25,7 @@
 #define VIRTIO_NET_HDR_GSO_UDP_L4 5
 #endif
 
-#define SL_GSO_HDR_MAX (60 + 60) /* IPv4 with options is refused; IPv6 40 + TCP 60 fits too */
+#define SL_GSO_HDR_MAX (60 + 60) /* IPv4 with options (60) + TCP with options (60) */
 
 struct sl_gso {
 	uint8_t *pkt; /* the super-packet, IP header first; ours to write (see tail_room) */

@@ -78,7 +78,7 @@ static struct peer *route_lookup(struct sl_engine *e, int family, const uint8_t 
 	return id == SL_ROUTE_NONE ? NULL : engine_peer(e, id);
 }
 
-static struct udp_out *udp_for(struct sl_engine *e, int family)
+struct udp_out *udp_for(struct sl_engine *e, int family)
 {
 	for (int i = 0; i < 2; i++)
 		if (e->udp[i].fd >= 0 && e->udp[i].family == family)

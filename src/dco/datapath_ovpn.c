@@ -114,22 +114,14 @@ commit:
 	return 0;
 }
 
-static int udp_fd_for(struct sl_engine *e, int family)
-{
-	for (int i = 0; i < 2; i++)
-		if (e->udp[i].fd >= 0 && e->udp[i].family == family)
-			return e->udp[i].fd;
-	return -1;
-}
-
 int sl_engine_udp_send(struct sl_engine *e, const struct sockaddr_storage *to, const uint8_t *pkt,
 		       size_t len)
 {
-	int fd = udp_fd_for(e, to->ss_family);
+	struct udp_out *out = udp_for(e, to->ss_family);
 
-	if (fd < 0)
+	if (!out)
 		return -EAFNOSUPPORT;
-	if (sendto(fd, pkt, len, 0, (const struct sockaddr *)to, ss_len(to)) < 0) {
+	if (sendto(out->fd, pkt, len, 0, (const struct sockaddr *)to, ss_len(to)) < 0) {
 		count_drop(&e->stats, SL_DROP_IO);
 		return -errno;
 	}
