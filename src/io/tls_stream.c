@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 #define READS_PER_WAKE 64
-#define MSG_HDR	       4 /* each queued message: length (host order) then bytes */
+#define MSG_HDR	       4      /* each queued message: length (host order) then bytes */
+#define WRITE_CHUNK    65536u /* byte stream: bytes per SSL_write */
 
 enum state { ST_CONNECTING, ST_HANDSHAKE, ST_OPEN, ST_CLOSED };
 
@@ -28,6 +29,8 @@ struct sl_tls_stream {
 	int fd;
 	enum state state;
 	bool ssl_failed;
+	bool connected;	  /* TCP is up (handshake or later) */
+	bool byte_stream; /* no message boundaries: q holds raw bytes */
 	bool write_wants_read, read_wants_write;
 	uint32_t events;
 	int busy;
@@ -37,7 +40,8 @@ struct sl_tls_stream {
 	/* queued messages live in q[head..tail) */
 	uint8_t *q;
 	size_t head, tail, cap;
-	size_t reserved; /* bytes reserved at tail, 0 = none */
+	size_t reserved;  /* bytes reserved at tail, 0 = none */
+	size_t queue_max; /* reserve refuses beyond this much queued */
 	uint8_t rbuf[16384 + 256];
 };
 
@@ -60,6 +64,8 @@ int sl_tls_stream_new(struct sl_tls_stream **out, struct sl_loop *loop, SSL *ssl
 	s->ops = ops;
 	s->arg = arg;
 	s->state = connecting ? ST_CONNECTING : ST_HANDSHAKE;
+	s->connected = !connecting;
+	s->queue_max = SL_TLS_STREAM_QUEUE_MAX;
 	/* Packets are latency-bound; Nagle only delays them. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	SSL_set_mode(ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
@@ -103,6 +109,21 @@ void sl_tls_stream_free(struct sl_tls_stream *s)
 	s->state = ST_CLOSED;
 	if (!s->busy)
 		release(s);
+}
+
+void sl_tls_stream_abort(struct sl_tls_stream *s)
+{
+	if (s)
+		s->ssl_failed = true;
+	sl_tls_stream_free(s);
+}
+
+void sl_tls_stream_set_byte_stream(struct sl_tls_stream *s, size_t queue_max)
+{
+	if (s->tail != s->head)
+		return; /* messages already queued keep their boundaries */
+	s->byte_stream = true;
+	s->queue_max = queue_max;
 }
 
 static void hold(struct sl_tls_stream *s)
@@ -182,7 +203,7 @@ static bool queue_room(struct sl_tls_stream *s, size_t n)
 	size_t used = s->tail - s->head, want;
 	uint8_t *q;
 
-	if (used + n > SL_TLS_STREAM_QUEUE_MAX + 65536)
+	if (used + n > s->queue_max + 65536)
 		return false;
 	if (s->cap - s->tail >= n)
 		return true;
@@ -206,12 +227,14 @@ static bool queue_room(struct sl_tls_stream *s, size_t n)
 
 uint8_t *sl_tls_stream_reserve(struct sl_tls_stream *s, size_t max)
 {
+	size_t hdr = s->byte_stream ? 0 : MSG_HDR;
+
 	if (s->state != ST_OPEN || s->freed || max > 0x7fffffff)
 		return NULL;
-	if (s->tail - s->head > SL_TLS_STREAM_QUEUE_MAX || !queue_room(s, MSG_HDR + max))
+	if (s->tail - s->head > s->queue_max || !queue_room(s, hdr + max))
 		return NULL;
 	s->reserved = max;
-	return s->q + s->tail + MSG_HDR;
+	return s->q + s->tail + hdr;
 }
 
 void sl_tls_stream_commit(struct sl_tls_stream *s, size_t len)
@@ -220,9 +243,22 @@ void sl_tls_stream_commit(struct sl_tls_stream *s, size_t len)
 
 	if (!s->reserved || len > s->reserved)
 		return;
-	memcpy(s->q + s->tail, &n, MSG_HDR);
-	s->tail += MSG_HDR + len;
 	s->reserved = 0;
+	if (s->byte_stream) {
+		/* Written when the loop next finds the socket writable: a burst shares records. */
+		s->tail += len;
+	} else {
+		memcpy(s->q + s->tail, &n, MSG_HDR);
+		s->tail += MSG_HDR + len;
+		flush_out(s);
+	}
+	update_events(s);
+}
+
+void sl_tls_stream_flush(struct sl_tls_stream *s)
+{
+	if (s->state != ST_OPEN || s->freed)
+		return;
 	flush_out(s);
 	update_events(s);
 }
@@ -246,25 +282,34 @@ int sl_tls_stream_send2(struct sl_tls_stream *s, const void *a, size_t an, const
 	return 0;
 }
 
-/* Write queued messages, one SSL_write each, until the socket would block. */
+/*
+ * Write what is queued until the socket would block: one SSL_write per
+ * message, or (byte stream) chunks that may be written in part.
+ */
 static void flush_out(struct sl_tls_stream *s)
 {
 	char buf[128];
 
 	s->write_wants_read = false;
 	while (s->state == ST_OPEN && s->head < s->tail) {
+		size_t hdr = s->byte_stream ? 0 : MSG_HDR;
 		uint32_t n;
 		int r, err;
 
-		memcpy(&n, s->q + s->head, MSG_HDR);
+		if (s->byte_stream)
+			n = s->tail - s->head < WRITE_CHUNK ? (uint32_t)(s->tail - s->head)
+							    : WRITE_CHUNK;
+		else
+			memcpy(&n, s->q + s->head, MSG_HDR);
 		if (n == 0) {
-			s->head += MSG_HDR;
+			s->head += hdr;
 			continue;
 		}
 		ERR_clear_error();
-		r = SSL_write(s->ssl, s->q + s->head + MSG_HDR, (int)n);
+		r = SSL_write(s->ssl, s->q + s->head + hdr, (int)n);
 		if (r > 0) {
-			s->head += MSG_HDR + n;
+			s->head +=
+				hdr + (size_t)r; /* r < n only for a byte stream's partial write */
 			continue;
 		}
 		err = SSL_get_error(s->ssl, r);
@@ -289,13 +334,23 @@ static void read_in(struct sl_tls_stream *s)
 	char buf[128];
 
 	s->read_wants_write = false;
-	for (int i = 0; i < READS_PER_WAKE && s->state == ST_OPEN && !s->freed; i++) {
+	/* Bounded per wake-up for fairness (the socket stays readable, level-triggered), but
+	 * never leaving bytes OpenSSL already holds: the socket would not wake us for them. */
+	for (int i = 0;
+	     (i < READS_PER_WAKE || SSL_has_pending(s->ssl)) && s->state == ST_OPEN && !s->freed;
+	     i++) {
+		size_t room = sizeof(s->rbuf);
+		uint8_t *dst = s->ops->read_space ? s->ops->read_space(s, s->arg, &room) : NULL;
 		int r, err;
 
+		if (!dst) {
+			dst = s->rbuf;
+			room = sizeof(s->rbuf);
+		}
 		ERR_clear_error();
-		r = SSL_read(s->ssl, s->rbuf, sizeof(s->rbuf));
+		r = SSL_read(s->ssl, dst, room > 0x7fffffff ? 0x7fffffff : (int)room);
 		if (r > 0) {
-			s->ops->on_data(s, s->arg, s->rbuf, (size_t)r);
+			s->ops->on_data(s, s->arg, dst, (size_t)r);
 			continue;
 		}
 		err = SSL_get_error(s->ssl, r);
@@ -342,11 +397,15 @@ static void on_connected(struct sl_tls_stream *s)
 
 	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
 		soerr = errno;
+	if (soerr == EINPROGRESS || soerr == EALREADY)
+		return;
 	if (soerr) {
+		s->ssl_failed = true; /* nothing to say close_notify to */
 		stream_close(s, strerror(soerr));
 		return;
 	}
 	s->state = ST_HANDSHAKE;
+	s->connected = true;
 }
 
 static void on_io(struct sl_loop *loop, int fd, uint32_t events, void *arg)
@@ -383,4 +442,9 @@ bool sl_tls_stream_is_open(const struct sl_tls_stream *s)
 size_t sl_tls_stream_queued(const struct sl_tls_stream *s)
 {
 	return s->tail - s->head;
+}
+
+bool sl_tls_stream_connected(const struct sl_tls_stream *s)
+{
+	return s->connected;
 }

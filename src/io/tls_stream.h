@@ -12,6 +12,11 @@
  * writes into it and sl_tls_stream_commit shrinks it to the real length
  * (the allocate-max/shrink-last shape HDLC framing needs).
  *
+ * A protocol that frames its own messages (sluice's native frames) turns
+ * boundaries off with sl_tls_stream_set_byte_stream: queued bytes then
+ * leave when the socket is next writable, in writes of up to 64 KiB, so a
+ * burst shares TLS records.
+ *
  * OpenSSL writes to the socket with write(2): the process must ignore SIGPIPE.
  */
 #ifndef SL_IO_TLS_STREAM_H
@@ -36,6 +41,12 @@ struct sl_tls_stream_ops {
 	void (*on_data)(struct sl_tls_stream *s, void *arg, uint8_t *b, size_t n);
 	/* The connection is over (at most once). The owner frees it (here is fine). */
 	void (*on_close)(struct sl_tls_stream *s, void *arg, const char *reason);
+	/*
+	 * Optional: where the next SSL_read goes (room bytes at the result), so a
+	 * reader with its own buffer gets the bytes without a copy; on_data then
+	 * points into it. NULL (the op or its result): the stream's own buffer.
+	 */
+	uint8_t *(*read_space)(struct sl_tls_stream *s, void *arg, size_t *room);
 };
 
 /*
@@ -47,6 +58,12 @@ int sl_tls_stream_new(struct sl_tls_stream **out, struct sl_loop *loop, SSL *ssl
 		      bool connecting, const struct sl_tls_stream_ops *ops, void *arg);
 /* Flush what fits without blocking, send close_notify, close. Safe inside callbacks. */
 void sl_tls_stream_free(struct sl_tls_stream *s);
+/* Close without flushing or close_notify: for a peer that is stuck or misbehaving. */
+void sl_tls_stream_abort(struct sl_tls_stream *s);
+/* No message boundaries from here on (see above); queue_max replaces SL_TLS_STREAM_QUEUE_MAX. */
+void sl_tls_stream_set_byte_stream(struct sl_tls_stream *s, size_t queue_max);
+/* Write what is queued now, as far as the socket takes it without blocking. */
+void sl_tls_stream_flush(struct sl_tls_stream *s);
 
 /* Queue one message (copy of a || b). 0, -ENOBUFS (queue full), -ENOTCONN, -EMSGSIZE. */
 int sl_tls_stream_send2(struct sl_tls_stream *s, const void *a, size_t an, const void *b,
@@ -63,5 +80,7 @@ void sl_tls_stream_commit(struct sl_tls_stream *s, size_t len);
 SSL *sl_tls_stream_ssl(struct sl_tls_stream *s);
 bool sl_tls_stream_is_open(const struct sl_tls_stream *s);
 size_t sl_tls_stream_queued(const struct sl_tls_stream *s);
+/* The TCP connection was made (false: it was still connecting, or failed to). */
+bool sl_tls_stream_connected(const struct sl_tls_stream *s);
 
 #endif

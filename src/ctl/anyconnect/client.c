@@ -613,7 +613,8 @@ static void on_close(struct sl_tls_stream *s, void *arg, const char *reason)
 	lose_connection(arg, reason);
 }
 
-static const struct sl_tls_stream_ops stream_ops = {on_open, on_data, on_close};
+static const struct sl_tls_stream_ops stream_ops = {
+	.on_open = on_open, .on_data = on_data, .on_close = on_close};
 
 static void start_connection(struct sl_ac_client *c)
 {

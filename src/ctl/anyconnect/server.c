@@ -529,7 +529,8 @@ static void on_close(struct sl_tls_stream *t, void *arg, const char *reason)
 	conn_close(arg, reason);
 }
 
-static const struct sl_tls_stream_ops stream_ops = {on_open, on_data, on_close};
+static const struct sl_tls_stream_ops stream_ops = {
+	.on_open = on_open, .on_data = on_data, .on_close = on_close};
 
 /* ---- listener and tick ------------------------------------------------------------------- */
 

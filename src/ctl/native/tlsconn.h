@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One native-protocol connection: TLS 1.3 over a non-blocking TCP socket on
- * the loop, carrying frames (frame.h). This is the one place that knows
- * about SSL_ERROR_WANT_READ / WANT_WRITE, partial writes and the liveness
- * rules:
+ * the loop, carrying frames (frame.h), on a byte-stream io/tls_stream
+ * (which knows about SSL_ERROR_WANT_READ / WANT_WRITE and partial writes).
+ * Here are the framing and the liveness rules:
  *   - connect + TLS handshake + the first protocol frame within 10 s
  *     (the owner says when with sl_tlsconn_established);
  *   - a PING when nothing was sent for 10 s (PINGs are answered here);
@@ -19,6 +19,7 @@
 
 #include "core/loop.h"
 #include "ctl/native/frame.h"
+#include "ctl/native/tlsctx.h"
 
 #include <openssl/ssl.h>
 #include <stdbool.h>
@@ -26,22 +27,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define SL_NATIVE_ALPN	       "sluice/1"
 #define SL_TLSCONN_HANDSHAKE_S 10
 #define SL_TLSCONN_PING_S      10
 #define SL_TLSCONN_DEAD_S      30
 /* DATA frames beyond this much queued output are refused (-ENOBUFS); control frames get 1 MiB more.
  */
 #define SL_TLSCONN_QUEUE_MAX (4u << 20)
-
-/*
- * A TLS context for one end: TLS 1.3 only, our certificate and key, peers
- * verified against ca (a server requires a client certificate), ALPN
- * "sluice/1", no session tickets (every connection is a full handshake and
- * so has fresh exporter keys). NULL with one line in err on failure.
- */
-SSL_CTX *sl_tls_ctx_new(bool server, const char *ca, const char *cert, const char *key, char *err,
-			size_t err_len);
 
 struct sl_tlsconn;
 
