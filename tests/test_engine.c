@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "engine_harness.h"
+#include "engine_test_util.h"
 
 #define PEER_A 1 /* B's name for A */
 #define PEER_B 2 /* A's name for B */
@@ -86,10 +87,7 @@ static void node_up(struct world *w, struct node *n, const char *name, const cha
 	cfg.event_arg = w;
 	cfg.ctl_path = ctl;
 	assert_int_equal(harness_engine_new(&n->e, &n->tun_far, &cfg, 0), 0);
-	memset(&n->udp, 0, sizeof(n->udp));
-	n->udp.sin_family = AF_INET;
-	n->udp.sin_port = htons(sl_engine_udp_port(n->e, 0));
-	n->udp.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	harness_engine_addr(n->e, &n->udp);
 }
 
 static void make_keys(struct sl_key_pair *a_side, struct sl_key_pair *b_side, uint8_t seed,
@@ -107,11 +105,6 @@ static void make_keys(struct sl_key_pair *a_side, struct sl_key_pair *b_side, ui
 	*b_side = *a_side;
 	b_side->rx = a_side->tx;
 	b_side->tx = a_side->rx;
-}
-
-static void prefix(struct sl_prefix *p, const char *s)
-{
-	assert_int_equal(sl_parse_prefix(s, p), 0);
 }
 
 /* Peers set up both ways; B treats A like a client would its server (default routes). */
@@ -132,13 +125,13 @@ static void peers_up(struct world *w, bool with_stream)
 	memcpy(&pc.endpoint, &w->a.udp, sizeof(w->a.udp));
 	pc.stream_send = NULL;
 	assert_int_equal(sl_peer_new(w->b.e, PEER_A, &pc), 0);
-	prefix(&p, "198.19.0.2/32");
+	harness_prefix(&p, "198.19.0.2/32");
 	assert_int_equal(sl_peer_route_add(w->a.e, PEER_B, &p), 0);
-	prefix(&p, "2001:db8:1::2/128");
+	harness_prefix(&p, "2001:db8:1::2/128");
 	assert_int_equal(sl_peer_route_add(w->a.e, PEER_B, &p), 0);
-	prefix(&p, "0.0.0.0/0");
+	harness_prefix(&p, "0.0.0.0/0");
 	assert_int_equal(sl_peer_route_add(w->b.e, PEER_A, &p), 0);
-	prefix(&p, "::/0");
+	harness_prefix(&p, "::/0");
 	assert_int_equal(sl_peer_route_add(w->b.e, PEER_A, &p), 0);
 	make_keys(&ka, &kb, 0x10, 0x1001, 0x2001);
 	assert_int_equal(sl_key_set(w->a.e, PEER_B, SL_KEY_PRIMARY, &ka), 0);
@@ -149,18 +142,13 @@ static int setup(void **state)
 {
 	struct world *w = calloc(1, sizeof(*w));
 	struct sl_clock clock = {fake_now, w};
-	socklen_t len = sizeof(w->spy_addr);
 
 	w->now = 1000 * SL_SEC;
 	w->loop = sl_loop_new(&clock);
 	assert_non_null(w->loop);
 	node_up(w, &w->a, "a", NULL);
 	node_up(w, &w->b, "b", NULL);
-	w->spy = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	w->spy_addr.sin_family = AF_INET;
-	w->spy_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(w->spy, (struct sockaddr *)&w->spy_addr, len), 0);
-	getsockname(w->spy, (struct sockaddr *)&w->spy_addr, &len);
+	w->spy = harness_udp_loopback(&w->spy_addr);
 	*state = w;
 	return 0;
 }
@@ -179,52 +167,15 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Run the loop until nothing happens for a few rounds (bounded). */
 static void settle(struct world *w)
 {
-	int idle = 0;
-
-	for (int i = 0; i < 200 && idle < 3; i++)
-		idle = sl_loop_run_once(w->loop, 5) > 0 ? 0 : idle + 1;
+	harness_settle(w->loop);
 }
 
 static void advance(struct world *w, sl_time_ns d)
 {
 	w->now += d;
 	settle(w);
-}
-
-static size_t ipv4_packet(uint8_t *b, const char *src, const char *dst, size_t payload,
-			  uint8_t fill)
-{
-	size_t len = 20 + payload;
-
-	memset(b, 0, 20);
-	b[0] = 0x45;
-	sl_put_be16(b + 2, (uint16_t)len);
-	b[8] = 64;
-	b[9] = 17;
-	inet_pton(AF_INET, src, b + 12);
-	inet_pton(AF_INET, dst, b + 16);
-	memset(b + 20, fill, payload);
-	return len;
-}
-
-static ssize_t read_far(int fd, uint8_t *buf, size_t cap)
-{
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-
-	if (poll(&pfd, 1, 100) <= 0)
-		return -1;
-	return read(fd, buf, cap);
-}
-
-static struct sl_peer_stats stats_of(struct sl_engine *e, uint32_t id)
-{
-	struct sl_peer_stats s;
-
-	assert_int_equal(sl_peer_stats(e, id, &s), 0);
-	return s;
 }
 
 static void test_packet_crosses_both_ways(void **state)
@@ -236,20 +187,21 @@ static void test_packet_crosses_both_ways(void **state)
 	peers_up(w, false);
 	settle(w);
 	for (int i = 0; i < 100; i++) {
-		len = ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", (size_t)i * 13, (uint8_t)i);
+		len = harness_ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", (size_t)i * 13,
+					  (uint8_t)i);
 		assert_int_equal(write(w->a.tun_far, pkt, len), (ssize_t)len);
 		settle(w);
-		assert_int_equal(read_far(w->b.tun_far, got, sizeof(got)), (ssize_t)len);
+		assert_int_equal(harness_read(w->b.tun_far, got, sizeof(got)), (ssize_t)len);
 		assert_memory_equal(got, pkt, len);
 	}
-	len = ipv4_packet(pkt, "198.19.0.2", "198.19.0.1", 1000, 0xab);
+	len = harness_ipv4_packet(pkt, "198.19.0.2", "198.19.0.1", 1000, 0xab);
 	assert_int_equal(write(w->b.tun_far, pkt, len), (ssize_t)len);
 	settle(w);
-	assert_int_equal(read_far(w->a.tun_far, got, sizeof(got)), (ssize_t)len);
+	assert_int_equal(harness_read(w->a.tun_far, got, sizeof(got)), (ssize_t)len);
 	assert_memory_equal(got, pkt, len);
-	assert_int_equal(stats_of(w->a.e, PEER_B).tx_packets, 100);
-	assert_int_equal(stats_of(w->b.e, PEER_A).rx_packets, 100);
-	assert_int_equal(stats_of(w->b.e, PEER_A).tx_packets, 1);
+	assert_int_equal(harness_stats(w->a.e, PEER_B).tx_packets, 100);
+	assert_int_equal(harness_stats(w->b.e, PEER_A).rx_packets, 100);
+	assert_int_equal(harness_stats(w->b.e, PEER_A).tx_packets, 1);
 }
 
 static void test_batch_of_many_packets(void **state)
@@ -264,15 +216,16 @@ static void test_batch_of_many_packets(void **state)
 	/* More than one batch per wake-up, in rounds the socketpair buffers can hold. */
 	for (int round = 0; round < 6; round++) {
 		for (int i = 0; i < 50; i++) {
-			len = ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", 1000, (uint8_t)i);
+			len = harness_ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", 1000,
+						  (uint8_t)i);
 			assert_int_equal(write(w->a.tun_far, pkt, len), (ssize_t)len);
 		}
 		settle(w);
-		while (read_far(w->b.tun_far, got, sizeof(got)) == (ssize_t)len)
+		while (harness_read(w->b.tun_far, got, sizeof(got)) == (ssize_t)len)
 			n++;
 	}
 	assert_int_equal(n, 300);
-	assert_int_equal(stats_of(w->b.e, PEER_A).rx_packets, 300);
+	assert_int_equal(harness_stats(w->b.e, PEER_A).rx_packets, 300);
 }
 
 static void test_noroute_and_spoofed_source(void **state)
@@ -284,26 +237,26 @@ static void test_noroute_and_spoofed_source(void **state)
 
 	peers_up(w, false);
 	settle(w);
-	len = ipv4_packet(pkt, "198.19.0.1", "198.19.0.77", 10, 1);
+	len = harness_ipv4_packet(pkt, "198.19.0.1", "198.19.0.77", 10, 1);
 	assert_int_equal(write(w->a.tun_far, pkt, len), (ssize_t)len);
 	settle(w);
 	sl_engine_stats(w->a.e, &s);
 	assert_int_equal(s.drops[SL_STAT_DROP_NOROUTE], 1);
 	/* B sends from an address A has not routed to B: A refuses it. */
-	len = ipv4_packet(pkt, "198.19.0.99", "198.19.0.1", 10, 1);
+	len = harness_ipv4_packet(pkt, "198.19.0.99", "198.19.0.1", 10, 1);
 	assert_int_equal(write(w->b.tun_far, pkt, len), (ssize_t)len);
 	settle(w);
-	assert_int_equal(read_far(w->a.tun_far, got, sizeof(got)), -1);
-	assert_int_equal(stats_of(w->a.e, PEER_B).drops[SL_STAT_DROP_NOROUTE], 1);
+	assert_int_equal(harness_read(w->a.tun_far, got, sizeof(got)), -1);
+	assert_int_equal(harness_stats(w->a.e, PEER_B).drops[SL_STAT_DROP_NOROUTE], 1);
 	/* The first was a send-side drop, the second came in over UDP: only it is an rx drop. */
 	assert_int_equal(s.udp_rx_drops[SL_STAT_DROP_NOROUTE], 0);
-	assert_int_equal(stats_of(w->a.e, PEER_B).udp_rx_drops[SL_STAT_DROP_NOROUTE], 1);
+	assert_int_equal(harness_stats(w->a.e, PEER_B).udp_rx_drops[SL_STAT_DROP_NOROUTE], 1);
 }
 
 /* Every datagram the engine read is accepted (data over UDP, keepalive) or one rx drop. */
 static void assert_udp_rx_accounted(struct sl_engine *e, uint32_t peer)
 {
-	struct sl_peer_stats itf, p = stats_of(e, peer);
+	struct sl_peer_stats itf, p = harness_stats(e, peer);
 	uint64_t drops = 0;
 
 	sl_engine_stats(e, &itf);
@@ -318,7 +271,7 @@ static void assert_udp_rx_accounted(struct sl_engine *e, uint32_t peer)
 static ssize_t capture_sealed(struct world *w, uint8_t *buf, size_t cap)
 {
 	uint8_t pkt[200];
-	size_t len = ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", 50, 7);
+	size_t len = harness_ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", 50, 7);
 	struct pollfd pfd = {.fd = w->spy, .events = POLLIN};
 
 	assert_int_equal(sl_peer_set_endpoint(w->a.e, PEER_B, (struct sockaddr *)&w->spy_addr,
@@ -351,13 +304,13 @@ static void test_tampered_replayed_unknown(void **state)
 	assert_true(n > SL_ESP_HDR_LEN);
 	assert_int_equal(sl_get_be32(wire), 0x2001);
 	spy_send(w, wire, (size_t)n); /* genuine: delivered */
-	assert_true(read_far(w->b.tun_far, got, sizeof(got)) > 0);
+	assert_true(harness_read(w->b.tun_far, got, sizeof(got)) > 0);
 	spy_send(w, wire, (size_t)n); /* again: replay */
-	assert_int_equal(stats_of(w->b.e, PEER_A).drops[SL_STAT_DROP_REPLAY], 1);
+	assert_int_equal(harness_stats(w->b.e, PEER_A).drops[SL_STAT_DROP_REPLAY], 1);
 	wire[n - 20] ^= 0x01; /* tampered: auth */
 	sl_put_be32(wire + 4, 999);
 	spy_send(w, wire, (size_t)n);
-	assert_int_equal(stats_of(w->b.e, PEER_A).drops[SL_STAT_DROP_AUTH], 1);
+	assert_int_equal(harness_stats(w->b.e, PEER_A).drops[SL_STAT_DROP_AUTH], 1);
 	sl_put_be32(wire, 0xdead); /* unknown SPI: engine-wide nokey */
 	spy_send(w, wire, (size_t)n);
 	spy_send(w, (const uint8_t *)"\xff", 1);     /* NAT keepalive: not a drop */
@@ -366,9 +319,9 @@ static void test_tampered_replayed_unknown(void **state)
 	assert_int_equal(s.drops[SL_STAT_DROP_NOKEY], 1);
 	assert_int_equal(s.drops[SL_STAT_DROP_MALFORMED], 1);
 	assert_int_equal(s.keepalive_rx, 1);
-	assert_int_equal(read_far(w->b.tun_far, got, sizeof(got)), -1);
+	assert_int_equal(harness_read(w->b.tun_far, got, sizeof(got)), -1);
 	/* The endpoint moved to the spy only for the authenticated packet. */
-	s = stats_of(w->b.e, PEER_A);
+	s = harness_stats(w->b.e, PEER_A);
 	assert_int_equal(((struct sockaddr_in *)&s.endpoint)->sin_port, w->spy_addr.sin_port);
 	assert_udp_rx_accounted(w->b.e, PEER_A);
 }
@@ -396,7 +349,7 @@ static void test_rekey_swap_keeps_lame_duck(void **state)
 	struct world *w = *state;
 	struct sl_key_pair ka, kb;
 	uint8_t pkt[300], got[2000], old_wire[2000];
-	size_t len = ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", 100, 3);
+	size_t len = harness_ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", 100, 3);
 	ssize_t n;
 
 	peers_up(w, false);
@@ -410,12 +363,12 @@ static void test_rekey_swap_keeps_lame_duck(void **state)
 	assert_int_equal(sl_key_swap(w->a.e, PEER_B), 0); /* A sends with the new key now */
 	assert_int_equal(write(w->a.tun_far, pkt, len), (ssize_t)len);
 	settle(w);
-	assert_int_equal(read_far(w->b.tun_far, got, sizeof(got)), (ssize_t)len);
+	assert_int_equal(harness_read(w->b.tun_far, got, sizeof(got)), (ssize_t)len);
 	assert_int_equal(sl_key_swap(w->b.e, PEER_A), 0);
 	spy_send(w, old_wire, (size_t)n); /* in flight across the swap: lame duck opens it */
-	assert_true(read_far(w->b.tun_far, got, sizeof(got)) > 0);
-	assert_int_equal(stats_of(w->b.e, PEER_A).drops[SL_STAT_DROP_NOKEY], 0);
-	assert_int_equal(stats_of(w->b.e, PEER_A).key_id[SL_KEY_PRIMARY], 0x40);
+	assert_true(harness_read(w->b.tun_far, got, sizeof(got)) > 0);
+	assert_int_equal(harness_stats(w->b.e, PEER_A).drops[SL_STAT_DROP_NOKEY], 0);
+	assert_int_equal(harness_stats(w->b.e, PEER_A).key_id[SL_KEY_PRIMARY], 0x40);
 	/* An SPI already used elsewhere is refused, and changes nothing. */
 	make_keys(&ka, &kb, 0x50, 0x1002, 0x3000);
 	assert_int_equal(sl_key_set(w->a.e, PEER_B, SL_KEY_SECONDARY, &ka), -EEXIST);
@@ -427,14 +380,14 @@ static void test_fallback_to_stream_and_back(void **state)
 {
 	struct world *w = *state;
 	uint8_t pkt[300], got[2000];
-	size_t len = ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", 100, 9);
+	size_t len = harness_ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", 100, 9);
 	struct sockaddr_in dead = w->spy_addr;
 
 	peers_up(w, true);
 	/* Until UDP answers, data waits on the stream. */
-	assert_int_equal(stats_of(w->a.e, PEER_B).transport, SL_TRANSPORT_STREAM);
+	assert_int_equal(harness_stats(w->a.e, PEER_B).transport, SL_TRANSPORT_STREAM);
 	settle(w);
-	assert_int_equal(stats_of(w->a.e, PEER_B).transport, SL_TRANSPORT_UDP);
+	assert_int_equal(harness_stats(w->a.e, PEER_B).transport, SL_TRANSPORT_UDP);
 	assert_int_equal(w->events[SL_EVENT_PEER_UDP_OK], 1);
 	/*
 	 * UDP goes silent: A's peer endpoint becomes a socket that never answers
@@ -444,7 +397,7 @@ static void test_fallback_to_stream_and_back(void **state)
 	sl_peer_set_endpoint(w->a.e, PEER_B, (struct sockaddr *)&dead, sizeof(dead));
 	for (int i = 0; i < 4; i++)
 		advance(w, SL_SEC);
-	assert_int_equal(stats_of(w->a.e, PEER_B).transport, SL_TRANSPORT_STREAM);
+	assert_int_equal(harness_stats(w->a.e, PEER_B).transport, SL_TRANSPORT_STREAM);
 	assert_int_equal(w->events[SL_EVENT_PEER_SILENT], 1);
 	assert_int_equal(write(w->a.tun_far, pkt, len), (ssize_t)len);
 	settle(w);
@@ -452,14 +405,14 @@ static void test_fallback_to_stream_and_back(void **state)
 	assert_int_equal(w->stream_last_len, len);
 	assert_memory_equal(w->stream_last, pkt, len);
 	/* What arrives over the stream is checked and written to TUN like UDP data. */
-	len = ipv4_packet(pkt, "198.19.0.2", "198.19.0.1", 60, 4);
+	len = harness_ipv4_packet(pkt, "198.19.0.2", "198.19.0.1", 60, 4);
 	assert_int_equal(sl_engine_stream_input(w->a.e, PEER_B, pkt, len), 0);
-	assert_int_equal(read_far(w->a.tun_far, got, sizeof(got)), (ssize_t)len);
-	assert_int_equal(stats_of(w->a.e, PEER_B).stream_rx_packets, 1);
+	assert_int_equal(harness_read(w->a.tun_far, got, sizeof(got)), (ssize_t)len);
+	assert_int_equal(harness_stats(w->a.e, PEER_B).stream_rx_packets, 1);
 	/* UDP works again: the next probe is answered and data returns to UDP. */
 	sl_peer_set_endpoint(w->a.e, PEER_B, (struct sockaddr *)&w->b.udp, sizeof(w->b.udp));
 	advance(w, SL_SEC);
-	assert_int_equal(stats_of(w->a.e, PEER_B).transport, SL_TRANSPORT_UDP);
+	assert_int_equal(harness_stats(w->a.e, PEER_B).transport, SL_TRANSPORT_UDP);
 	assert_int_equal(w->events[SL_EVENT_PEER_UDP_OK], 2);
 }
 
@@ -479,14 +432,14 @@ static void test_learned_endpoint_is_probed_at_once(void **state)
 	memcpy(&pc.endpoint, &w->a.udp, sizeof(w->a.udp));
 	pc.stream_send = NULL;
 	assert_int_equal(sl_peer_new(w->b.e, PEER_A, &pc), 0);
-	prefix(&p, "0.0.0.0/0");
+	harness_prefix(&p, "0.0.0.0/0");
 	assert_int_equal(sl_peer_route_add(w->b.e, PEER_A, &p), 0);
 	make_keys(&ka, &kb, 0x60, 0x1006, 0x2006);
 	assert_int_equal(sl_key_set(w->a.e, PEER_B, SL_KEY_PRIMARY, &ka), 0);
 	assert_int_equal(sl_key_set(w->b.e, PEER_A, SL_KEY_PRIMARY, &kb), 0); /* B probes A */
 	settle(w); /* no clock tick: A learns B's address and probes back within the round trip */
-	assert_int_equal(stats_of(w->a.e, PEER_B).endpoint.ss_family, AF_INET);
-	assert_int_equal(stats_of(w->a.e, PEER_B).transport, SL_TRANSPORT_UDP);
+	assert_int_equal(harness_stats(w->a.e, PEER_B).endpoint.ss_family, AF_INET);
+	assert_int_equal(harness_stats(w->a.e, PEER_B).transport, SL_TRANSPORT_UDP);
 }
 
 static void test_control_api_validates(void **state)

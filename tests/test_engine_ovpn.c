@@ -34,6 +34,7 @@
 #include <cmocka.h>
 
 #include "engine_harness.h"
+#include "engine_test_util.h"
 
 #define PEER_CLIENT 7	/* A's (the server's) peer id for B: pushed as "peer-id 7" */
 #define PEER_SERVER 100 /* B's own name for its server */
@@ -97,15 +98,7 @@ static void node_up(struct world *w, struct node *n, const char *name)
 	cfg.on_control = on_control;
 	cfg.control_arg = n;
 	assert_int_equal(harness_engine_new(&n->e, &n->tun_far, &cfg, 0), 0);
-	memset(&n->udp, 0, sizeof(n->udp));
-	n->udp.sin_family = AF_INET;
-	n->udp.sin_port = htons(sl_engine_udp_port(n->e, 0));
-	n->udp.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-}
-
-static void prefix(struct sl_prefix *p, const char *s)
-{
-	assert_int_equal(sl_parse_prefix(s, p), 0);
+	harness_engine_addr(n->e, &n->udp);
 }
 
 static void install(struct world *w, enum sl_key_slot slot, uint8_t key_id, uint8_t salt)
@@ -139,9 +132,9 @@ static void peers_up(struct world *w)
 	assert_int_equal(sl_peer_new(w->a.e, PEER_CLIENT, &pc), 0);
 	memcpy(&pc.endpoint, &w->a.udp, sizeof(w->a.udp));
 	assert_int_equal(sl_peer_new(w->b.e, PEER_SERVER, &pc), 0);
-	prefix(&p, "198.19.0.2/32");
+	harness_prefix(&p, "198.19.0.2/32");
 	assert_int_equal(sl_peer_route_add(w->a.e, PEER_CLIENT, &p), 0);
-	prefix(&p, "0.0.0.0/0");
+	harness_prefix(&p, "0.0.0.0/0");
 	assert_int_equal(sl_peer_route_add(w->b.e, PEER_SERVER, &p), 0);
 	install(w, SL_KEY_PRIMARY, 0, 0);
 }
@@ -150,7 +143,6 @@ static int setup(void **state)
 {
 	struct world *w = calloc(1, sizeof(*w));
 	struct sl_clock clock = {fake_now, w};
-	socklen_t len = sizeof(w->spy_addr);
 
 	w->now = 1000 * SL_SEC;
 	w->loop = sl_loop_new(&clock);
@@ -159,11 +151,7 @@ static int setup(void **state)
 	node_up(w, &w->b, "b");
 	for (size_t i = 0; i < sizeof(w->key2); i++)
 		w->key2[i] = (uint8_t)(i * 29 + 3);
-	w->spy = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	w->spy_addr.sin_family = AF_INET;
-	w->spy_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(w->spy, (struct sockaddr *)&w->spy_addr, len), 0);
-	getsockname(w->spy, (struct sockaddr *)&w->spy_addr, &len);
+	w->spy = harness_udp_loopback(&w->spy_addr);
 	*state = w;
 	return 0;
 }
@@ -184,43 +172,7 @@ static int teardown(void **state)
 
 static void settle(struct world *w)
 {
-	int idle = 0;
-
-	for (int i = 0; i < 200 && idle < 3; i++)
-		idle = sl_loop_run_once(w->loop, 5) > 0 ? 0 : idle + 1;
-}
-
-static size_t ipv4_packet(uint8_t *b, const char *src, const char *dst, size_t payload,
-			  uint8_t fill)
-{
-	size_t len = 20 + payload;
-
-	memset(b, 0, 20);
-	b[0] = 0x45;
-	sl_put_be16(b + 2, (uint16_t)len);
-	b[8] = 64;
-	b[9] = 17;
-	inet_pton(AF_INET, src, b + 12);
-	inet_pton(AF_INET, dst, b + 16);
-	memset(b + 20, fill, payload);
-	return len;
-}
-
-static ssize_t read_fd(int fd, uint8_t *buf, size_t cap)
-{
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-
-	if (poll(&pfd, 1, 100) <= 0)
-		return -1;
-	return read(fd, buf, cap);
-}
-
-static struct sl_peer_stats stats_of(struct sl_engine *e, uint32_t id)
-{
-	struct sl_peer_stats s;
-
-	assert_int_equal(sl_peer_stats(e, id, &s), 0);
-	return s;
+	harness_settle(w->loop);
 }
 
 static void test_data_both_ways(void **state)
@@ -232,22 +184,24 @@ static void test_data_both_ways(void **state)
 	peers_up(w);
 	settle(w);
 	for (int i = 0; i < 50; i++) {
-		len = ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", (size_t)i * 25, (uint8_t)i);
+		len = harness_ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", (size_t)i * 25,
+					  (uint8_t)i);
 		assert_int_equal(write(w->a.tun_far, pkt, len), (ssize_t)len);
 		settle(w);
-		assert_int_equal(read_fd(w->b.tun_far, got, sizeof(got)), (ssize_t)len);
+		assert_int_equal(harness_read(w->b.tun_far, got, sizeof(got)), (ssize_t)len);
 		assert_memory_equal(got, pkt, len);
-		len = ipv4_packet(pkt, "198.19.0.2", "198.19.0.1", (size_t)i * 27, (uint8_t)~i);
+		len = harness_ipv4_packet(pkt, "198.19.0.2", "198.19.0.1", (size_t)i * 27,
+					  (uint8_t)~i);
 		assert_int_equal(write(w->b.tun_far, pkt, len), (ssize_t)len);
 		settle(w);
-		assert_int_equal(read_fd(w->a.tun_far, got, sizeof(got)), (ssize_t)len);
+		assert_int_equal(harness_read(w->a.tun_far, got, sizeof(got)), (ssize_t)len);
 		assert_memory_equal(got, pkt, len);
 	}
-	assert_int_equal(stats_of(w->a.e, PEER_CLIENT).rx_packets, 50);
-	assert_int_equal(stats_of(w->b.e, PEER_SERVER).rx_packets, 50);
+	assert_int_equal(harness_stats(w->a.e, PEER_CLIENT).rx_packets, 50);
+	assert_int_equal(harness_stats(w->b.e, PEER_SERVER).rx_packets, 50);
 	/* The key install sent a ping each way, and pings are not data. */
-	assert_true(stats_of(w->b.e, PEER_SERVER).keepalive_rx >= 1);
-	assert_true(stats_of(w->a.e, PEER_CLIENT).keepalive_rx >= 1);
+	assert_true(harness_stats(w->b.e, PEER_SERVER).keepalive_rx >= 1);
+	assert_true(harness_stats(w->a.e, PEER_CLIENT).keepalive_rx >= 1);
 }
 
 /* What B sends, seen on the wire: P_DATA_V2, key id 0, the pushed peer-id, packet-ids from 1. */
@@ -266,10 +220,10 @@ static void test_wire_format(void **state)
 	assert_int_equal(sl_peer_set_endpoint(w->b.e, PEER_SERVER, (struct sockaddr *)&w->spy_addr,
 					      sizeof(w->spy_addr)),
 			 0);
-	len = ipv4_packet(pkt, "198.19.0.2", "198.19.0.1", 100, 0x5a);
+	len = harness_ipv4_packet(pkt, "198.19.0.2", "198.19.0.1", 100, 0x5a);
 	assert_int_equal(write(w->b.tun_far, pkt, len), (ssize_t)len);
 	settle(w);
-	n = read_fd(w->spy, wire + 64, sizeof(wire) - 64);
+	n = harness_read(w->spy, wire + 64, sizeof(wire) - 64);
 	assert_int_equal(n, (ssize_t)(len + SL_OVPN_V2_HDR_LEN));
 	assert_int_equal(wire[64], SL_OVPN_P_DATA_V2 << 3 | 0);
 	assert_int_equal(sl_get_be32(wire + 64) & 0xFFFFFF, PEER_CLIENT);
@@ -308,7 +262,7 @@ static void test_control_packets_go_to_the_control_plane(void **state)
 	memset(&to, 0, sizeof(to));
 	memcpy(&to, &w->spy_addr, sizeof(w->spy_addr));
 	assert_int_equal(sl_engine_udp_send(w->a.e, &to, reset, sizeof(reset)), 0);
-	assert_int_equal(read_fd(w->spy, got, sizeof(got)), (ssize_t)sizeof(reset));
+	assert_int_equal(harness_read(w->spy, got, sizeof(got)), (ssize_t)sizeof(reset));
 	/* Not control, not a whole data packet: a named drop, no callback. */
 	sendto(w->spy, data_op, sizeof(data_op), 0, (struct sockaddr *)&w->a.udp, sizeof(w->a.udp));
 	settle(w);
@@ -328,15 +282,15 @@ static void test_ping_keepalive(void **state)
 
 	peers_up(w);
 	settle(w);
-	before = stats_of(w->b.e, PEER_SERVER).keepalive_rx;
+	before = harness_stats(w->b.e, PEER_SERVER).keepalive_rx;
 	for (int i = 0; i < 5; i++) {
 		w->now += SL_SEC;
 		settle(w);
 	}
 	/* One ping a second from A (keepalive_ms 1000); none reached TUN. */
-	assert_true(stats_of(w->b.e, PEER_SERVER).keepalive_rx >= before + 4);
-	assert_int_equal(stats_of(w->b.e, PEER_SERVER).rx_packets, 0);
-	assert_true(stats_of(w->b.e, PEER_SERVER).last_rx_ns >= w->now - SL_SEC);
+	assert_true(harness_stats(w->b.e, PEER_SERVER).keepalive_rx >= before + 4);
+	assert_int_equal(harness_stats(w->b.e, PEER_SERVER).rx_packets, 0);
+	assert_true(harness_stats(w->b.e, PEER_SERVER).last_rx_ns >= w->now - SL_SEC);
 }
 
 /* New key id in the secondary slots, A swaps first: B opens key id 1 and still key id 0. */
@@ -350,23 +304,23 @@ static void test_rekey_key_ids(void **state)
 	settle(w);
 	install(w, SL_KEY_SECONDARY, 1, 0x77);
 	assert_int_equal(sl_key_swap(w->a.e, PEER_CLIENT), 0);
-	len = ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", 300, 1);
+	len = harness_ipv4_packet(pkt, "198.19.0.1", "198.19.0.2", 300, 1);
 	assert_int_equal(write(w->a.tun_far, pkt, len), (ssize_t)len);
 	settle(w);
-	assert_int_equal(read_fd(w->b.tun_far, got, sizeof(got)), (ssize_t)len);
+	assert_int_equal(harness_read(w->b.tun_far, got, sizeof(got)), (ssize_t)len);
 	/* B has not swapped yet: it still sends key id 0, which A keeps as lame duck. */
-	len = ipv4_packet(pkt, "198.19.0.2", "198.19.0.1", 300, 2);
+	len = harness_ipv4_packet(pkt, "198.19.0.2", "198.19.0.1", 300, 2);
 	assert_int_equal(write(w->b.tun_far, pkt, len), (ssize_t)len);
 	settle(w);
-	assert_int_equal(read_fd(w->a.tun_far, got, sizeof(got)), (ssize_t)len);
-	assert_int_equal(stats_of(w->a.e, PEER_CLIENT).key_id[SL_KEY_PRIMARY], 1);
+	assert_int_equal(harness_read(w->a.tun_far, got, sizeof(got)), (ssize_t)len);
+	assert_int_equal(harness_stats(w->a.e, PEER_CLIENT).key_id[SL_KEY_PRIMARY], 1);
 	/* Key id 0 gone from A: B's old-key packets are nokey drops, not auth failures. */
 	assert_int_equal(sl_key_del(w->a.e, PEER_CLIENT, SL_KEY_SECONDARY), 0);
 	assert_int_equal(write(w->b.tun_far, pkt, len), (ssize_t)len);
 	settle(w);
-	assert_int_equal(read_fd(w->a.tun_far, got, sizeof(got)), -1);
-	assert_int_equal(stats_of(w->a.e, PEER_CLIENT).drops[SL_DROP_NOKEY - 1], 1);
-	assert_int_equal(stats_of(w->a.e, PEER_CLIENT).drops[SL_DROP_AUTH - 1], 0);
+	assert_int_equal(harness_read(w->a.tun_far, got, sizeof(got)), -1);
+	assert_int_equal(harness_stats(w->a.e, PEER_CLIENT).drops[SL_DROP_NOKEY - 1], 1);
+	assert_int_equal(harness_stats(w->a.e, PEER_CLIENT).drops[SL_DROP_AUTH - 1], 0);
 }
 
 /* The same packet twice: a replay drop; a changed header: an auth drop. */
@@ -382,10 +336,10 @@ static void test_tamper_and_replay(void **state)
 	assert_int_equal(sl_peer_set_endpoint(w->b.e, PEER_SERVER, (struct sockaddr *)&w->spy_addr,
 					      sizeof(w->spy_addr)),
 			 0);
-	len = ipv4_packet(pkt, "198.19.0.2", "198.19.0.1", 64, 9);
+	len = harness_ipv4_packet(pkt, "198.19.0.2", "198.19.0.1", 64, 9);
 	assert_int_equal(write(w->b.tun_far, pkt, len), (ssize_t)len);
 	settle(w);
-	n = read_fd(w->spy, wire, sizeof(wire));
+	n = harness_read(w->spy, wire, sizeof(wire));
 	assert_true(n > 0);
 	for (int i = 0; i < 2; i++)
 		sendto(w->spy, wire, (size_t)n, 0, (struct sockaddr *)&w->a.udp, sizeof(w->a.udp));
@@ -393,9 +347,9 @@ static void test_tamper_and_replay(void **state)
 	wire[6] ^= 0x10;
 	sendto(w->spy, wire, (size_t)n, 0, (struct sockaddr *)&w->a.udp, sizeof(w->a.udp));
 	settle(w);
-	assert_int_equal(stats_of(w->a.e, PEER_CLIENT).rx_packets, 1);
-	assert_int_equal(stats_of(w->a.e, PEER_CLIENT).drops[SL_DROP_REPLAY - 1], 1);
-	assert_int_equal(stats_of(w->a.e, PEER_CLIENT).drops[SL_DROP_AUTH - 1], 1);
+	assert_int_equal(harness_stats(w->a.e, PEER_CLIENT).rx_packets, 1);
+	assert_int_equal(harness_stats(w->a.e, PEER_CLIENT).drops[SL_DROP_REPLAY - 1], 1);
+	assert_int_equal(harness_stats(w->a.e, PEER_CLIENT).drops[SL_DROP_AUTH - 1], 1);
 	/* ESP keys are refused on an OpenVPN engine's key API and vice versa. */
 	{
 		struct sl_ovpn_key_pair kp = {.cipher = SL_CIPHER_AES256GCM, .key_id = 8};
@@ -424,9 +378,9 @@ static void test_client_to_client(void **state)
 	assert_int_equal(sl_peer_new(w->a.e, 8, &pc), 0);
 	memcpy(&pc.endpoint, &w->a.udp, sizeof(w->a.udp));
 	assert_int_equal(sl_peer_new(c.e, PEER_SERVER, &pc), 0);
-	prefix(&p, "198.19.0.3/32");
+	harness_prefix(&p, "198.19.0.3/32");
 	assert_int_equal(sl_peer_route_add(w->a.e, 8, &p), 0);
-	prefix(&p, "0.0.0.0/0");
+	harness_prefix(&p, "0.0.0.0/0");
 	assert_int_equal(sl_peer_route_add(c.e, PEER_SERVER, &p), 0);
 	for (size_t i = 0; i < sizeof(key2); i++)
 		key2[i] = (uint8_t)(i * 31 + 9);
@@ -439,25 +393,25 @@ static void test_client_to_client(void **state)
 	assert_int_equal(sl_key_set_ovpn(w->a.e, 8, SL_KEY_PRIMARY, &ka), 0);
 	assert_int_equal(sl_key_set_ovpn(c.e, PEER_SERVER, SL_KEY_PRIMARY, &kc), 0);
 	settle(w);
-	len = ipv4_packet(pkt, "198.19.0.2", "198.19.0.3", 64, 0x33);
+	len = harness_ipv4_packet(pkt, "198.19.0.2", "198.19.0.3", 64, 0x33);
 	/* Off: the packet goes to A's TUN (the kernel would route it). */
 	assert_int_equal(write(w->b.tun_far, pkt, len), (ssize_t)len);
 	settle(w);
-	assert_int_equal(read_fd(w->a.tun_far, got, sizeof(got)), (ssize_t)len);
-	assert_int_equal(read_fd(c.tun_far, got, sizeof(got)), -1);
+	assert_int_equal(harness_read(w->a.tun_far, got, sizeof(got)), (ssize_t)len);
+	assert_int_equal(harness_read(c.tun_far, got, sizeof(got)), -1);
 	/* On: straight to C, nothing on A's TUN. */
 	assert_int_equal(sl_engine_ovpn_set_client_to_client(w->a.e, true), 0);
 	assert_int_equal(write(w->b.tun_far, pkt, len), (ssize_t)len);
 	settle(w);
-	assert_int_equal(read_fd(c.tun_far, got, sizeof(got)), (ssize_t)len);
+	assert_int_equal(harness_read(c.tun_far, got, sizeof(got)), (ssize_t)len);
 	assert_memory_equal(got, pkt, len);
-	assert_int_equal(read_fd(w->a.tun_far, got, sizeof(got)), -1);
+	assert_int_equal(harness_read(w->a.tun_far, got, sizeof(got)), -1);
 	/* A spoofed source (not B's) is not forwarded: deliver() drops it as noroute. */
-	len = ipv4_packet(pkt, "198.19.0.9", "198.19.0.3", 64, 0x34);
+	len = harness_ipv4_packet(pkt, "198.19.0.9", "198.19.0.3", 64, 0x34);
 	assert_int_equal(write(w->b.tun_far, pkt, len), (ssize_t)len);
 	settle(w);
-	assert_int_equal(read_fd(c.tun_far, got, sizeof(got)), -1);
-	assert_int_equal(stats_of(w->a.e, PEER_CLIENT).drops[SL_DROP_NOROUTE - 1], 1);
+	assert_int_equal(harness_read(c.tun_far, got, sizeof(got)), -1);
+	assert_int_equal(harness_stats(w->a.e, PEER_CLIENT).drops[SL_DROP_NOROUTE - 1], 1);
 	sl_engine_free(c.e);
 	close(c.tun_far);
 }
