@@ -1,35 +1,14 @@
 // SPDX-License-Identifier: MIT
-/* SO_REUSEPORT sockets and the classic BPF program that steers datagrams by ESP SPI. */
+/* The classic BPF reuseport program that steers datagrams to worker sockets by ESP SPI. */
 #include "io/steer.h"
 
 #include <errno.h>
 #include <linux/filter.h>
-#include <netinet/in.h>
-#include <unistd.h>
+#include <sys/socket.h>
 
 #ifndef SO_ATTACH_REUSEPORT_CBPF
 #define SO_ATTACH_REUSEPORT_CBPF 51
 #endif
-
-int sl_udp_open_reuseport(const struct sockaddr *addr, socklen_t len)
-{
-	int one = 1;
-	int fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	if (addr->sa_family == AF_INET6)
-		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	(void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
-	    bind(fd, addr, len) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
 
 /*
  * The kernel runs a reuseport cBPF program with the packet's data starting at

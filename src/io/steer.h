@@ -19,18 +19,11 @@
 #ifndef SL_IO_STEER_H
 #define SL_IO_STEER_H
 
+#include "io/udp.h" /* sl_udp_open_reuseport */
+
 #include <stdint.h>
-#include <sys/socket.h>
 
 #define SL_STEER_WORKERS_MAX 64
-
-/*
- * Bind a non-blocking UDP socket like sl_udp_open, with SO_REUSEPORT set
- * first, so further sockets of the same user can join the port. The kernel
- * numbers the sockets of a reuseport group in bind order: the w-th bound is
- * index w for the steering program. Returns fd or -errno.
- */
-int sl_udp_open_reuseport(const struct sockaddr *addr, socklen_t len);
 
 /*
  * Attach the SPI steering program (index = SPI % n, non-ESP -> 0) to the
