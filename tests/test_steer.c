@@ -48,26 +48,25 @@ static int recv_on(const int *fds, int n)
 	return -1;
 }
 
-static void send_payload(int c, const struct sockaddr_in *to, const uint8_t *d, size_t len)
+static void send_payload(int c, const struct sockaddr_storage *to, socklen_t tolen,
+			 const uint8_t *d, size_t len)
 {
-	assert_int_equal(sendto(c, d, len, 0, (const struct sockaddr *)to, sizeof(*to)),
-			 (ssize_t)len);
+	assert_int_equal(sendto(c, d, len, 0, (const struct sockaddr *)to, tolen), (ssize_t)len);
 }
 
-static void test_datagrams_reach_spi_socket(void **state)
+/* The same program serves both families: the kernel starts it at the UDP payload either way. */
+static void check_steering(struct sockaddr_storage *a, socklen_t alen)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t alen = sizeof(a);
 	int fds[NSOCK];
-	int c = socket(AF_INET, SOCK_DGRAM, 0);
+	int c = socket(a->ss_family, SOCK_DGRAM, 0);
 	const uint32_t spis[] = {256, 257, 258, 259, 0xdeadbeef, 0x12345678, 1000003, 4242};
+	const uint8_t marker[12] = {0}, ka[1] = {0xff}, runt[3] = {1, 2, 3};
 
-	(void)state;
-	fds[0] = sl_udp_open_reuseport((struct sockaddr *)&a, sizeof(a));
+	fds[0] = sl_udp_open_reuseport((struct sockaddr *)a, alen);
 	assert_true(fds[0] >= 0);
-	assert_int_equal(getsockname(fds[0], (struct sockaddr *)&a, &alen), 0);
+	assert_int_equal(getsockname(fds[0], (struct sockaddr *)a, &alen), 0);
 	for (int i = 1; i < NSOCK; i++) {
-		fds[i] = sl_udp_open_reuseport((struct sockaddr *)&a, sizeof(a));
+		fds[i] = sl_udp_open_reuseport((struct sockaddr *)a, alen);
 		assert_true(fds[i] >= 0);
 	}
 	assert_int_equal(sl_steer_attach_spi(fds[0], NSOCK), 0);
@@ -81,23 +80,41 @@ static void test_datagrams_reach_spi_socket(void **state)
 
 			memcpy(d, &be, 4);
 			d[4] = (uint8_t)rep; /* vary the payload, not the flow */
-			send_payload(c, &a, d, sizeof(d));
+			send_payload(c, a, alen, d, sizeof(d));
 			assert_int_equal(recv_on(fds, NSOCK), (int)(spis[s] % NSOCK));
 		}
 	/* Non-ESP: the marker, the NAT keepalive and a runt all go to socket 0. */
-	{
-		const uint8_t marker[12] = {0}, ka[1] = {0xff}, runt[3] = {1, 2, 3};
-
-		send_payload(c, &a, marker, sizeof(marker));
-		assert_int_equal(recv_on(fds, NSOCK), 0);
-		send_payload(c, &a, ka, sizeof(ka));
-		assert_int_equal(recv_on(fds, NSOCK), 0);
-		send_payload(c, &a, runt, sizeof(runt));
-		assert_int_equal(recv_on(fds, NSOCK), 0);
-	}
+	send_payload(c, a, alen, marker, sizeof(marker));
+	assert_int_equal(recv_on(fds, NSOCK), 0);
+	send_payload(c, a, alen, ka, sizeof(ka));
+	assert_int_equal(recv_on(fds, NSOCK), 0);
+	send_payload(c, a, alen, runt, sizeof(runt));
+	assert_int_equal(recv_on(fds, NSOCK), 0);
 	for (int i = 0; i < NSOCK; i++)
 		close(fds[i]);
 	close(c);
+}
+
+static void test_datagrams_reach_spi_socket(void **state)
+{
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+	(void)state;
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	check_steering(&ss, sizeof(*a));
+}
+
+static void test_datagrams_reach_spi_socket_v6(void **state)
+{
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+	(void)state;
+	a->sin6_family = AF_INET6;
+	a->sin6_addr = in6addr_loopback;
+	check_steering(&ss, sizeof(*a));
 }
 
 static void test_bad_worker_count(void **state)
@@ -117,6 +134,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rule_in_c),
 		cmocka_unit_test(test_datagrams_reach_spi_socket),
+		cmocka_unit_test(test_datagrams_reach_spi_socket_v6),
 		cmocka_unit_test(test_bad_worker_count),
 	};
 
