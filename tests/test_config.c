@@ -419,6 +419,21 @@ static void test_error_user_and_seccomp(void **state)
 	expect_error(IFACE_SERVER "[Server]\nUser = nobody\n", "User: expected in [Interface]");
 }
 
+static void test_workers(void **state)
+{
+	assert_int_equal(parse(IFACE_SERVER SERVER_MIN), 0);
+	assert_int_equal(cfg.workers, 1);
+	assert_int_equal(parse(IFACE_SERVER "Workers = 1\n" SERVER_MIN), 0);
+	assert_int_equal(cfg.workers, 1);
+	/* Until the per-worker engine exists, more workers are refused, never run on one thread. */
+	expect_error(IFACE_SERVER "Workers = 2\n",
+		     "t.conf:6: Workers: expected 1 (more data-path workers are not implemented "
+		     "yet), got '2'");
+	expect_error(IFACE_SERVER "Workers = auto\n", "got 'auto'");
+	expect_error(IFACE_SERVER "Workers = 0\n", "got '0'");
+	expect_error(IFACE_SERVER "Workers = 65\n", "Workers: expected a number 0..64, got '65'");
+}
+
 static void test_error_addresses(void **state)
 {
 	expect_error(IFACE_SERVER "[Server]\nListen = 198.18.0.1\n",
@@ -613,6 +628,7 @@ int main(void)
 		cmocka_unit_test(test_error_words),
 		cmocka_unit_test(test_user_and_seccomp),
 		cmocka_unit_test(test_error_user_and_seccomp),
+		cmocka_unit_test(test_workers),
 		cmocka_unit_test(test_error_addresses),
 		cmocka_unit_test(test_error_structure),
 		cmocka_unit_test(test_error_duplicates_and_limits),

@@ -48,6 +48,7 @@ enum key_id {
 	K_USER,
 	K_SECCOMP,
 	K_OFFLOAD,
+	K_WORKERS,
 	K_LISTEN,
 	K_POOL4,
 	K_POOL6,
@@ -320,6 +321,24 @@ static int parse_offload(struct parser *p, const char *v)
 	return parse_yes_no(p, v, &p->c->offload);
 }
 
+/*
+ * Workers = N (issue 4): data-path threads. Only 1, today's single event loop,
+ * runs yet: the SPI steering of io/steer.c exists, the per-worker engine does
+ * not, so any other value (0 or auto = one per online CPU, 2..64) is refused
+ * here rather than silently run on one thread.
+ */
+static int parse_workers(struct parser *p, const char *v)
+{
+	uint32_t n = 0;
+
+	if (strcasecmp(v, "auto") && parse_u32(p, v, 0, 64, &n) < 0)
+		return -EINVAL;
+	if (n != 1)
+		return fail(p, "1 (more data-path workers are not implemented yet)", v);
+	p->c->workers = n;
+	return 0;
+}
+
 static int parse_endpoint(struct parser *p, const char *v, struct sockaddr_storage *out)
 {
 	if (sl_parse_endpoint(v, out) < 0)
@@ -431,6 +450,7 @@ static const struct key keys[K__COUNT] = {
 	[K_USER] = {"User", SEC_INTERFACE, false, parse_user},
 	[K_SECCOMP] = {"Seccomp", SEC_INTERFACE, false, parse_seccomp},
 	[K_OFFLOAD] = {"Offload", SEC_INTERFACE, false, parse_offload},
+	[K_WORKERS] = {"Workers", SEC_INTERFACE, false, parse_workers},
 	[K_LISTEN] = {"Listen", SEC_SERVER, true, parse_listen},
 	[K_POOL4] = {"Pool4", SEC_SERVER, false, parse_pool4},
 	[K_POOL6] = {"Pool6", SEC_SERVER, false, parse_pool6},
@@ -455,6 +475,7 @@ void sl_config_init(struct sl_config *c)
 	snprintf(c->user, sizeof(c->user), "nobody");
 	c->seccomp = true;
 	c->offload = true;
+	c->workers = 1;
 }
 
 static char *trim(char *s)

@@ -25,7 +25,7 @@ static void set_buffers(int fd)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
-int sl_udp_open(const struct sockaddr *addr, socklen_t len)
+static int udp_open(const struct sockaddr *addr, socklen_t len, bool reuseport)
 {
 	int one = 1;
 	int fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -38,13 +38,24 @@ int sl_udp_open(const struct sockaddr *addr, socklen_t len)
 	/* Have the kernel tell us how many datagrams it dropped for a full queue: no silent loss.
 	 */
 	(void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
-	if (bind(fd, addr, len) < 0) {
+	if ((reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
+	    bind(fd, addr, len) < 0) {
 		int err = -errno;
 
 		close(fd);
 		return err;
 	}
 	return fd;
+}
+
+int sl_udp_open(const struct sockaddr *addr, socklen_t len)
+{
+	return udp_open(addr, len, false);
+}
+
+int sl_udp_open_reuseport(const struct sockaddr *addr, socklen_t len)
+{
+	return udp_open(addr, len, true);
 }
 
 uint16_t sl_udp_local_port(int fd)

@@ -17,6 +17,12 @@
 
 /* Bind a non-blocking UDP socket to addr (port 0 = any). Returns fd or -errno. */
 int sl_udp_open(const struct sockaddr *addr, socklen_t len);
+/*
+ * The same with SO_REUSEPORT set before bind, so further sockets of the same
+ * user can join the port (io/steer.h). The kernel numbers a reuseport group's
+ * sockets in bind order: the w-th bound is index w for a steering program.
+ */
+int sl_udp_open_reuseport(const struct sockaddr *addr, socklen_t len);
 uint16_t sl_udp_local_port(int fd);
 
 struct sl_udp_batch {
