@@ -8,7 +8,7 @@ set -eu
 
 BASE=(make meson ninja-build pkg-config gcc libc6-dev libssl-dev libmnl-dev libseccomp-dev
 	libcmocka-dev iproute2 iputils-ping iperf3 nftables jq netcat-openbsd openssl procps coreutils
-	openvpn openconnect ocserv gnutls-bin libcrypt-dev
+	openvpn openconnect ocserv gnutls-bin libcrypt-dev liburing-dev
 	clang libclang-rt-14-dev) # clang: make test builds the fuzz targets and an ASan+UBSan build
 BENCH=(wireguard-go wireguard-tools openvpn valgrind gnuplot-nox fonts-dejavu-core)
 FUZZ=(clang libclang-rt-14-dev)
