@@ -10,6 +10,7 @@
  * for PSK-AES128-GCM-SHA256, PSK-AES256-GCM-SHA384 and PSK-CHACHA20-POLY1305.
  * Plus replay, tampering, epoch and room checks.
  */
+#include "ctl/anyconnect/dtls_keys.h"
 #include "proto/dtls_record.h"
 
 #include <arpa/inet.h>
@@ -53,6 +54,7 @@ struct pair {
 	int cfd, sfd;
 	SSL_CTX *cctx, *sctx;
 	SSL *c, *s;
+	struct sl_ac_dtls_seq cseq, sseq;
 };
 
 static void udp_pair(int *a, int *b)
@@ -112,6 +114,8 @@ static void handshake(struct pair *p, const char *suite)
 	SSL_CTX_set_read_ahead(p->sctx, 1);
 	p->c = end_new(p->cctx, p->cfd, false);
 	p->s = end_new(p->sctx, p->sfd, true);
+	sl_ac_dtls_seq_track(p->c, &p->cseq);
+	sl_ac_dtls_seq_track(p->s, &p->sseq);
 	for (int i = 0; i < 200 && !(cdone && sdone); i++) {
 		struct pollfd pf[2] = {{p->cfd, POLLIN, 0}, {p->sfd, POLLIN, 0}};
 
@@ -318,6 +322,95 @@ static void refuse_bad_records(void **state)
 	sl_dtls_dir_clear(&rx2);
 }
 
+/* Read one record with OpenSSL at ssl (fd readable within a second). */
+static int openssl_read(SSL *ssl, int fd, uint8_t *b, size_t cap)
+{
+	int r = -1;
+
+	for (int i = 0; i < 50 && r <= 0; i++) {
+		struct pollfd pf = {fd, POLLIN, 0};
+
+		poll(&pf, 1, 20);
+		r = SSL_read(ssl, b, (int)cap);
+	}
+	return r;
+}
+
+/*
+ * sl_ac_dtls_export's keys and sequence numbers, on each end, continue an
+ * OpenSSL session: our first record after the handshake is taken by OpenSSL's
+ * replay window (a reused sequence number would be dropped), and OpenSSL's
+ * next record opens with ours.
+ */
+static void export_continues(const struct suite *su)
+{
+	const uint8_t plain[] = {0x00, 0x45, 0,	  0,  20, 0, 1,	  0,  0, 64, 17,
+				 0,    0,    198, 19, 0,  2, 198, 19, 0, 1};
+	struct sl_dtls_dir ctx_, crx, stx, srx;
+	uint8_t raw[2048], got[2048];
+	struct test_pkt t;
+	struct pair p;
+	ssize_t n;
+
+	handshake(&p, su->name);
+	assert_true(p.cseq.tx_seen && p.sseq.tx_seen);
+	assert_int_equal(sl_ac_dtls_export(p.c, &p.cseq, &ctx_, &crx, 64), 0);
+	assert_int_equal(sl_ac_dtls_export(p.s, &p.sseq, &stx, &srx, 64), 0);
+	assert_int_equal(ctx_.cipher, su->cipher);
+	assert_int_equal(ctx_.epoch, 1);
+	assert_true(ctx_.seq >= 1); /* the Finished record came first in epoch 1 */
+
+	for (int i = 0; i < 3; i++) { /* client: ours sealed, OpenSSL's server reads */
+		pkt_make(&t, SL_DTLS_HEADROOM, plain, sizeof(plain), SL_DTLS_TAILROOM);
+		assert_int_equal(sl_dtls_seal(&ctx_, &t.p, SL_DTLS_APP_DATA, NULL), SL_DROP_NONE);
+		assert_int_equal(send(p.cfd, t.p.data, t.p.len, 0), (ssize_t)t.p.len);
+		pkt_free(&t);
+		assert_int_equal(openssl_read(p.s, p.sfd, got, sizeof(got)), (int)sizeof(plain));
+		assert_memory_equal(got, plain, sizeof(plain));
+	}
+	/* server: OpenSSL's record opened by our client rx */
+	assert_int_equal(SSL_write(p.s, plain, sizeof(plain)), (int)sizeof(plain));
+	n = recv_raw(p.cfd, raw, sizeof(raw));
+	pkt_make(&t, 0, raw, (uint32_t)n, 0);
+	assert_int_equal(sl_dtls_open(&crx, &t.p), SL_DROP_NONE);
+	assert_memory_equal(t.p.data, plain, sizeof(plain));
+	pkt_free(&t);
+	/* server end exported after its own write: ours continues after it, the client reads */
+	sl_dtls_dir_clear(&stx);
+	sl_dtls_dir_clear(&srx);
+	assert_int_equal(sl_ac_dtls_export(p.s, &p.sseq, &stx, &srx, 64), 0);
+	pkt_make(&t, SL_DTLS_HEADROOM, plain, sizeof(plain), SL_DTLS_TAILROOM);
+	assert_int_equal(sl_dtls_seal(&stx, &t.p, SL_DTLS_APP_DATA, NULL), SL_DROP_NONE);
+	assert_int_equal(send(p.sfd, t.p.data, t.p.len, 0), (ssize_t)t.p.len);
+	pkt_free(&t);
+	assert_int_equal(openssl_read(p.c, p.cfd, got, sizeof(got)), (int)sizeof(plain));
+	assert_memory_equal(got, plain, sizeof(plain));
+
+	sl_dtls_dir_clear(&ctx_);
+	sl_dtls_dir_clear(&crx);
+	sl_dtls_dir_clear(&stx);
+	sl_dtls_dir_clear(&srx);
+	pair_free(&p);
+}
+
+static void export_aes128_gcm(void **state)
+{
+	(void)state;
+	export_continues(&suites[0]);
+}
+
+static void export_aes256_gcm(void **state)
+{
+	(void)state;
+	export_continues(&suites[1]);
+}
+
+static void export_chacha20_poly1305(void **state)
+{
+	(void)state;
+	export_continues(&suites[2]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +418,9 @@ int main(void)
 		cmocka_unit_test(aes256_gcm_matches_openssl),
 		cmocka_unit_test(chacha20_poly1305_matches_openssl),
 		cmocka_unit_test(refuse_bad_records),
+		cmocka_unit_test(export_aes128_gcm),
+		cmocka_unit_test(export_aes256_gcm),
+		cmocka_unit_test(export_chacha20_poly1305),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
