@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "ctl/anyconnect/dtls_keys.h"
 
+#include "crypto/aead.h"
+
 #include <errno.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -95,8 +97,7 @@ static int key_block(SSL *ssl, const char *digest, uint8_t *out, size_t len)
 	return r;
 }
 
-int sl_ac_dtls_export(SSL *ssl, const struct sl_ac_dtls_seq *s, struct sl_dtls_dir *tx,
-		      struct sl_dtls_dir *rx, uint32_t window)
+int sl_ac_dtls_key_pair(SSL *ssl, const struct sl_ac_dtls_seq *s, struct sl_dtls_key_pair *kp)
 {
 	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
 	const EVP_MD *md = c ? SSL_CIPHER_get_handshake_digest(c) : NULL;
@@ -106,9 +107,8 @@ int sl_ac_dtls_export(SSL *ssl, const struct sl_ac_dtls_seq *s, struct sl_dtls_d
 	bool server = SSL_is_server(ssl) == 1;
 	int r;
 
-	if (!SSL_is_init_finished(ssl) || !md || !s->tx_seen || s->tx_epoch < 1)
-		return -EPROTO;
-	if (s->tx_seq >= SL_DTLS_SEQ_MAX)
+	if (!SSL_is_init_finished(ssl) || !md || !s->tx_seen || s->tx_epoch < 1 ||
+	    s->tx_seq + 1 >= SL_DTLS_SEQ_MAX)
 		return -EPROTO;
 	r = suite_keys(c, &k);
 	if (r)
@@ -120,16 +120,39 @@ int sl_ac_dtls_export(SSL *ssl, const struct sl_ac_dtls_seq *s, struct sl_dtls_d
 	sk = kb + k.key_len;
 	civ = kb + 2 * k.key_len;
 	siv = civ + k.iv_len;
-	r = sl_dtls_dir_init(tx, k.cipher, server ? sk : ck, k.key_len, server ? siv : civ,
-			     k.iv_len, s->tx_epoch, true, 0);
+	memset(kp, 0, sizeof(*kp));
+	kp->cipher = k.cipher;
+	kp->epoch = s->tx_epoch;
+	kp->tx_seq = s->tx_seq + 1;
+	memcpy(kp->tx.key, server ? sk : ck, k.key_len);
+	memcpy(kp->rx.key, server ? ck : sk, k.key_len);
+	memcpy(kp->tx.iv, server ? siv : civ, k.iv_len);
+	memcpy(kp->rx.iv, server ? civ : siv, k.iv_len);
+out:
+	OPENSSL_cleanse(kb, sizeof(kb));
+	return r;
+}
+
+int sl_ac_dtls_export(SSL *ssl, const struct sl_ac_dtls_seq *s, struct sl_dtls_dir *tx,
+		      struct sl_dtls_dir *rx, uint32_t window)
+{
+	struct sl_dtls_key_pair kp;
+	size_t klen, ivlen;
+	int r = sl_ac_dtls_key_pair(ssl, s, &kp);
+
+	if (r)
+		return r;
+	klen = sl_cipher_key_len(kp.cipher);
+	ivlen = kp.cipher == SL_CIPHER_CHACHA20POLY1305 ? 12 : 4;
+	r = sl_dtls_dir_init(tx, kp.cipher, kp.tx.key, klen, kp.tx.iv, ivlen, kp.epoch, true, 0);
 	if (r)
 		goto out;
-	tx->seq = s->tx_seq + 1;
-	r = sl_dtls_dir_init(rx, k.cipher, server ? ck : sk, k.key_len, server ? civ : siv,
-			     k.iv_len, s->tx_epoch, false, window);
+	tx->seq = kp.tx_seq;
+	r = sl_dtls_dir_init(rx, kp.cipher, kp.rx.key, klen, kp.rx.iv, ivlen, kp.epoch, false,
+			     window);
 	if (r)
 		sl_dtls_dir_clear(tx);
 out:
-	OPENSSL_cleanse(kb, sizeof(kb));
+	OPENSSL_cleanse(&kp, sizeof(kp));
 	return r;
 }

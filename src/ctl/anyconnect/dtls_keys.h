@@ -16,6 +16,7 @@
 #define SL_CTL_AC_DTLS_KEYS_H
 
 #include "proto/dtls_record.h"
+#include "sluice/engine_dtls.h"
 
 #include <openssl/ssl.h>
 #include <stdbool.h>
@@ -38,6 +39,9 @@ void sl_ac_dtls_seq_track(SSL *ssl, struct sl_ac_dtls_seq *s);
  * finished handshake, or no epoch-1 record written yet), -EOPNOTSUPP (another
  * cipher), or sl_dtls_dir_init's error. The key material is wiped.
  */
+/* The same as a key pair for the engine (sl_key_set_dtls); the caller wipes it. */
+int sl_ac_dtls_key_pair(SSL *ssl, const struct sl_ac_dtls_seq *s, struct sl_dtls_key_pair *kp);
+
 int sl_ac_dtls_export(SSL *ssl, const struct sl_ac_dtls_seq *s, struct sl_dtls_dir *tx,
 		      struct sl_dtls_dir *rx, uint32_t window);
 
