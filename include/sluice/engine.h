@@ -61,7 +61,8 @@ struct sl_engine_cfg {
 	sl_event_fn on_event;
 	void *event_arg;
 	int wire; /* enum sl_wire: the data packet format; default ESP */
-	/* SL_WIRE_OPENVPN, SL_WIRE_DTLS: control packets arriving on the UDP socket (sluice/engine_ovpn.h) */
+	/* SL_WIRE_OPENVPN, SL_WIRE_DTLS: control packets arriving on the UDP socket
+	 * (sluice/engine_ovpn.h) */
 	void (*on_control)(void *arg, const uint8_t *pkt, size_t len,
 			   const struct sockaddr_storage *from);
 	void *control_arg;

@@ -19,6 +19,10 @@
 #define AC_PKT_DPD_OUT	3 /* request */
 #define AC_PKT_DPD_RESP 4
 
+/* The pool's headroom is sized by ESP's and OpenVPN's (engine.c); ours fits in OpenVPN's. */
+_Static_assert(SL_DTLS_HEADROOM <= SL_OVPN_HEADROOM && SL_DTLS_TAILROOM <= SL_OVPN_TAILROOM,
+	       "DTLS records need more room than the engine's packet pool has");
+
 void keys_dtls_clear(struct key_slot *k)
 {
 	sl_dtls_dir_clear(&k->drx);

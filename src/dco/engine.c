@@ -424,11 +424,11 @@ static void fill_key_stats(const struct sl_engine *e, const struct peer *p,
 		out->key_id[i] = k->key_id;
 		out->rx_spi[i] = esp ? k->rx.spi : 0;
 		out->tx_spi[i] = esp ? k->tx.spi : 0;
-		out->tx_seq[i] = esp	       ? k->tx.seq
-				 : !k->present ? 0
+		out->tx_seq[i] = esp			       ? k->tx.seq
+				 : !k->present		       ? 0
 				 : e->cfg.wire == SL_WIRE_DTLS ? k->dtx.seq
-				 : k->cbc      ? k->cbcs->tx.packet_id
-					       : k->otx.packet_id;
+				 : k->cbc		       ? k->cbcs->tx.packet_id
+							       : k->otx.packet_id;
 	}
 }
 

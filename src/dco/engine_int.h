@@ -17,9 +17,9 @@
 #include "dco/route.h"
 #include "io/tun.h"
 #include "io/udp.h"
+#include "proto/dtls_record.h"
 #include "proto/esp.h"
 #include "proto/ovpn_cbc.h"
-#include "proto/dtls_record.h"
 #include "proto/ovpn_data.h"
 #include "sluice/engine.h"
 
