@@ -10,6 +10,7 @@
  * for PSK-AES128-GCM-SHA256, PSK-AES256-GCM-SHA384 and PSK-CHACHA20-POLY1305.
  * Plus replay, tampering, epoch and room checks.
  */
+#include "ctl/anyconnect/dtls_keys.h"
 #include "proto/dtls_record.h"
 
 #include <arpa/inet.h>
@@ -31,118 +32,7 @@
 #include <cmocka.h>
 
 #include "test_pkt_util.h"
-
-static const uint8_t psk_key[32] = {1,	2,  3,	4,  5,	6,  7,	8,  9,	10, 11, 12, 13, 14, 15, 16,
-				    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
-
-static unsigned int client_psk(SSL *ssl, const char *hint, char *id, unsigned int max_id,
-			       unsigned char *psk, unsigned int max_psk)
-{
-	memcpy(id, "psk", 4);
-	memcpy(psk, psk_key, 32);
-	return 32;
-}
-
-static unsigned int server_psk(SSL *ssl, const char *id, unsigned char *psk, unsigned int max_psk)
-{
-	memcpy(psk, psk_key, 32);
-	return 32;
-}
-
-struct pair {
-	int cfd, sfd;
-	SSL_CTX *cctx, *sctx;
-	SSL *c, *s;
-};
-
-static void udp_pair(int *a, int *b)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	struct sockaddr_in x, y;
-	socklen_t l = sizeof(x);
-
-	*a = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	*b = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	assert_true(*a >= 0 && *b >= 0);
-	assert_int_equal(bind(*a, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(bind(*b, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(getsockname(*a, (struct sockaddr *)&x, &l), 0);
-	l = sizeof(y);
-	assert_int_equal(getsockname(*b, (struct sockaddr *)&y, &l), 0);
-	assert_int_equal(connect(*a, (struct sockaddr *)&y, sizeof(y)), 0);
-	assert_int_equal(connect(*b, (struct sockaddr *)&x, sizeof(x)), 0);
-}
-
-static SSL *end_new(SSL_CTX *ctx, int fd, bool server)
-{
-	SSL *ssl = SSL_new(ctx);
-	BIO *bio = BIO_new_dgram(fd, BIO_NOCLOSE);
-	struct sockaddr_storage peer;
-	socklen_t l = sizeof(peer);
-
-	assert_non_null(ssl);
-	assert_non_null(bio);
-	assert_int_equal(getpeername(fd, (struct sockaddr *)&peer, &l), 0);
-	BIO_ctrl(bio, BIO_CTRL_DGRAM_SET_CONNECTED, 0, &peer);
-	SSL_set_bio(ssl, bio, bio);
-	SSL_set_options(ssl, SSL_OP_NO_QUERY_MTU);
-	DTLS_set_link_mtu(ssl, 1500);
-	if (server)
-		SSL_set_accept_state(ssl);
-	else
-		SSL_set_connect_state(ssl);
-	return ssl;
-}
-
-static void handshake(struct pair *p, const char *suite)
-{
-	bool cdone = false, sdone = false;
-
-	udp_pair(&p->cfd, &p->sfd);
-	p->cctx = SSL_CTX_new(DTLS_client_method());
-	p->sctx = SSL_CTX_new(DTLS_server_method());
-	assert_true(p->cctx && p->sctx);
-	SSL_CTX_set_min_proto_version(p->cctx, DTLS1_2_VERSION);
-	SSL_CTX_set_min_proto_version(p->sctx, DTLS1_2_VERSION);
-	assert_int_equal(SSL_CTX_set_cipher_list(p->cctx, suite), 1);
-	assert_int_equal(SSL_CTX_set_cipher_list(p->sctx, suite), 1);
-	SSL_CTX_set_psk_client_callback(p->cctx, client_psk);
-	SSL_CTX_set_psk_server_callback(p->sctx, server_psk);
-	SSL_CTX_set_read_ahead(p->cctx, 1);
-	SSL_CTX_set_read_ahead(p->sctx, 1);
-	p->c = end_new(p->cctx, p->cfd, false);
-	p->s = end_new(p->sctx, p->sfd, true);
-	for (int i = 0; i < 200 && !(cdone && sdone); i++) {
-		struct pollfd pf[2] = {{p->cfd, POLLIN, 0}, {p->sfd, POLLIN, 0}};
-
-		if (!cdone)
-			cdone = SSL_do_handshake(p->c) == 1;
-		if (!sdone)
-			sdone = SSL_do_handshake(p->s) == 1;
-		poll(pf, 2, 20);
-	}
-	if (!(cdone && sdone)) {
-		ERR_print_errors_fp(stderr);
-		fail_msg("no DTLS handshake (client %d, server %d)", cdone, sdone);
-	}
-	assert_string_equal(SSL_get_cipher_name(p->c), suite);
-	/* the server's last flight may still be queued for the client: let it read it */
-	for (int i = 0; i < 5; i++) {
-		uint8_t b[64];
-
-		SSL_read(p->c, b, sizeof(b));
-	}
-}
-
-static void pair_free(struct pair *p)
-{
-	SSL_free(p->c);
-	SSL_free(p->s);
-	SSL_CTX_free(p->cctx);
-	SSL_CTX_free(p->sctx);
-	close(p->cfd);
-	close(p->sfd);
-}
+#include "dtls_pair.h"
 
 /* RFC 5246 6.3: key_block = PRF(master, "key expansion", server_random || client_random). */
 static void key_block(SSL *ssl, const char *digest, uint8_t *out, size_t len)
@@ -318,6 +208,95 @@ static void refuse_bad_records(void **state)
 	sl_dtls_dir_clear(&rx2);
 }
 
+/* Read one record with OpenSSL at ssl (fd readable within a second). */
+static int openssl_read(SSL *ssl, int fd, uint8_t *b, size_t cap)
+{
+	int r = -1;
+
+	for (int i = 0; i < 50 && r <= 0; i++) {
+		struct pollfd pf = {fd, POLLIN, 0};
+
+		poll(&pf, 1, 20);
+		r = SSL_read(ssl, b, (int)cap);
+	}
+	return r;
+}
+
+/*
+ * sl_ac_dtls_export's keys and sequence numbers, on each end, continue an
+ * OpenSSL session: our first record after the handshake is taken by OpenSSL's
+ * replay window (a reused sequence number would be dropped), and OpenSSL's
+ * next record opens with ours.
+ */
+static void export_continues(const struct suite *su)
+{
+	const uint8_t plain[] = {0x00, 0x45, 0,	  0,  20, 0, 1,	  0,  0, 64, 17,
+				 0,    0,    198, 19, 0,  2, 198, 19, 0, 1};
+	struct sl_dtls_dir ctx_, crx, stx, srx;
+	uint8_t raw[2048], got[2048];
+	struct test_pkt t;
+	struct pair p;
+	ssize_t n;
+
+	handshake(&p, su->name);
+	assert_true(p.cseq.tx_seen && p.sseq.tx_seen);
+	assert_int_equal(sl_ac_dtls_export(p.c, &p.cseq, &ctx_, &crx, 64), 0);
+	assert_int_equal(sl_ac_dtls_export(p.s, &p.sseq, &stx, &srx, 64), 0);
+	assert_int_equal(ctx_.cipher, su->cipher);
+	assert_int_equal(ctx_.epoch, 1);
+	assert_true(ctx_.seq >= 1); /* the Finished record came first in epoch 1 */
+
+	for (int i = 0; i < 3; i++) { /* client: ours sealed, OpenSSL's server reads */
+		pkt_make(&t, SL_DTLS_HEADROOM, plain, sizeof(plain), SL_DTLS_TAILROOM);
+		assert_int_equal(sl_dtls_seal(&ctx_, &t.p, SL_DTLS_APP_DATA, NULL), SL_DROP_NONE);
+		assert_int_equal(send(p.cfd, t.p.data, t.p.len, 0), (ssize_t)t.p.len);
+		pkt_free(&t);
+		assert_int_equal(openssl_read(p.s, p.sfd, got, sizeof(got)), (int)sizeof(plain));
+		assert_memory_equal(got, plain, sizeof(plain));
+	}
+	/* server: OpenSSL's record opened by our client rx */
+	assert_int_equal(SSL_write(p.s, plain, sizeof(plain)), (int)sizeof(plain));
+	n = recv_raw(p.cfd, raw, sizeof(raw));
+	pkt_make(&t, 0, raw, (uint32_t)n, 0);
+	assert_int_equal(sl_dtls_open(&crx, &t.p), SL_DROP_NONE);
+	assert_memory_equal(t.p.data, plain, sizeof(plain));
+	pkt_free(&t);
+	/* server end exported after its own write: ours continues after it, the client reads */
+	sl_dtls_dir_clear(&stx);
+	sl_dtls_dir_clear(&srx);
+	assert_int_equal(sl_ac_dtls_export(p.s, &p.sseq, &stx, &srx, 64), 0);
+	pkt_make(&t, SL_DTLS_HEADROOM, plain, sizeof(plain), SL_DTLS_TAILROOM);
+	assert_int_equal(sl_dtls_seal(&stx, &t.p, SL_DTLS_APP_DATA, NULL), SL_DROP_NONE);
+	assert_int_equal(send(p.sfd, t.p.data, t.p.len, 0), (ssize_t)t.p.len);
+	pkt_free(&t);
+	assert_int_equal(openssl_read(p.c, p.cfd, got, sizeof(got)), (int)sizeof(plain));
+	assert_memory_equal(got, plain, sizeof(plain));
+
+	sl_dtls_dir_clear(&ctx_);
+	sl_dtls_dir_clear(&crx);
+	sl_dtls_dir_clear(&stx);
+	sl_dtls_dir_clear(&srx);
+	pair_free(&p);
+}
+
+static void export_aes128_gcm(void **state)
+{
+	(void)state;
+	export_continues(&suites[0]);
+}
+
+static void export_aes256_gcm(void **state)
+{
+	(void)state;
+	export_continues(&suites[1]);
+}
+
+static void export_chacha20_poly1305(void **state)
+{
+	(void)state;
+	export_continues(&suites[2]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +304,9 @@ int main(void)
 		cmocka_unit_test(aes256_gcm_matches_openssl),
 		cmocka_unit_test(chacha20_poly1305_matches_openssl),
 		cmocka_unit_test(refuse_bad_records),
+		cmocka_unit_test(export_aes128_gcm),
+		cmocka_unit_test(export_aes256_gcm),
+		cmocka_unit_test(export_chacha20_poly1305),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

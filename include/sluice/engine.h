@@ -61,7 +61,8 @@ struct sl_engine_cfg {
 	sl_event_fn on_event;
 	void *event_arg;
 	int wire; /* enum sl_wire: the data packet format; default ESP */
-	/* SL_WIRE_OPENVPN: control packets arriving on the UDP socket (sluice/engine_ovpn.h) */
+	/* SL_WIRE_OPENVPN, SL_WIRE_DTLS: control packets arriving on the UDP socket
+	 * (sluice/engine_ovpn.h) */
 	void (*on_control)(void *arg, const uint8_t *pkt, size_t len,
 			   const struct sockaddr_storage *from);
 	void *control_arg;
@@ -70,6 +71,7 @@ struct sl_engine_cfg {
 enum sl_wire {
 	SL_WIRE_ESP = 0,     /* ESP-in-UDP (sl_key_set) */
 	SL_WIRE_OPENVPN = 1, /* OpenVPN 2.6 P_DATA_V2/V1 (sl_key_set_ovpn, engine_ovpn.h) */
+	SL_WIRE_DTLS = 2,    /* AnyConnect DTLS 1.2 records (sl_key_set_dtls, engine_dtls.h) */
 };
 
 void sl_engine_cfg_init(struct sl_engine_cfg *cfg);

@@ -179,6 +179,10 @@ static void tx_packet(struct sl_engine *e, struct sl_pkt *pk)
 		datapath_ovpn_tx(e, p, pk);
 		return;
 	}
+	if (e->cfg.wire == SL_WIRE_DTLS) {
+		datapath_dtls_tx(e, p, pk);
+		return;
+	}
 	if (p->transport == SL_TRANSPORT_STREAM || !p->cfg.endpoint.ss_family) {
 		tx_over_stream(e, p, pk);
 		goto put;
@@ -384,6 +388,8 @@ int datapath_send_dpd(struct sl_engine *e, struct peer *p, uint8_t type)
 
 	if (e->cfg.wire == SL_WIRE_OPENVPN)
 		return datapath_ovpn_send_ping(e, p);
+	if (e->cfg.wire == SL_WIRE_DTLS)
+		return datapath_dtls_send_dpd(e, p, type);
 	if (!k->present || !out)
 		return -ENOKEY;
 	pk = sl_pool_get(e->pool);
@@ -464,6 +470,10 @@ static void rx_datagram(struct sl_engine *e, struct sl_pkt *pk, const struct soc
 	}
 	if (e->cfg.wire == SL_WIRE_OPENVPN) {
 		datapath_ovpn_rx(e, pk, from);
+		return;
+	}
+	if (e->cfg.wire == SL_WIRE_DTLS) {
+		datapath_dtls_rx(e, pk, from);
 		return;
 	}
 	switch (sl_esp_classify(pk->data, pk->len)) {

@@ -144,7 +144,7 @@ static int check_cfg(const struct sl_engine_cfg *cfg)
 		return -EINVAL;
 	if (cfg->tun_fd < 0 && (!cfg->ifname || strlen(cfg->ifname) >= IFNAMSIZ))
 		return -EINVAL;
-	if (cfg->wire != SL_WIRE_ESP && cfg->wire != SL_WIRE_OPENVPN)
+	if (cfg->wire != SL_WIRE_ESP && cfg->wire != SL_WIRE_OPENVPN && cfg->wire != SL_WIRE_DTLS)
 		return -EINVAL;
 	return 0;
 }
@@ -424,10 +424,11 @@ static void fill_key_stats(const struct sl_engine *e, const struct peer *p,
 		out->key_id[i] = k->key_id;
 		out->rx_spi[i] = esp ? k->rx.spi : 0;
 		out->tx_spi[i] = esp ? k->tx.spi : 0;
-		out->tx_seq[i] = esp	       ? k->tx.seq
-				 : !k->present ? 0
-				 : k->cbc      ? k->cbcs->tx.packet_id
-					       : k->otx.packet_id;
+		out->tx_seq[i] = esp			       ? k->tx.seq
+				 : !k->present		       ? 0
+				 : e->cfg.wire == SL_WIRE_DTLS ? k->dtx.seq
+				 : k->cbc		       ? k->cbcs->tx.packet_id
+							       : k->otx.packet_id;
 	}
 }
 

@@ -17,6 +17,7 @@
 #include "dco/route.h"
 #include "io/tun.h"
 #include "io/udp.h"
+#include "proto/dtls_record.h"
 #include "proto/esp.h"
 #include "proto/ovpn_cbc.h"
 #include "proto/ovpn_data.h"
@@ -45,6 +46,9 @@ struct key_slot {
 		};
 		struct {
 			struct sl_ovpn_sa orx, otx; /* SL_WIRE_OPENVPN (datapath_ovpn.c), AEAD */
+		};
+		struct {
+			struct sl_dtls_dir drx, dtx; /* SL_WIRE_DTLS (datapath_dtls.c) */
 		};
 		struct ovpn_cbc_pair *cbcs; /* SL_WIRE_OPENVPN, CBC + HMAC: legacy, rare, so
 					       allocated rather than making every slot large */
@@ -144,6 +148,13 @@ void datapath_ovpn_tx(struct sl_engine *e, struct peer *p, struct sl_pkt *pk); /
 void datapath_ovpn_rx(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *from);
 int datapath_ovpn_send_ping(struct sl_engine *e, struct peer *p);
 void keys_ovpn_clear(struct key_slot *k);
+
+/* datapath_dtls.c: the SL_WIRE_DTLS data path */
+void datapath_dtls_tx(struct sl_engine *e, struct peer *p, struct sl_pkt *pk); /* takes pk */
+void datapath_dtls_rx(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *from);
+void keys_dtls_clear(struct key_slot *k);
+/* A Cisco DPD request or reply (DPD_REQUEST, DPD_REPLY) sealed for the peer, sent now. */
+int datapath_dtls_send_dpd(struct sl_engine *e, struct peer *p, uint8_t type);
 
 /* The payload of an ESP packet with next header 59 (RFC 4303 dummy packet): our keepalive/DPD. */
 enum { DPD_REQUEST = 1, DPD_REPLY = 2 };

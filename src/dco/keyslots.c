@@ -30,6 +30,8 @@ void keys_clear_slot(struct sl_engine *e, struct peer *p, int slot)
 		return;
 	if (e->cfg.wire == SL_WIRE_OPENVPN) {
 		keys_ovpn_clear(k);
+	} else if (e->cfg.wire == SL_WIRE_DTLS) {
+		keys_dtls_clear(k);
 	} else {
 		if (sl_idmap_get(&e->spis, k->rx.spi) == p)
 			sl_idmap_del(&e->spis, k->rx.spi);
@@ -44,8 +46,8 @@ static int check_key_pair(struct sl_engine *e, struct peer *p, enum sl_key_slot 
 {
 	struct peer *owner;
 
-	if (slot != SL_KEY_PRIMARY && slot != SL_KEY_SECONDARY)
-		return -EINVAL;
+	if (e->cfg.wire == SL_WIRE_DTLS || (slot != SL_KEY_PRIMARY && slot != SL_KEY_SECONDARY))
+		return -EINVAL; /* DTLS slots share the memory: sl_key_set_dtls */
 	if (kp->cipher < 0 || kp->cipher >= SL_CIPHER__COUNT)
 		return -EINVAL;
 	if (kp->rx.spi == 0 || kp->tx.spi == 0)

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The engine speaking AnyConnect DTLS records (SL_WIRE_DTLS), against
+ * OpenSSL: an OpenSSL client and server do a PSK handshake, the client's keys
+ * and sequence numbers go into an engine (sl_ac_dtls_key_pair,
+ * sl_key_set_dtls), and the OpenSSL server's socket is pointed at the
+ * engine's. Then OpenSSL reads what the engine seals from its TUN (Cisco type
+ * DATA in front) and the engine opens what OpenSSL writes, for AES-128-GCM,
+ * AES-256-GCM and ChaCha20-Poly1305; Cisco DPD is answered in the engine,
+ * other types and non-data records go to on_control; replay and tampering
+ * are counted drops.
+ */
+#include "core/bytes.h"
+#include "core/loop.h"
+#include "crypto/aead.h"
+#include "dco/uapi.h"
+#include "proto/dtls_record.h"
+#include "sluice/engine.h"
+#include "sluice/engine_dtls.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "dtls_pair.h"
+#include "engine_harness.h"
+#include "test_pkt_util.h"
+
+#define PEER_SERVER 1
+
+struct world {
+	struct sl_loop *loop;
+	struct sl_engine *e;
+	int tun_far;
+	struct pair p;
+	unsigned n_control;
+	uint8_t control[2048];
+	size_t control_len;
+};
+
+static void on_control(void *arg, const uint8_t *pkt, size_t len,
+		       const struct sockaddr_storage *from)
+{
+	struct world *w = arg;
+
+	(void)from;
+	w->n_control++;
+	memcpy(w->control, pkt, len);
+	w->control_len = len;
+}
+
+static void settle(struct world *w)
+{
+	int idle = 0;
+
+	for (int i = 0; i < 200 && idle < 3; i++)
+		idle = sl_loop_run_once(w->loop, 5) > 0 ? 0 : idle + 1;
+}
+
+/* Engine in place of the OpenSSL client; the OpenSSL server now talks to it. */
+static void world_up(struct world *w, const char *suite)
+{
+	struct sl_engine_cfg cfg;
+	struct sl_peer_cfg pc;
+	struct sl_dtls_key_pair kp;
+	struct sl_prefix pre;
+	struct sockaddr_storage eng, srv;
+	socklen_t l = sizeof(srv);
+
+	memset(w, 0, sizeof(*w));
+	handshake(&w->p, suite);
+	assert_int_equal(sl_ac_dtls_key_pair(w->p.c, &w->p.cseq, &kp), 0);
+	w->loop = sl_loop_new(NULL);
+	assert_non_null(w->loop);
+	sl_engine_cfg_init(&cfg);
+	cfg.loop = w->loop;
+	cfg.ifname = "d";
+	cfg.pool_packets = 256;
+	cfg.wire = SL_WIRE_DTLS;
+	cfg.on_control = on_control;
+	cfg.control_arg = w;
+	assert_int_equal(harness_engine_new(&w->e, &w->tun_far, &cfg, 0), 0);
+	harness_loopback(&eng, sl_engine_udp_port(w->e, 0));
+	assert_int_equal(getsockname(w->p.sfd, (struct sockaddr *)&srv, &l), 0);
+	sl_peer_cfg_init(&pc);
+	pc.keepalive_ms = 0;
+	memcpy(&pc.endpoint, &srv, sizeof(struct sockaddr_in));
+	assert_int_equal(sl_peer_new(w->e, PEER_SERVER, &pc), 0);
+	assert_int_equal(sl_parse_prefix("0.0.0.0/0", &pre), 0);
+	assert_int_equal(sl_peer_route_add(w->e, PEER_SERVER, &pre), 0);
+	assert_int_equal(sl_key_set_dtls(w->e, PEER_SERVER, SL_KEY_PRIMARY, &kp), 0);
+	memset(&kp, 0, sizeof(kp));
+	assert_int_equal(connect(w->p.sfd, (struct sockaddr *)&eng, sizeof(struct sockaddr_in)), 0);
+	BIO_ctrl(SSL_get_rbio(w->p.s), BIO_CTRL_DGRAM_SET_CONNECTED, 0, &eng);
+}
+
+static void world_down(struct world *w)
+{
+	sl_engine_free(w->e);
+	close(w->tun_far);
+	sl_loop_free(w->loop);
+	pair_free(&w->p);
+}
+
+static size_t ipv4_packet(uint8_t *b, size_t payload, uint8_t fill)
+{
+	size_t len = 20 + payload;
+
+	memset(b, 0, 20);
+	b[0] = 0x45;
+	sl_put_be16(b + 2, (uint16_t)len);
+	b[8] = 64;
+	b[9] = 17;
+	inet_pton(AF_INET, "198.19.0.2", b + 12);
+	inet_pton(AF_INET, "198.19.0.1", b + 16);
+	memset(b + 20, fill, payload);
+	return len;
+}
+
+static int ssl_read_wait(struct world *w, uint8_t *b, size_t cap)
+{
+	int r = -1;
+
+	for (int i = 0; i < 50 && r <= 0; i++) {
+		struct pollfd pf = {w->p.sfd, POLLIN, 0};
+
+		poll(&pf, 1, 10);
+		r = SSL_read(w->p.s, b, (int)cap);
+	}
+	return r;
+}
+
+static ssize_t read_fd(int fd, uint8_t *buf, size_t cap)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	if (poll(&pfd, 1, 100) <= 0)
+		return -1;
+	return read(fd, buf, cap);
+}
+
+static struct sl_peer_stats stats_of(struct world *w)
+{
+	struct sl_peer_stats s;
+
+	assert_int_equal(sl_peer_stats(w->e, PEER_SERVER, &s), 0);
+	return s;
+}
+
+static void both_ways(const char *suite)
+{
+	struct world w;
+	uint8_t pkt[1500], msg[1600], got[2000];
+	size_t len;
+
+	world_up(&w, suite);
+	for (int i = 0; i < 30; i++) {
+		len = ipv4_packet(pkt, (size_t)i * 41, (uint8_t)i);
+		assert_int_equal(write(w.tun_far, pkt, len), (ssize_t)len);
+		settle(&w);
+		assert_int_equal(ssl_read_wait(&w, got, sizeof(got)), (int)len + 1);
+		assert_int_equal(got[0], 0); /* Cisco DATA */
+		assert_memory_equal(got + 1, pkt, len);
+
+		len = ipv4_packet(pkt, (size_t)i * 37, (uint8_t)~i);
+		msg[0] = 0;
+		memcpy(msg + 1, pkt, len);
+		assert_int_equal(SSL_write(w.p.s, msg, (int)len + 1), (int)len + 1);
+		settle(&w);
+		assert_int_equal(read_fd(w.tun_far, got, sizeof(got)), (ssize_t)len);
+		assert_memory_equal(got, pkt, len);
+	}
+	assert_int_equal(stats_of(&w).rx_packets, 30);
+	assert_int_equal(stats_of(&w).tx_packets, 30);
+	assert_int_equal(w.n_control, 0);
+	world_down(&w);
+}
+
+static void aes128_gcm_both_ways(void **state)
+{
+	(void)state;
+	both_ways("PSK-AES128-GCM-SHA256");
+}
+
+static void aes256_gcm_both_ways(void **state)
+{
+	(void)state;
+	both_ways("PSK-AES256-GCM-SHA384");
+}
+
+static void chacha20_poly1305_both_ways(void **state)
+{
+	(void)state;
+	both_ways("PSK-CHACHA20-POLY1305");
+}
+
+/* DPD requests are answered by the engine, replies counted; other types go up opened. */
+static void dpd_and_control(void **state)
+{
+	const uint8_t dpd_out = 3, keepalive = 7, handshake_like[16] = {22, 0xfe, 0xfd};
+	struct world w;
+	uint8_t got[64];
+
+	(void)state;
+	world_up(&w, "PSK-AES128-GCM-SHA256");
+	assert_int_equal(SSL_write(w.p.s, &dpd_out, 1), 1);
+	settle(&w);
+	assert_int_equal(ssl_read_wait(&w, got, sizeof(got)), 1);
+	assert_int_equal(got[0], 4); /* DPD-RESP */
+	assert_int_equal(stats_of(&w).keepalive_rx, 1);
+	assert_int_equal(sl_engine_dtls_send(w.e, PEER_SERVER, 3, NULL, 0), 0);
+	assert_int_equal(ssl_read_wait(&w, got, sizeof(got)), 1);
+	assert_int_equal(got[0], 3);
+	assert_int_equal(w.n_control, 0);
+
+	assert_int_equal(SSL_write(w.p.s, &keepalive, 1), 1);
+	settle(&w);
+	assert_int_equal(w.n_control, 1);
+	assert_int_equal(w.control_len, 1);
+	assert_int_equal(w.control[0], 7);
+	/* not application data: up as it arrived */
+	assert_int_equal(send(w.p.sfd, handshake_like, sizeof(handshake_like), 0),
+			 (ssize_t)sizeof(handshake_like));
+	settle(&w);
+	assert_int_equal(w.n_control, 2);
+	assert_int_equal(w.control_len, sizeof(handshake_like));
+	assert_memory_equal(w.control, handshake_like, sizeof(handshake_like));
+	world_down(&w);
+}
+
+/* A record sealed with the server's keys ahead of OpenSSL's sequence: replayed, tampered. */
+static void replay_and_tamper(void **state)
+{
+	const uint8_t plain[] = {0, 0x45, 0,   0,  20, 0, 0,   0,  0, 64, 17,
+				 0, 0,	  198, 19, 0,  2, 198, 19, 0, 1};
+	struct sl_dtls_dir tx, rx;
+	struct test_pkt t;
+	struct world w;
+	struct sl_peer_stats s;
+
+	(void)state;
+	world_up(&w, "PSK-AES256-GCM-SHA384");
+	assert_int_equal(sl_ac_dtls_export(w.p.s, &w.p.sseq, &tx, &rx, 0), 0);
+	tx.seq += 1000;
+	pkt_make(&t, SL_DTLS_HEADROOM, plain, sizeof(plain), SL_DTLS_TAILROOM);
+	assert_int_equal(sl_dtls_seal(&tx, &t.p, SL_DTLS_APP_DATA, NULL), SL_DROP_NONE);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(send(w.p.sfd, t.p.data, t.p.len, 0), (ssize_t)t.p.len);
+	t.p.data[t.p.len - 1] ^= 1;
+	t.p.data[10] ^= 0x80; /* another sequence number, so the tag is what fails */
+	assert_int_equal(send(w.p.sfd, t.p.data, t.p.len, 0), (ssize_t)t.p.len);
+	settle(&w);
+	s = stats_of(&w);
+	assert_int_equal(s.rx_packets, 1);
+	assert_int_equal(s.drops[SL_DROP_REPLAY - 1], 1);
+	assert_int_equal(s.drops[SL_DROP_AUTH - 1], 1);
+	pkt_free(&t);
+	sl_dtls_dir_clear(&tx);
+	sl_dtls_dir_clear(&rx);
+	world_down(&w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(aes128_gcm_both_ways),
+		cmocka_unit_test(aes256_gcm_both_ways),
+		cmocka_unit_test(chacha20_poly1305_both_ways),
+		cmocka_unit_test(dpd_and_control),
+		cmocka_unit_test(replay_and_tamper),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
