@@ -48,6 +48,7 @@ struct sl_tlsconn {
 	int busy;
 	bool freed;
 	sl_time_ns created, last_rx, last_tx;
+	sl_time_ns handshake_ns; /* deadline from created until established */
 	struct sl_timer timer;
 	const struct sl_tlsconn_ops *ops;
 	void *arg;
@@ -199,6 +200,7 @@ int sl_tlsconn_new(struct sl_tlsconn **out, struct sl_loop *loop, SSL_CTX *ctx, 
 		snprintf(c->peer_name, sizeof(c->peer_name), "(unknown)");
 	c->state = connecting ? ST_CONNECTING : ST_HANDSHAKE;
 	c->created = c->last_rx = c->last_tx = sl_loop_now(loop);
+	c->handshake_ns = (sl_time_ns)SL_TLSCONN_HANDSHAKE_S * SL_SEC;
 	sl_timer_init(&c->timer, on_timer, c);
 	set_nodelay(fd);
 	c->ssl = SSL_new(ctx);
@@ -214,7 +216,7 @@ int sl_tlsconn_new(struct sl_tlsconn **out, struct sl_loop *loop, SSL_CTX *ctx, 
 	r = sl_loop_add_fd(loop, fd, c->events, on_io, c);
 	if (r < 0)
 		goto fail;
-	sl_timer_arm(loop, &c->timer, SL_TLSCONN_HANDSHAKE_S * SL_SEC);
+	sl_timer_arm(loop, &c->timer, c->handshake_ns);
 	*out = c;
 	return 0;
 fail:
@@ -357,6 +359,13 @@ static int outq_reserve(struct outq *q, size_t n)
 	q->head = 0;
 	q->cap = cap;
 	return 0;
+}
+
+void sl_tlsconn_set_handshake_deadline(struct sl_tlsconn *c, unsigned seconds)
+{
+	c->handshake_ns = (sl_time_ns)seconds * SL_SEC;
+	if (!c->established)
+		sl_timer_arm_at(c->loop, &c->timer, c->created + c->handshake_ns);
 }
 
 int sl_tlsconn_send(struct sl_tlsconn *c, uint8_t type, const void *payload, size_t len)
@@ -574,14 +583,17 @@ static void on_timer(struct sl_loop *loop, struct sl_timer *t, void *arg)
 
 	hold(c);
 	if (!c->established) {
-		if (now - c->created >= SL_TLSCONN_HANDSHAKE_S * SL_SEC) {
+		if (now - c->created >= c->handshake_ns) {
+			char why[48];
+
+			snprintf(why, sizeof(why), "no handshake within %u s",
+				 (unsigned)(c->handshake_ns / SL_SEC));
 			c->ssl_failed =
 				true; /* the peer may be stuck mid-handshake: just drop it */
-			conn_close(c, c->state == ST_CONNECTING ? "timed out"
-								: "no handshake within 10 s");
+			conn_close(c, c->state == ST_CONNECTING ? "timed out" : why);
 			goto out;
 		}
-		sl_timer_arm_at(loop, &c->timer, c->created + SL_TLSCONN_HANDSHAKE_S * SL_SEC);
+		sl_timer_arm_at(loop, &c->timer, c->created + c->handshake_ns);
 		goto out;
 	}
 	dead_due = c->last_rx + SL_TLSCONN_DEAD_S * SL_SEC;
