@@ -245,7 +245,7 @@ ${SL_CONF_EXTRA:-}
 EOF
 }
 
-# sl_conf_server FILE NAME LISTEN [PKIDIR]
+# sl_conf_server FILE NAME LISTEN [PKIDIR]; SL_CONF_SERVER_EXTRA: more [Server] lines.
 sl_conf_server() {
 	local pki=${4:-$SL_WORK/pki}
 	{
@@ -256,6 +256,7 @@ sl_conf_server() {
 Listen = $3
 Pool4 = 198.19.0.0/24
 Pool6 = 2001:db8:1::/64
+${SL_CONF_SERVER_EXTRA:-}
 EOF
 	} >"$1"
 }

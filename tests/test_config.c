@@ -153,6 +153,9 @@ static void test_defaults(void **state)
 	assert_true(cfg.rekey_packets == (UINT64_C(1) << 30));
 	assert_int_equal(cfg.replay_window, 2048);
 	assert_int_equal(cfg.max_clients, 1024);
+	assert_int_equal(cfg.max_pending, 64);
+	assert_int_equal(cfg.max_pending_per_source, 8);
+	assert_int_equal(cfg.handshake_timeout_s, 10);
 	assert_int_equal(cfg.log_level, SL_LOG_INFO);
 	assert_string_equal(cfg.control_socket, "");
 	assert_int_equal(cfg.n_listen, 0);
@@ -524,6 +527,32 @@ static void test_error_whole_file(void **state)
 		     "t.conf:9: section: expected [Server] with Mode = server, got '[Client]'");
 }
 
+static void test_handshake_limits(void **state)
+{
+	assert_int_equal(parse(IFACE_SERVER SERVER_MIN "MaxPending = 4096\n"
+						       "MaxPendingPerSource = 4096\n"
+						       "HandshakeTimeout = 300\n"),
+			 0);
+	assert_int_equal(cfg.max_pending, 4096);
+	assert_int_equal(cfg.max_pending_per_source, 4096);
+	assert_int_equal(cfg.handshake_timeout_s, 300);
+	/* The per-source default (8) follows a smaller total. */
+	assert_int_equal(parse(IFACE_SERVER SERVER_MIN "MaxPending = 3\n"), 0);
+	assert_int_equal(cfg.max_pending, 3);
+	assert_int_equal(cfg.max_pending_per_source, 3);
+	expect_error(IFACE_SERVER SERVER_MIN "MaxPending = 0\n",
+		     "MaxPending: expected a number 1..4096, got '0'");
+	expect_error(IFACE_SERVER SERVER_MIN "MaxPending = 4097\n", "got '4097'");
+	expect_error(IFACE_SERVER SERVER_MIN "MaxPendingPerSource = 0\n",
+		     "MaxPendingPerSource: expected a number 1..4096, got '0'");
+	expect_error(IFACE_SERVER SERVER_MIN "HandshakeTimeout = 0\n",
+		     "HandshakeTimeout: expected a number 1..300, got '0'");
+	expect_error(IFACE_SERVER SERVER_MIN "HandshakeTimeout = 301\n", "got '301'");
+	expect_error(IFACE_SERVER SERVER_MIN "MaxPendingPerSource = 9\nMaxPending = 4\n",
+		     "MaxPendingPerSource: expected at most MaxPending (4), got '9'");
+	expect_error(IFACE_SERVER CLIENT_MIN "MaxPending = 4\n", "MaxPending");
+}
+
 static void test_error_dead_after_vs_keepalive(void **state)
 {
 	expect_error(IFACE_CLIENT "Keepalive = 5\nDeadAfter = 5\n" CLIENT_MIN,
@@ -633,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_error_structure),
 		cmocka_unit_test(test_error_duplicates_and_limits),
 		cmocka_unit_test(test_error_whole_file),
+		cmocka_unit_test(test_handshake_limits),
 		cmocka_unit_test(test_error_dead_after_vs_keepalive),
 		cmocka_unit_test(test_error_bytes),
 		cmocka_unit_test(test_line_numbers_count_every_line),

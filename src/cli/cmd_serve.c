@@ -6,6 +6,7 @@
  * engine (TUN, no UDP), the server on top.
  */
 #include "cli/cmd.h"
+#include "cli/privdrop.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "ctl/anyconnect/server.h"
@@ -28,6 +29,8 @@
 struct serve_opts {
 	struct sl_ppp_server_cfg ppp;
 	const char *ifname;
+	const char *user; /* after set-up; "root": stay root */
+	bool seccomp;
 	uint32_t mtu;
 	int log_level;
 };
@@ -38,13 +41,15 @@ static void usage(FILE *f)
 		"Usage: sluice serve ppp --listen ADDR:PORT --cert FILE --key FILE\n"
 		"                        --local IPV4 --remote IPV4 [--dns IPV4]...\n"
 		"                        [--ifname NAME] [--mtu N] [--no-ipv6] [--echo SECONDS]\n"
-		"                        [--debug]\n"
+		"                        [--user NAME] [--no-seccomp] [--debug]\n"
 		"\n"
 		"PPP over TLS: what 'openconnect --protocol=nullppp' connects to. The client's\n"
 		"first byte picks the framing (RFC 1662 HDLC for '--cookie hdlc', else RFC 1661).\n"
 		"The client gets --remote; this end is --local on the TUN device (default\n"
 		"slppp0). One client at a time. IP packets ride the TLS connection through the\n"
 		"engine's stream path (IPV6CP is negotiated, IPv6 data is not routed yet).\n"
+		"After set-up it runs as --user (default nobody; root: stay root) with no\n"
+		"capabilities, under a seccomp filter unless --no-seccomp.\n"
 		"\n"
 		"\n"
 		"Usage: sluice serve anyconnect CONFIG [--debug]\n"
@@ -68,6 +73,8 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->ifname = "slppp0";
+	o->user = SL_PRIVDROP_DEFAULT_USER;
+	o->seccomp = true;
 	o->mtu = 1400;
 	o->ppp.ipv6 = true;
 	o->ppp.echo_interval_s = 10;
@@ -75,6 +82,10 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (!strcmp(a, "--no-seccomp")) {
+			o->seccomp = false;
+			continue;
+		}
 		if (!strcmp(a, "--no-ipv6")) {
 			o->ppp.ipv6 = false;
 			continue;
@@ -92,6 +103,8 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 			have_listen = true;
 		else if (!strcmp(a, "--cert"))
 			o->ppp.cert = v;
+		else if (!strcmp(a, "--user") && v && strlen(v) < 64)
+			o->user = v;
 		else if (!strcmp(a, "--key"))
 			o->ppp.key = v;
 		else if (!strcmp(a, "--local") && parse_ip4(v, o->ppp.local_ip4) == 0)
@@ -164,6 +177,33 @@ static int setup_link(const struct serve_opts *o, const char *ifname)
 	return 0;
 }
 
+/*
+ * Least privilege once the TUN is configured, the port bound and the
+ * certificate and key read: the PPP server keeps no capability. Its address
+ * and peer route are set once (setup_link) and never change; one client at a
+ * time reuses them, and closing the TUN at exit needs nothing.
+ */
+static int drop_privileges(const struct serve_opts *o)
+{
+	char err[256];
+	int r;
+
+	if (sl_privdrop_keeps_root(o->user)) {
+		sl_warn("--user %s: the server keeps running as root", o->user);
+	} else if ((r = sl_privdrop(o->user, err, sizeof(err))) < 0) {
+		sl_err("%s", err);
+		return r;
+	}
+	if (!o->seccomp) {
+		sl_warn("--no-seccomp: running without a system call filter");
+		return 0;
+	}
+	r = sl_seccomp_install(err, sizeof(err));
+	if (r < 0)
+		sl_err("%s", err);
+	return r;
+}
+
 static int serve_ppp(const struct serve_opts *o)
 {
 	struct sl_engine_cfg ec;
@@ -200,6 +240,8 @@ static int serve_ppp(const struct serve_opts *o)
 		sl_err("%s", err);
 		goto out;
 	}
+	if (drop_privileges(o) < 0)
+		goto out;
 	sl_format_endpoint(&o->ppp.listen, listen, sizeof(listen));
 	sl_info("%s up, PPP over TLS on %s", sl_engine_ifname(engine), listen);
 	r = sl_loop_run(loop);

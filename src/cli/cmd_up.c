@@ -59,7 +59,9 @@ static void usage(FILE *f)
 		"  [Server]     Listen = ADDR:PORT (TLS over TCP and ESP over UDP, same port;\n"
 		"               repeatable), Pool4 / Pool6 = inner address pools (the server\n"
 		"               takes the first host), Route = pushed prefix (repeatable),\n"
-		"               MaxClients = 1024\n"
+		"               MaxClients = 1024, MaxPending = 64 (half-open TLS beyond\n"
+		"               MaxClients), MaxPendingPerSource = 8 (per IPv4 address or\n"
+		"               IPv6 /64), HandshakeTimeout = 10 (seconds for TLS + HELLO)\n"
 		"  [Client]     Server = ADDR:PORT\n");
 }
 

@@ -54,6 +54,9 @@ enum key_id {
 	K_POOL6,
 	K_ROUTE,
 	K_MAX_CLIENTS,
+	K_MAX_PENDING,
+	K_MAX_PENDING_PER_SOURCE,
+	K_HANDSHAKE_TIMEOUT,
 	K_SERVER,
 	K__COUNT
 };
@@ -427,6 +430,21 @@ static int parse_max_clients(struct parser *p, const char *v)
 	return parse_u32(p, v, 1, 65536, &p->c->max_clients);
 }
 
+static int parse_max_pending(struct parser *p, const char *v)
+{
+	return parse_u32(p, v, 1, 4096, &p->c->max_pending);
+}
+
+static int parse_max_pending_per_source(struct parser *p, const char *v)
+{
+	return parse_u32(p, v, 1, 4096, &p->c->max_pending_per_source);
+}
+
+static int parse_handshake_timeout(struct parser *p, const char *v)
+{
+	return parse_u32(p, v, 1, 300, &p->c->handshake_timeout_s);
+}
+
 static int parse_server(struct parser *p, const char *v)
 {
 	return parse_endpoint(p, v, &p->c->server);
@@ -456,6 +474,10 @@ static const struct key keys[K__COUNT] = {
 	[K_POOL6] = {"Pool6", SEC_SERVER, false, parse_pool6},
 	[K_ROUTE] = {"Route", SEC_SERVER, true, parse_route},
 	[K_MAX_CLIENTS] = {"MaxClients", SEC_SERVER, false, parse_max_clients},
+	[K_MAX_PENDING] = {"MaxPending", SEC_SERVER, false, parse_max_pending},
+	[K_MAX_PENDING_PER_SOURCE] = {"MaxPendingPerSource", SEC_SERVER, false,
+				      parse_max_pending_per_source},
+	[K_HANDSHAKE_TIMEOUT] = {"HandshakeTimeout", SEC_SERVER, false, parse_handshake_timeout},
 	[K_SERVER] = {"Server", SEC_CLIENT, false, parse_server},
 };
 
@@ -471,6 +493,9 @@ void sl_config_init(struct sl_config *c)
 	c->rekey_packets = UINT64_C(1) << 30;
 	c->replay_window = 2048;
 	c->max_clients = 1024;
+	c->max_pending = 64;
+	c->max_pending_per_source = 8;
+	c->handshake_timeout_s = 10;
 	c->log_level = SL_LOG_INFO;
 	snprintf(c->user, sizeof(c->user), "nobody");
 	c->seccomp = true;
@@ -668,6 +693,24 @@ static int check_timers(struct parser *p)
 	return fail_at(p, p->key_line[K_KEEPALIVE], "Keepalive", expected, got);
 }
 
+/* A per-source limit above the total would never apply: say so rather than ignore it. */
+static int check_pending(struct parser *p)
+{
+	struct sl_config *c = p->c;
+	char expected[64], got[16];
+
+	if (!p->key_line[K_MAX_PENDING_PER_SOURCE] && c->max_pending_per_source > c->max_pending)
+		c->max_pending_per_source = c->max_pending; /* the default follows a small total */
+	if (c->max_pending_per_source <= c->max_pending)
+		return 0;
+	snprintf(expected, sizeof(expected), "at most MaxPending (%u)", c->max_pending);
+	snprintf(got, sizeof(got), "%u", c->max_pending_per_source);
+	return fail_at(p,
+		       p->key_line[K_MAX_PENDING_PER_SOURCE] ? p->key_line[K_MAX_PENDING_PER_SOURCE]
+							     : p->key_line[K_MAX_PENDING],
+		       "MaxPendingPerSource", expected, got);
+}
+
 static int check_whole_file(struct parser *p)
 {
 	int r = check_required(p);
@@ -678,6 +721,8 @@ static int check_whole_file(struct parser *p)
 		r = p->c->mode == SL_MODE_SERVER ? check_server(p) : check_client(p);
 	if (r == 0)
 		r = check_timers(p);
+	if (r == 0)
+		r = check_pending(p);
 	return r;
 }
 

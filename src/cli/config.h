@@ -30,6 +30,9 @@
  *   Pool6 = 2001:db8:1::/64
  *   Route = 198.19.0.0/24             (pushed to clients; repeatable; default the pools)
  *   MaxClients = 1024
+ *   MaxPending = 64                   (half-open TLS connections beyond MaxClients, 1..4096)
+ *   MaxPendingPerSource = 8           (of them from one IPv4 address or IPv6 /64, 1..MaxPending)
+ *   HandshakeTimeout = 10             (seconds to finish TLS and the HELLO, 1..300)
  *
  *   [Client]
  *   Server = 198.18.0.1:4500          (required; "[2001:db8::1]:4500" for IPv6)
@@ -74,6 +77,9 @@ struct sl_config {
 	uint32_t n_routes;
 	struct sl_prefix routes[SL_CONFIG_MAX_ROUTES];
 	uint32_t max_clients;
+	uint32_t max_pending;		 /* default 64 */
+	uint32_t max_pending_per_source; /* default 8 */
+	uint32_t handshake_timeout_s;	 /* default 10 (SL_TLSCONN_HANDSHAKE_S) */
 	/* client */
 	struct sockaddr_storage server;
 };

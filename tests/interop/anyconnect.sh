@@ -86,6 +86,14 @@ transfer() {
 	rm -f "$SL_WORK/send.bin" "$SL_WORK/recv.bin"
 }
 
+# dropped PID: not root, no effective capabilities, seccomp filter mode.
+dropped() {
+	local st=/proc/$1/status
+	[ "$(awk '/^Uid:/ {print $2}' "$st")" != 0 ] &&
+		[ "$(awk '/^CapEff:/ {print $2}' "$st")" = 0000000000000000 ] &&
+		[ "$(awk '/^Seccomp:/ {print $2}' "$st")" = 2 ]
+}
+
 # nullppp NAME COOKIE: one openconnect --protocol=nullppp session against `sluice serve ppp`.
 nullppp() {
 	local name=$1 cookie=$2 slog oclog rec srv oc framing
@@ -111,6 +119,9 @@ nullppp() {
 		sl_stop "$srv"
 		return
 	fi
+	sl_check "$name: serve ppp dropped privileges (Uid not 0, CapEff 0, Seccomp 2)" \
+		"$(grep -E '^(Uid|CapEff|Seccomp):' "/proc/$srv/status" 2>&1 | tr '\n\t' '  ')" "$slog" \
+		dropped "$srv"
 	framing=RFC\ 1661
 	[ "$cookie" = hdlc ] && framing="RFC 1662 HDLC"
 	sl_check "$name: server saw $framing framing" "not in its log" "$slog" \

@@ -7,7 +7,8 @@
 #     pending allowed in total: the oldest pending ones make room);
 #   - meanwhile a new, real TLS handshake still succeeds, the existing peer keeps answering pings
 #     and keeps its session, and afterwards nothing is left pending and memory is back;
-#   - 2000 blind TCP resets spoofing the client's own TLS connection do not break it.
+#   - 2000 blind TCP resets spoofing the client's own TLS connection do not break it;
+#   - a server with MaxPendingPerSource = 2 and HandshakeTimeout = 3 in its config applies them.
 # Every refusal and timeout is counted (tls_* in `sluice show --json`).
 set -eu
 # shellcheck source=scripts/netns.sh
@@ -165,4 +166,15 @@ else
 	sl_fail "spoofed resets do not break the TLS connection" "no established TLS connection found"
 fi
 sl_check "server alive" "server process gone" "$SL_LOG_S" sl_alive "$SL_PID_S"
+
+# Non-default limits from the config: 2 pending per source, a 3 s handshake deadline.
+sl_tunnel_down
+SL_CONF_SERVER_EXTRA=$'MaxPendingPerSource = 2\nHandshakeTimeout = 3' sl_start_server h2
+ip netns exec "$SL_NS_C" "$ABUSE" --to "$SL_ADDR_S:4500" --hold-ms 8000 --mode idle \
+	--from 198.18.0.12 --count 6 >"$SL_WORK/abuse-custom.log" 2>&1 || true
+echo "    custom limits: $(cat "$SL_WORK/abuse-custom.log")"
+sl_check "config keys: beyond MaxPendingPerSource = 2 closed at once, HandshakeTimeout = 3 s" \
+	"$(cat "$SL_WORK/abuse-custom.log")" "$SL_LOG_S" \
+	[ "$(field custom closed_within_1s)" -ge 4 -a "$(field custom still_open)" -eq 0 \
+	-a "$(field custom max_close_ms)" -ge 2500 -a "$(field custom max_close_ms)" -le 6000 ]
 sl_finish

@@ -29,16 +29,15 @@
 /*
  * Pending connections (TLS or the HELLO not done yet) cost a session and an SSL object each. They
  * are bounded in total (beyond MaxClients) and per source address, and each lives at most
- * SL_TLSCONN_HANDSHAKE_S from its accept, however slowly it trickles bytes. When the total is
- * reached the oldest pending one makes room, so that half-open connections cannot lock real
- * clients out: a client that completes its handshake within MAX_PENDING accepts gets in.
+ * HandshakeTimeout seconds from its accept, however slowly it trickles bytes. When the total
+ * (MaxPending) is reached the oldest pending one makes room, so that half-open connections cannot
+ * lock real clients out: a client that completes its handshake within MaxPending accepts gets in.
+ * The limits are config keys ([Server] MaxPending, MaxPendingPerSource, HandshakeTimeout).
  */
-#define MAX_PENDING	       64
-#define MAX_PENDING_PER_SOURCE 8
-#define LOG_BURST	       5 /* abuse-driven messages per LOG_WINDOW_S, then a summary */
-#define LOG_WINDOW_S	       10
-#define SPI_TRIES	       16
-#define REKEY_ACK_S	       30
+#define LOG_BURST    5 /* abuse-driven messages per LOG_WINDOW_S, then a summary */
+#define LOG_WINDOW_S 10
+#define SPI_TRIES    16
+#define REKEY_ACK_S  30
 
 struct listener {
 	int fd;
@@ -610,7 +609,7 @@ static void on_close(struct sl_tlsconn *c, void *arg, enum sl_tlsconn_phase phas
 		struct native_server *srv = s->srv;
 		sl_time_ns age = sl_loop_now(srv->n->loop) - s->created;
 
-		if (age >= (sl_time_ns)SL_TLSCONN_HANDSHAKE_S * SL_SEC)
+		if (age >= (sl_time_ns)srv->n->cfg.handshake_timeout_s * SL_SEC)
 			srv->tls.handshake_timeouts++;
 		else
 			srv->tls.handshake_failures++;
@@ -643,15 +642,15 @@ static const char *admit(struct native_server *srv, const struct sockaddr_storag
 		if (same_source(&s->from, from))
 			from_source++;
 	}
-	if (from_source >= MAX_PENDING_PER_SOURCE) {
+	if (from_source >= srv->n->cfg.max_pending_per_source) {
 		srv->tls.refused_per_source++;
 		return "too many pending connections from this address";
 	}
-	if (pending >= MAX_PENDING && oldest) {
+	if (pending >= srv->n->cfg.max_pending && oldest) {
 		srv->tls.evicted_pending++;
 		session_free(oldest);
 	}
-	if (srv->n_conns >= srv->n->cfg.max_clients + MAX_PENDING) {
+	if (srv->n_conns >= srv->n->cfg.max_clients + srv->n->cfg.max_pending) {
 		srv->tls.refused_full++;
 		return "too many connections";
 	}
@@ -686,6 +685,7 @@ static void new_session(struct native_server *srv, int fd, const struct sockaddr
 		free(s);
 		return;
 	}
+	sl_tlsconn_set_handshake_deadline(s->conn, srv->n->cfg.handshake_timeout_s);
 	s->next = srv->sessions;
 	if (s->next)
 		s->next->prev = s;

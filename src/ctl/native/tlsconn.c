@@ -29,6 +29,7 @@ struct sl_tlsconn {
 	int busy;
 	bool freed;
 	sl_time_ns created, last_rx, last_tx;
+	sl_time_ns handshake_ns; /* deadline from created until established */
 	struct sl_timer timer;
 	const struct sl_tlsconn_ops *ops;
 	void *arg;
@@ -64,6 +65,7 @@ int sl_tlsconn_new(struct sl_tlsconn **out, struct sl_loop *loop, SSL_CTX *ctx, 
 	if (sl_format_endpoint(peer, c->peer_name, sizeof(c->peer_name)) < 0)
 		snprintf(c->peer_name, sizeof(c->peer_name), "(unknown)");
 	c->created = c->last_rx = c->last_tx = sl_loop_now(loop);
+	c->handshake_ns = (sl_time_ns)SL_TLSCONN_HANDSHAKE_S * SL_SEC;
 	sl_timer_init(&c->timer, on_timer, c);
 	if (server)
 		SSL_set_accept_state(ssl);
@@ -75,7 +77,7 @@ int sl_tlsconn_new(struct sl_tlsconn **out, struct sl_loop *loop, SSL_CTX *ctx, 
 		return r;
 	}
 	sl_tls_stream_set_byte_stream(c->stream, SL_TLSCONN_QUEUE_MAX + CONTROL_SLACK);
-	sl_timer_arm(loop, &c->timer, SL_TLSCONN_HANDSHAKE_S * SL_SEC);
+	sl_timer_arm(loop, &c->timer, c->handshake_ns);
 	*out = c;
 	return 0;
 }
@@ -130,6 +132,13 @@ static void conn_close(struct sl_tlsconn *c, const char *reason)
 	c->closed = true;
 	sl_timer_cancel(c->loop, &c->timer);
 	c->ops->on_close(c, c->arg, phase, reason);
+}
+
+void sl_tlsconn_set_handshake_deadline(struct sl_tlsconn *c, unsigned seconds)
+{
+	c->handshake_ns = (sl_time_ns)seconds * SL_SEC;
+	if (!c->established)
+		sl_timer_arm_at(c->loop, &c->timer, c->created + c->handshake_ns);
 }
 
 /* ---- output ----------------------------------------------------------------------- */
@@ -248,14 +257,16 @@ static void on_timer(struct sl_loop *loop, struct sl_timer *t, void *arg)
 	(void)t;
 	hold(c);
 	if (!c->established) {
-		if (now - c->created >= SL_TLSCONN_HANDSHAKE_S * SL_SEC) {
+		if (now - c->created >= c->handshake_ns) {
+			char why[48];
+
+			snprintf(why, sizeof(why), "no handshake within %u s",
+				 (unsigned)(c->handshake_ns / SL_SEC));
 			c->abort = true; /* the peer may be stuck mid-handshake: just drop it */
-			conn_close(c, !sl_tls_stream_connected(c->stream)
-					      ? "timed out"
-					      : "no handshake within 10 s");
+			conn_close(c, !sl_tls_stream_connected(c->stream) ? "timed out" : why);
 			goto out;
 		}
-		sl_timer_arm_at(loop, &c->timer, c->created + SL_TLSCONN_HANDSHAKE_S * SL_SEC);
+		sl_timer_arm_at(loop, &c->timer, c->created + c->handshake_ns);
 		goto out;
 	}
 	dead_due = c->last_rx + SL_TLSCONN_DEAD_S * SL_SEC;

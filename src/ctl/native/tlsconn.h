@@ -71,6 +71,9 @@ int sl_tlsconn_new(struct sl_tlsconn **out, struct sl_loop *loop, SSL_CTX *ctx, 
  */
 void sl_tlsconn_free(struct sl_tlsconn *c);
 
+/* Replace the SL_TLSCONN_HANDSHAKE_S deadline (counted from sl_tlsconn_new) by seconds. */
+void sl_tlsconn_set_handshake_deadline(struct sl_tlsconn *c, unsigned seconds);
+
 /* Queue one frame. 0, -EMSGSIZE (len > 65535), -ENOBUFS (queue full), -ENOTCONN. */
 int sl_tlsconn_send(struct sl_tlsconn *c, uint8_t type, const void *payload, size_t len);
 /* Write queued frames now, as far as the socket takes them without blocking. */
