@@ -241,6 +241,7 @@ DeadAfter = ${SL_DEAD_AFTER:-3}
 RekeySeconds = ${SL_REKEY_SECONDS:-120}
 LogLevel = ${SL_LOGLEVEL:-info}
 Offload = ${SL_OFFLOAD:-yes}
+IoBackend = ${SL_IOBACKEND:-epoll}
 ${SL_CONF_EXTRA:-}
 EOF
 }

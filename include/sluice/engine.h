@@ -54,6 +54,9 @@ struct sl_engine_cfg {
 	bool vnet_hdr;	      /* try IFF_VNET_HDR (default true via sl_engine_cfg_init) */
 	bool offload;	      /* TUN TSO/USO super-packets and UDP GSO/GRO where the kernel has
 				 them (needs vnet_hdr; default true) */
+	bool tun_uring;	      /* write a UDP receive round's packets to the TUN with one
+				 io_uring_enter (IoBackend = io_uring); write() per packet
+				 where io_uring is missing, with a warning. Default false */
 	struct sockaddr_storage listen[2]; /* UDP binds: family 0 = unused; port 0 = any */
 	uint32_t pool_packets;		   /* packet buffers, default 1024 */
 	uint32_t batch;			   /* packets per recvmmsg/sendmmsg, 1..64, default 64 */
@@ -182,6 +185,9 @@ struct sl_peer_stats {
 #define SL_OFFLOAD_TUN_USO  0x04 /* TUN: UDP super-packets (Linux 6.2+) */
 #define SL_OFFLOAD_UDP_GSO  0x08 /* UDP: segmentation on send (UDP_SEGMENT) */
 #define SL_OFFLOAD_UDP_GRO  0x10 /* UDP: coalesced receive (UDP_GRO) */
+#define SL_OFFLOAD_TUN_URING                                             \
+	0x20 /* TUN writes batched through io_uring (not an offload, but \
+		a way of cutting system calls, shown beside them) */
 uint32_t sl_engine_offloads(const struct sl_engine *e);
 /* "tun-csum tso uso udp-gso udp-gro" for the bits set, "none" for 0; returns out. */
 const char *sl_offloads_format(uint32_t bits, char *out, size_t len);

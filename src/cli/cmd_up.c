@@ -56,6 +56,8 @@ static void usage(FILE *f)
 		"               LogLevel = error|warn|info|debug,\n"
 		"               User = nobody (after set-up; root: stay root), Seccomp = yes|no,\n"
 		"               Offload = yes|no (TUN super-packets and UDP GSO/GRO)\n"
+		"               IoBackend = epoll|io_uring (io_uring: one system call for a\n"
+		"               receive round's TUN writes; falls back to write() with a warning)\n"
 		"  [Server]     Listen = ADDR:PORT (TLS over TCP and ESP over UDP, same port;\n"
 		"               repeatable), Pool4 / Pool6 = inner address pools (the server\n"
 		"               takes the first host), Route = pushed prefix (repeatable),\n"
@@ -147,6 +149,7 @@ static void fill_engine_cfg(struct tunnel *t, struct sl_engine_cfg *ec)
 	ec->ifname = c->name;
 	ec->mtu = c->mtu;
 	ec->offload = c->offload;
+	ec->tun_uring = c->tun_uring;
 	ec->ctl_path = c->control_socket[0] ? c->control_socket : NULL;
 	ec->on_event = on_engine_event;
 	ec->event_arg = t;

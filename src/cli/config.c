@@ -49,6 +49,7 @@ enum key_id {
 	K_SECCOMP,
 	K_OFFLOAD,
 	K_WORKERS,
+	K_IO_BACKEND,
 	K_LISTEN,
 	K_POOL4,
 	K_POOL6,
@@ -324,6 +325,18 @@ static int parse_offload(struct parser *p, const char *v)
 	return parse_yes_no(p, v, &p->c->offload);
 }
 
+/* IoBackend = epoll | io_uring: how the TUN writes of a receive round leave (engine.h). */
+static int parse_io_backend(struct parser *p, const char *v)
+{
+	if (!strcasecmp(v, "epoll"))
+		p->c->tun_uring = false;
+	else if (!strcasecmp(v, "io_uring"))
+		p->c->tun_uring = true;
+	else
+		return fail(p, "epoll or io_uring", v);
+	return 0;
+}
+
 /*
  * Workers = N (issue 4): data-path threads. Only 1, today's single event loop,
  * runs yet: the SPI steering of io/steer.c exists, the per-worker engine does
@@ -469,6 +482,7 @@ static const struct key keys[K__COUNT] = {
 	[K_SECCOMP] = {"Seccomp", SEC_INTERFACE, false, parse_seccomp},
 	[K_OFFLOAD] = {"Offload", SEC_INTERFACE, false, parse_offload},
 	[K_WORKERS] = {"Workers", SEC_INTERFACE, false, parse_workers},
+	[K_IO_BACKEND] = {"IoBackend", SEC_INTERFACE, false, parse_io_backend},
 	[K_LISTEN] = {"Listen", SEC_SERVER, true, parse_listen},
 	[K_POOL4] = {"Pool4", SEC_SERVER, false, parse_pool4},
 	[K_POOL6] = {"Pool6", SEC_SERVER, false, parse_pool6},

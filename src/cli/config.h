@@ -23,6 +23,7 @@
  *   Seccomp = yes                     (yes: system call allowlist after set-up; no)
  *   Offload = yes                     (TUN super-packets, UDP GSO/GRO where the kernel has them)
  *   Workers = 1                       (data-path threads; only 1 is implemented yet)
+ *   IoBackend = epoll                 (io_uring: a receive round's TUN writes in one system call)
  *
  *   [Server]
  *   Listen = 198.18.0.1:4500          (TCP for TLS and UDP for ESP, same port; repeatable, v4/v6)
@@ -68,6 +69,7 @@ struct sl_config {
 	char user[SL_CONFIG_USER_MAX + 1];	 /* default "nobody"; "root": no drop */
 	bool seccomp;				 /* default true */
 	bool offload;				 /* default true */
+	bool tun_uring;				 /* IoBackend = io_uring; default epoll */
 	uint32_t workers;			 /* default 1; only 1 runs yet */
 	/* server */
 	uint32_t n_listen;

@@ -512,7 +512,8 @@ void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 	struct sl_pool *pool = sock->gro_pool ? sock->gro_pool : e->pool;
 	struct sl_udp_batch in;
 
-	e->tunq.active = e->tun.offload != 0;
+	/* Queued for one write per GRO run, or one io_uring_enter for the round. */
+	e->tunq.active = e->tun.offload != 0 || e->tun_uring;
 	for (int round = 0; round < ROUNDS_PER_WAKEUP; round++) {
 		uint32_t n;
 		int got;

@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "crypto/aead.h"
+#include "io/tun_uring.h"
 #include "proto/proto.h"
 
 #include <errno.h>
@@ -186,6 +187,11 @@ int sl_engine_new(struct sl_engine **out, const struct sl_engine_cfg *cfg)
 	r = open_udp(e);
 	if (r < 0)
 		goto fail;
+	if (cfg->tun_uring && (r = sl_uring_new(&e->tun_uring, e->tun.fd, SL_TUNQ_MAX)) < 0) {
+		sl_warn("%s: IoBackend = io_uring unavailable (%s): one write() per packet",
+			e->tun.name, r == -ENOTSUP ? "built without liburing" : strerror(-r));
+		e->tun_uring = NULL;
+	}
 	if (cfg->ctl_path) {
 		r = sl_ctl_server_new(&e->ctl, e, cfg->ctl_path);
 		if (r < 0)
@@ -226,6 +232,7 @@ void sl_engine_free(struct sl_engine *e)
 	sl_route_free(e->routes);
 	sl_pool_free(e->pool);
 	free(e->tun_big);
+	sl_uring_free(e->tun_uring);
 	sl_idmap_free(&e->peers);
 	sl_idmap_free(&e->spis);
 	free(e);
@@ -246,13 +253,16 @@ uint32_t sl_engine_offloads(const struct sl_engine *e)
 			bits |= SL_OFFLOAD_UDP_GSO;
 		if (e->udp[i].gro_pool)
 			bits |= SL_OFFLOAD_UDP_GRO;
+		if (e->tun_uring)
+			bits |= SL_OFFLOAD_TUN_URING;
 	}
 	return bits;
 }
 
 const char *sl_offloads_format(uint32_t bits, char *out, size_t len)
 {
-	static const char *const names[] = {"tun-csum", "tso", "uso", "udp-gso", "udp-gro"};
+	static const char *const names[] = {"tun-csum", "tso",	   "uso",
+					    "udp-gso",	"udp-gro", "tun-io_uring"};
 	size_t n = 0;
 
 	if (len)

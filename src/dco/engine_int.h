@@ -24,6 +24,7 @@
 #include "sluice/engine.h"
 
 struct sl_ctl_server;
+struct sl_uring;
 
 /* A key pair in a slot: the rx SA is found by its SPI, the tx SA seals for the peer. */
 struct ovpn_cbc_pair {
@@ -105,6 +106,7 @@ struct sl_engine {
 	bool own_tun;
 	uint8_t *tun_big; /* SL_TUN_SUPER_CAP bytes for super-packet reads, when offloading */
 	struct tunq tunq;
+	struct sl_uring *tun_uring; /* cfg.tun_uring and io_uring works: tunq.c writes through it */
 	struct sl_pool *pool;
 	struct udp_out udp[2];
 	struct sl_idmap peers; /* id -> struct peer */

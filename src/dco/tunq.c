@@ -5,13 +5,18 @@
  * GRO super-packet (core/gro.h) with a virtio-net header, gathered with
  * writev straight from where they were decrypted, everything else one write
  * each. Counters move when the write succeeds, per packet, so loss is still
- * counted packet by packet (drops.io).
+ * counted packet by packet (drops.io). With IoBackend = io_uring the single
+ * writes of a round leave together in one io_uring_enter, which also waits
+ * for them: the receive buffers they point into go back right after.
  */
 #include "dco/engine_int.h"
 
 #include "core/gro.h"
+#include "core/log.h"
+#include "io/tun_uring.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/uio.h>
 
@@ -53,22 +58,73 @@ static bool write_merged(struct sl_engine *e, const struct sl_gro_run *r, uint32
 	return true;
 }
 
+/* Queue one packet's write on the ring (the virtio header, if any, in its headroom). */
+static bool ring_queue(struct sl_engine *e, struct tunq_item *it)
+{
+	if (e->tun.vnet_hdr) {
+		uint8_t *h = sl_pkt_push(&it->pk, SL_VNET_HDR_LEN);
+
+		if (!h)
+			return false;
+		memset(h, 0, SL_VNET_HDR_LEN); /* no offload: flags 0, GSO_NONE */
+	}
+	if (sl_uring_queue_write(e->tun_uring, &it->pk) == 0)
+		return true;
+	if (e->tun.vnet_hdr)
+		sl_pkt_pull(&it->pk, SL_VNET_HDR_LEN);
+	return false;
+}
+
+static void ring_count(struct sl_engine *e, const struct sl_uring_done *d, int n)
+{
+	for (int k = 0; k < n; k++) {
+		struct tunq_item *it =
+			(struct tunq_item *)((uint8_t *)d[k].p - offsetof(struct tunq_item, pk));
+		bool ok = d[k].res >= 0 && (uint32_t)d[k].res == it->pk.len;
+
+		if (e->tun.vnet_hdr)
+			sl_pkt_pull(&it->pk, SL_VNET_HDR_LEN);
+		count_written(e, it, ok);
+	}
+}
+
+/* Submit the ring's writes, wait for them all, count each packet by its result. */
+static void ring_flush(struct sl_engine *e)
+{
+	struct sl_uring_done d[SL_TUNQ_MAX];
+	int n;
+
+	/* Bounded: io_uring_enter only returns early on a signal. */
+	for (int tries = 0; sl_uring_inflight(e->tun_uring) && tries < 4; tries++) {
+		if ((n = sl_uring_submit_wait(e->tun_uring)) < 0)
+			sl_debug("tun: io_uring_enter: %s", strerror(-n));
+		while ((n = sl_uring_reap(e->tun_uring, d, SL_TUNQ_MAX)) > 0)
+			ring_count(e, d, n);
+	}
+	if (sl_uring_inflight(e->tun_uring))
+		sl_warn("tun: io_uring writes still in flight after 4 waits");
+}
+
 void tunq_flush(struct sl_engine *e)
 {
 	struct tunq *q = &e->tunq;
 	bool udp_ok = e->tun.offload & (SL_TUN_OFF_USO4 | SL_TUN_OFF_USO6);
+	bool gro = e->tun.offload && !q->no_gro;
 
 	for (uint32_t i = 0; i < q->n;) {
 		struct sl_gro_run r;
 		uint32_t n = 1;
 		int err = 0;
 
-		if (!q->no_gro && sl_gro_start(&r, q->items[i].pk.data, q->items[i].pk.len, udp_ok))
+		if (gro && sl_gro_start(&r, q->items[i].pk.data, q->items[i].pk.len, udp_ok))
 			while (i + n < q->n &&
 			       sl_gro_append(&r, q->items[i + n].pk.data, q->items[i + n].pk.len))
 				n++;
+		if (n > 1 && e->tun_uring)
+			ring_flush(e); /* what came before this run leaves before it */
 		if (n > 1 && !write_merged(e, &r, i, n, &err)) {
 			q->no_gro = true; /* this kernel takes no GSO writes: stop trying */
+			gro = false;
 			n = 1;
 		} else if (n > 1) {
 			e->stats.tun_gro_tx += err == 0;
@@ -77,9 +133,12 @@ void tunq_flush(struct sl_engine *e)
 			i += n;
 			continue;
 		}
-		count_written(e, &q->items[i], sl_tun_write(&e->tun, &q->items[i].pk) == 0);
+		if (!e->tun_uring || !ring_queue(e, &q->items[i]))
+			count_written(e, &q->items[i], sl_tun_write(&e->tun, &q->items[i].pk) == 0);
 		i++;
 	}
+	if (e->tun_uring)
+		ring_flush(e);
 	q->n = 0;
 }
 

@@ -103,6 +103,11 @@ int sl_uring_submit(struct sl_uring *u)
 	return io_uring_submit(&u->ring);
 }
 
+int sl_uring_submit_wait(struct sl_uring *u)
+{
+	return io_uring_submit_and_wait(&u->ring, u->inflight);
+}
+
 int sl_uring_reap(struct sl_uring *u, struct sl_uring_done *d, int max)
 {
 	struct io_uring_cqe *cqe;
@@ -168,6 +173,11 @@ int sl_uring_queue_write(struct sl_uring *u, struct sl_pkt *p)
 }
 
 int sl_uring_submit(struct sl_uring *u)
+{
+	return -ENOTSUP;
+}
+
+int sl_uring_submit_wait(struct sl_uring *u)
 {
 	return -ENOTSUP;
 }

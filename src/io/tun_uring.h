@@ -13,8 +13,8 @@
  * io_uring (kernel.io_uring_disabled, seccomp, ENOSYS), sl_uring_new fails
  * and the caller keeps read()/write().
  *
- * STATUS: the batch API and its unit test only; datapath.c does not call it
- * yet (IoBackend is not a config key yet).
+ * The engine uses it for the TUN writes of a UDP receive round (dco/tunq.c,
+ * IoBackend = io_uring); reads stay read(), which takes 64 KiB super-packets.
  */
 #ifndef SL_IO_TUN_URING_H
 #define SL_IO_TUN_URING_H
@@ -50,6 +50,8 @@ int sl_uring_queue_read(struct sl_uring *u, struct sl_pkt *p);
 int sl_uring_queue_write(struct sl_uring *u, struct sl_pkt *p);
 /* Submit everything queued with one syscall. Number submitted or -errno. */
 int sl_uring_submit(struct sl_uring *u);
+/* Submit, and wait in the same syscall until every operation in flight has finished. */
+int sl_uring_submit_wait(struct sl_uring *u);
 
 /* Take up to max finished operations without blocking (drains the eventfd). */
 int sl_uring_reap(struct sl_uring *u, struct sl_uring_done *d, int max);
