@@ -61,6 +61,13 @@ struct peer {
 	sl_time_ns udp_since;	   /* when UDP was last (re)tried: start of the silence clock */
 	struct sl_timer keepalive;
 	struct sl_peer_stats stats;
+	/* Auth failures from sources other than cfg.endpoint (datapath.c auth_budget_*): a
+	 * token bucket so that a flood of well-formed, wrong-key datagrams costs one SPI
+	 * lookup each instead of an AEAD open. The peer's own endpoint is never charged. */
+	struct {
+		sl_time_ns last;
+		uint32_t tokens;
+	} auth_budget;
 };
 
 /* Pending UDP sends of one socket, flushed at the end of a TUN batch. */

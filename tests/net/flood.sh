@@ -84,9 +84,10 @@ rss0=$(rss_kib)
 # Where each kind must land: a jq sum over the server's counters (interface and peer).
 declare -A EXPECT=(
 	[random]='.drops.nokey'
-	[truncated]='.drops.malformed + .peers[0].drops.malformed + .peers[0].drops.auth'
-	[replay]='.peers[0].drops.replay'
-	[wrongkey]='.peers[0].drops.auth'
+	[truncated]='.drops.malformed + .peers[0].drops.malformed + .peers[0].drops.auth
+		+ .peers[0].drops.rate'
+	[replay]='.peers[0].drops.replay + .peers[0].drops.rate'
+	[wrongkey]='.peers[0].drops.auth + .peers[0].drops.rate'
 )
 OVERFLOW='.drops.overflow'
 # Datagrams read = accepted + receive drops, at any instant (one reply is one loop iteration).
