@@ -427,7 +427,7 @@ static void on_dpd(struct sl_engine *e, struct peer *p, struct sl_pkt *pk)
 #define AUTH_BUDGET_BURST  64u
 #define AUTH_BUDGET_REFILL (SL_MSEC / 2) /* one token per 0.5 ms: 2000 failures/s */
 
-static bool auth_budget_left(struct peer *p, sl_time_ns now)
+bool datapath_auth_budget_left(struct peer *p, sl_time_ns now)
 {
 	uint64_t add = (now - p->auth_budget.last) / AUTH_BUDGET_REFILL;
 
@@ -457,7 +457,7 @@ static bool rx_esp(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr
 		return false;
 	}
 	foreign = !same_endpoint(&p->cfg.endpoint, from);
-	if (foreign && !auth_budget_left(p, sl_loop_now(e->loop))) {
+	if (foreign && !datapath_auth_budget_left(p, sl_loop_now(e->loop))) {
 		count_udp_rx_drop(&p->stats, SL_DROP_RATE);
 		return false;
 	}

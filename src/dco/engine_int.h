@@ -141,6 +141,8 @@ void count_udp_rx_drop(struct sl_peer_stats *s, enum sl_drop reason);
 
 /* For datapath_ovpn.c: deliver an opened inner packet to TUN; queue a sealed one for UDP. */
 void datapath_deliver(struct sl_engine *e, struct peer *p, struct sl_pkt *pk);
+/* Whether a datagram from an address other than p's endpoint may still be opened. */
+bool datapath_auth_budget_left(struct peer *p, sl_time_ns now);
 /* The engine's UDP socket of that family, or NULL. */
 struct udp_out *udp_for(struct sl_engine *e, int family);
 void datapath_queue(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *to);
