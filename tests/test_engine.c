@@ -326,6 +326,59 @@ static void test_tampered_replayed_unknown(void **state)
 	assert_udp_rx_accounted(w->b.e, PEER_A);
 }
 
+static void send_forged(struct world *w, uint8_t *wire, size_t n, uint32_t seq)
+{
+	uint32_t genuine = sl_get_be32(wire + 4);
+
+	wire[n - 20] ^= 0x01;
+	sl_put_be32(wire + 4, seq);
+	spy_send(w, wire, n);
+	wire[n - 20] ^= 0x01;
+	sl_put_be32(wire + 4, genuine);
+}
+
+/* Auth failures from an address that is not the peer's endpoint spend a budget (64, then
+ * one per 0.5 ms); past it they are dropped before decryption as rate. The endpoint itself
+ * is never charged, and a genuine packet from elsewhere gets through once tokens are back. */
+static void test_auth_failure_budget(void **state)
+{
+	struct world *w = *state;
+	uint8_t wire[2000], got[2000];
+	ssize_t n;
+	struct sl_peer_stats s;
+	uint32_t seq = 1000;
+
+	peers_up(w, false);
+	settle(w);
+	n = capture_sealed(w, wire, sizeof(wire));
+	assert_true(n > SL_ESP_HDR_LEN);
+	for (int i = 0; i < 80; i++) /* the spy is not B's endpoint for A */
+		send_forged(w, wire, (size_t)n, seq++);
+	s = stats_of(w->b.e, PEER_A);
+	assert_int_equal(s.drops[SL_STAT_DROP_AUTH], 64);
+	assert_int_equal(s.drops[SL_STAT_DROP_RATE], 16);
+	spy_send(w, wire, (size_t)n); /* genuine, but no token: refused unopened */
+	assert_int_equal(stats_of(w->b.e, PEER_A).drops[SL_STAT_DROP_RATE], 17);
+	advance(w, 5 * SL_MSEC); /* 10 tokens back */
+	for (int i = 0; i < 10; i++)
+		send_forged(w, wire, (size_t)n, seq++);
+	send_forged(w, wire, (size_t)n, seq++);
+	s = stats_of(w->b.e, PEER_A);
+	assert_int_equal(s.drops[SL_STAT_DROP_AUTH], 74);
+	assert_int_equal(s.drops[SL_STAT_DROP_RATE], 18);
+	advance(w, SL_MSEC);
+	spy_send(w, wire, (size_t)n); /* genuine, with a token: delivered, endpoint moves */
+	assert_true(read_far(w->b.tun_far, got, sizeof(got)) > 0);
+	s = stats_of(w->b.e, PEER_A);
+	assert_int_equal(((struct sockaddr_in *)&s.endpoint)->sin_port, w->spy_addr.sin_port);
+	for (int i = 0; i < 100; i++) /* from the endpoint now: never charged */
+		send_forged(w, wire, (size_t)n, seq++);
+	s = stats_of(w->b.e, PEER_A);
+	assert_int_equal(s.drops[SL_STAT_DROP_AUTH], 174);
+	assert_int_equal(s.drops[SL_STAT_DROP_RATE], 18);
+	assert_udp_rx_accounted(w->b.e, PEER_A);
+}
+
 /* Key material does not outlive its slot: a freed slot is all zero bytes (keys, salts, AEAD
  * contexts, replay window), swapped slots leave no copy behind. */
 static void test_freed_key_slot_is_zeroed(void **state)
@@ -544,6 +597,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_control_api_validates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_socket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_freed_key_slot_is_zeroed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_failure_budget, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

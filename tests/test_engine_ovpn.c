@@ -359,6 +359,34 @@ static void test_tamper_and_replay(void **state)
 	}
 }
 
+/* Auth failures from an address that is not the client's endpoint: 64, then rate (not opened). */
+static void test_auth_failure_budget(void **state)
+{
+	struct world *w = *state;
+	uint8_t pkt[200], wire[400];
+	ssize_t n;
+	size_t len;
+
+	peers_up(w);
+	settle(w);
+	assert_int_equal(sl_peer_set_endpoint(w->b.e, PEER_SERVER, (struct sockaddr *)&w->spy_addr,
+					      sizeof(w->spy_addr)),
+			 0);
+	len = ipv4_packet(pkt, "198.19.0.2", "198.19.0.1", 64, 9);
+	assert_int_equal(write(w->b.tun_far, pkt, len), (ssize_t)len);
+	settle(w);
+	n = read_fd(w->spy, wire, sizeof(wire));
+	assert_true(n > 8);
+	for (uint32_t i = 0; i < 70; i++) {
+		sl_put_be32(wire + 4, 1000 + i); /* a fresh packet-id the tag does not cover */
+		sendto(w->spy, wire, (size_t)n, 0, (struct sockaddr *)&w->a.udp, sizeof(w->a.udp));
+		settle(w);
+	}
+	assert_int_equal(stats_of(w->a.e, PEER_CLIENT).drops[SL_DROP_AUTH - 1], 64);
+	assert_int_equal(stats_of(w->a.e, PEER_CLIENT).drops[SL_DROP_RATE - 1], 6);
+	assert_int_equal(stats_of(w->a.e, PEER_CLIENT).rx_packets, 0);
+}
+
 /* A server with two clients: client-to-client forwards B -> C inside the engine; off, via TUN. */
 static void test_client_to_client(void **state)
 {
@@ -426,6 +454,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ping_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_key_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_and_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_failure_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_to_client, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -155,6 +155,7 @@ enum {
 	SL_STAT_DROP_NOMEM,
 	SL_STAT_DROP_IO,
 	SL_STAT_DROP_OVERFLOW, /* kernel drops at our full UDP receive queue (SO_RXQ_OVFL) */
+	SL_STAT_DROP_RATE,     /* auth-failure budget spent (foreign sources only): not decrypted */
 	SL_STAT_DROP__COUNT
 };
 

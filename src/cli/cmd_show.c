@@ -155,9 +155,12 @@ static void usage(FILE *f)
 		"Shows each running tunnel (or only IFNAME): its peers, their endpoint, whether\n"
 		"data goes over UDP or the TLS fallback, key slots, packet and byte counts, and\n"
 		"one counter per reason a packet was dropped (auth, replay, nokey, noroute,\n"
-		"malformed, toobig, nomem, io, overflow). Counters at interface level are drops\n"
+		"malformed, toobig, nomem, io, overflow, rate). Counters at interface level are "
+		"drops\n"
 		"that belong to no peer, e.g. packets for an unknown SPI, or datagrams the kernel\n"
-		"dropped because the UDP receive queue was full (overflow).\n");
+		"dropped because the UDP receive queue was full (overflow). rate: datagrams from\n"
+		"an address other than the peer's endpoint that failed authentication faster\n"
+		"than the peer's budget allows, dropped before decryption.\n");
 }
 
 int cmd_show(int argc, char **argv)

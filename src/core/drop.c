@@ -7,6 +7,7 @@ static const char *const drop_names[SL_DROP__COUNT] = {
 	[SL_DROP_NOROUTE] = "noroute", [SL_DROP_MALFORMED] = "malformed",
 	[SL_DROP_TOOBIG] = "toobig",   [SL_DROP_NOMEM] = "nomem",
 	[SL_DROP_IO] = "io",	       [SL_DROP_OVERFLOW] = "overflow",
+	[SL_DROP_RATE] = "rate",
 };
 
 const char *sl_drop_name(enum sl_drop reason)

@@ -14,6 +14,7 @@ enum sl_drop {
 	SL_DROP_NOMEM,	   /* no free packet buffer */
 	SL_DROP_IO,	   /* the socket or TUN device refused it */
 	SL_DROP_OVERFLOW,  /* the kernel dropped it: our UDP socket's receive queue was full */
+	SL_DROP_RATE,	   /* auth-failure budget of a peer spent: dropped before decryption */
 	SL_DROP__COUNT
 };
 

@@ -419,6 +419,34 @@ static void on_dpd(struct sl_engine *e, struct peer *p, struct sl_pkt *pk)
 		timers_on_dpd_reply(e, p);
 }
 
+/*
+ * Auth-failure budget. A datagram with a known SPI costs a full AEAD open before it can be
+ * refused, so a flood of well-formed datagrams under the wrong key is the most expensive kind.
+ * Sources other than the peer's current endpoint share one bucket per peer: each auth failure
+ * from them takes a token, and with none left they are dropped before decryption (rate).
+ * The peer's current endpoint is never charged, so an attacker who cannot spoof that address
+ * cannot shut the peer out; one who can spoof it costs us what it costs today (an AEAD open
+ * each), never more. A peer that roams to a new address while a flood runs competes for the
+ * tokens: its first datagram to win one authenticates, moves the endpoint, and is exempt
+ * from then on (a delay of the order of burst/refill, not a lock-out).
+ */
+#define AUTH_BUDGET_BURST  64u
+#define AUTH_BUDGET_REFILL (SL_MSEC / 2) /* one token per 0.5 ms: 2000 failures/s */
+
+bool datapath_auth_budget_left(struct peer *p, sl_time_ns now)
+{
+	uint64_t add = (now - p->auth_budget.last) / AUTH_BUDGET_REFILL;
+
+	if (add) {
+		p->auth_budget.tokens =
+			add >= AUTH_BUDGET_BURST || p->auth_budget.tokens + add >= AUTH_BUDGET_BURST
+				? AUTH_BUDGET_BURST
+				: p->auth_budget.tokens + (uint32_t)add;
+		p->auth_budget.last = now;
+	}
+	return p->auth_budget.tokens > 0;
+}
+
 /* Returns true if the peer's endpoint moved (the caller reports it after it is done with p). */
 static bool rx_esp(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *from,
 		   uint32_t *peer_id)
@@ -426,7 +454,7 @@ static bool rx_esp(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr
 	uint32_t spi = sl_esp_spi(pk->data);
 	struct peer *p = sl_idmap_get(&e->spis, spi);
 	struct key_slot *k = p ? keys_find_rx(p, spi) : NULL;
-	bool moved = false;
+	bool moved = false, foreign;
 	uint8_t nh;
 	enum sl_drop d;
 
@@ -434,14 +462,21 @@ static bool rx_esp(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr
 		count_udp_rx_drop(&e->stats, SL_DROP_NOKEY);
 		return false;
 	}
+	foreign = !same_endpoint(&p->cfg.endpoint, from);
+	if (foreign && !datapath_auth_budget_left(p, sl_loop_now(e->loop))) {
+		count_udp_rx_drop(&p->stats, SL_DROP_RATE);
+		return false;
+	}
 	d = sl_esp_open(&k->rx, pk, &nh);
 	if (d != SL_DROP_NONE) {
+		if (foreign && d == SL_DROP_AUTH)
+			p->auth_budget.tokens--;
 		count_udp_rx_drop(&p->stats, d);
 		return false;
 	}
 	/* Authenticated: only now may the packet move the peer's endpoint (roaming). */
 	p->stats.last_rx_ns = sl_loop_now(e->loop);
-	if (p->cfg.follow_endpoint && !same_endpoint(&p->cfg.endpoint, from)) {
+	if (p->cfg.follow_endpoint && foreign) {
 		moved = p->cfg.endpoint.ss_family != 0;
 		memcpy(&p->cfg.endpoint, from, sockaddr_len(from));
 		*peer_id = p->id;

@@ -328,6 +328,7 @@ void datapath_ovpn_rx(struct sl_engine *e, struct sl_pkt *pk, const struct socka
 	struct key_slot *k;
 	struct peer *p;
 	enum sl_drop d;
+	bool foreign;
 
 	switch (sl_ovpn_classify(pk->data, pk->len, &c)) {
 	case SL_OVPN_KIND_CONTROL:
@@ -348,14 +349,22 @@ void datapath_ovpn_rx(struct sl_engine *e, struct sl_pkt *pk, const struct socka
 		count_drop(p ? &p->stats : &e->stats, SL_DROP_NOKEY);
 		return;
 	}
+	/* The auth-failure budget of datapath.c; TCP input (no from) is never charged. */
+	foreign = from && !same_addr(&p->cfg.endpoint, from);
+	if (foreign && !datapath_auth_budget_left(p, sl_loop_now(e->loop))) {
+		count_drop(&p->stats, SL_DROP_RATE);
+		return;
+	}
 	d = k->cbc ? sl_ovpn_cbc_open(&k->cbcs->rx, pk) : sl_ovpn_open(&k->orx, pk);
 	if (d != SL_DROP_NONE) {
+		if (foreign && d == SL_DROP_AUTH)
+			p->auth_budget.tokens--;
 		count_drop(&p->stats, d);
 		return;
 	}
 	p->stats.last_rx_ns = sl_loop_now(e->loop);
 	/* Authenticated: the peer may float to a new address (OpenVPN's --float for V2). */
-	if (from && p->cfg.follow_endpoint && !same_addr(&p->cfg.endpoint, from)) {
+	if (foreign && p->cfg.follow_endpoint) {
 		bool moved = p->cfg.endpoint.ss_family != 0;
 
 		memcpy(&p->cfg.endpoint, from, ss_len(from));

@@ -66,6 +66,13 @@ struct peer {
 	sl_time_ns udp_since;	   /* when UDP was last (re)tried: start of the silence clock */
 	struct sl_timer keepalive;
 	struct sl_peer_stats stats;
+	/* Auth failures from sources other than cfg.endpoint (datapath.c auth_budget_*): a
+	 * token bucket so that a flood of well-formed, wrong-key datagrams costs one SPI
+	 * lookup each instead of an AEAD open. The peer's own endpoint is never charged. */
+	struct {
+		sl_time_ns last;
+		uint32_t tokens;
+	} auth_budget;
 };
 
 /* Pending UDP sends of one socket, flushed at the end of a TUN batch. */
@@ -140,6 +147,8 @@ void count_udp_rx_drop(struct sl_peer_stats *s, enum sl_drop reason);
 
 /* For datapath_ovpn.c: deliver an opened inner packet to TUN; queue a sealed one for UDP. */
 void datapath_deliver(struct sl_engine *e, struct peer *p, struct sl_pkt *pk);
+/* Whether a datagram from an address other than p's endpoint may still be opened. */
+bool datapath_auth_budget_left(struct peer *p, sl_time_ns now);
 /* The engine's UDP socket of that family, or NULL. */
 struct udp_out *udp_for(struct sl_engine *e, int family);
 void datapath_queue(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *to);

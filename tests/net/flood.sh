@@ -67,6 +67,9 @@ field() {
 rx_bytes() {
 	sl_peer "$SL_IF_S" .rx_bytes
 }
+cpu_ms() { # the server's user + system CPU time so far
+	awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) * 1000 / hz}' "/proc/$SL_PID_S/stat"
+}
 rss_kib() {
 	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$SL_PID_S/status"
 }
@@ -84,9 +87,10 @@ rss0=$(rss_kib)
 # Where each kind must land: a jq sum over the server's counters (interface and peer).
 declare -A EXPECT=(
 	[random]='.drops.nokey'
-	[truncated]='.drops.malformed + .peers[0].drops.malformed + .peers[0].drops.auth'
-	[replay]='.peers[0].drops.replay'
-	[wrongkey]='.peers[0].drops.auth'
+	[truncated]='.drops.malformed + .peers[0].drops.malformed + .peers[0].drops.auth
+		+ .peers[0].drops.rate'
+	[replay]='.peers[0].drops.replay + .peers[0].drops.rate'
+	[wrongkey]='.peers[0].drops.auth + .peers[0].drops.rate'
 )
 OVERFLOW='.drops.overflow'
 # Datagrams read = accepted + receive drops, at any instant (one reply is one loop iteration).
@@ -98,19 +102,24 @@ fb0=$(rx_bytes)
 ft0=$(sl_now_ms)
 for kind in random truncated replay wrongkey; do
 	snapshot "$kind-before"
-	if ! ip netns exec "$SL_NS_C" "$FLOOD" --kind "$kind" --to "$SL_ADDR_S:4500" \
+	c0=$(cpu_ms)
+	TIMEFORMAT='%3U %3S'
+	if ! { time ip netns exec "$SL_NS_C" "$FLOOD" --kind "$kind" --to "$SL_ADDR_S:4500" \
 		--from "$FLOOD_ADDR" --count "$PER_KIND" --pps "$PPS" --seed 3 \
-		>"$SL_WORK/flood-$kind.log" 2>&1; then
+		>"$SL_WORK/flood-$kind.log" 2>&1; } 2>"$SL_WORK/flood-$kind.time"; then
 		sl_fail "$kind: flooder ran" "flood exited non-zero" "$SL_WORK/flood-$kind.log"
 		continue
 	fi
 	sleep 0.3 # the server drains its socket
 	snapshot "$kind-after"
+	c1=$(cpu_ms)
+	fcpu=$(awk '{printf "%d", ($1 + $2) * 1000}' "$SL_WORK/flood-$kind.time")
 	sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' "$SL_WORK/flood-$kind.log")
 	want=$(($(field "$kind-after" "${EXPECT[$kind]}") - $(field "$kind-before" "${EXPECT[$kind]}")))
 	ovf=$(($(field "$kind-after" "$OVERFLOW") - $(field "$kind-before" "$OVERFLOW")))
 	echo "    $kind: $(cat "$SL_WORK/flood-$kind.log");" \
-		"server: expected counter +$want, kernel overflow +$ovf"
+		"server: expected counter +$want, kernel overflow +$ovf;" \
+		"CPU ms: server $((c1 - c0)) (with the legitimate flow), flooder $fcpu"
 	sl_check "$kind: every datagram in its own drop counter or the kernel's overflow" \
 		"sent $sent, counter +$want, overflow +$ovf" "$SL_LOG_S" \
 		[ "$want" -le "$sent" -a $((want + ovf)) -ge "$sent" ]
