@@ -437,6 +437,18 @@ static void test_workers(void **state)
 	expect_error(IFACE_SERVER "Workers = 65\n", "Workers: expected a number 0..64, got '65'");
 }
 
+static void test_io_backend(void **state)
+{
+	assert_int_equal(parse(IFACE_SERVER SERVER_MIN), 0);
+	assert_false(cfg.tun_uring); /* epoll unless asked */
+	assert_int_equal(parse(IFACE_SERVER "IoBackend = io_uring\n" SERVER_MIN), 0);
+	assert_true(cfg.tun_uring);
+	assert_int_equal(parse(IFACE_SERVER "IoBackend = epoll\n" SERVER_MIN), 0);
+	assert_false(cfg.tun_uring);
+	expect_error(IFACE_SERVER "IoBackend = uring\n",
+		     "t.conf:6: IoBackend: expected epoll or io_uring, got 'uring'");
+}
+
 static void test_error_addresses(void **state)
 {
 	expect_error(IFACE_SERVER "[Server]\nListen = 198.18.0.1\n",
@@ -658,6 +670,7 @@ int main(void)
 		cmocka_unit_test(test_user_and_seccomp),
 		cmocka_unit_test(test_error_user_and_seccomp),
 		cmocka_unit_test(test_workers),
+		cmocka_unit_test(test_io_backend),
 		cmocka_unit_test(test_error_addresses),
 		cmocka_unit_test(test_error_structure),
 		cmocka_unit_test(test_error_duplicates_and_limits),

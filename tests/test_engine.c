@@ -354,26 +354,26 @@ static void test_auth_failure_budget(void **state)
 	assert_true(n > SL_ESP_HDR_LEN);
 	for (int i = 0; i < 80; i++) /* the spy is not B's endpoint for A */
 		send_forged(w, wire, (size_t)n, seq++);
-	s = stats_of(w->b.e, PEER_A);
+	s = harness_stats(w->b.e, PEER_A);
 	assert_int_equal(s.drops[SL_STAT_DROP_AUTH], 64);
 	assert_int_equal(s.drops[SL_STAT_DROP_RATE], 16);
 	spy_send(w, wire, (size_t)n); /* genuine, but no token: refused unopened */
-	assert_int_equal(stats_of(w->b.e, PEER_A).drops[SL_STAT_DROP_RATE], 17);
+	assert_int_equal(harness_stats(w->b.e, PEER_A).drops[SL_STAT_DROP_RATE], 17);
 	advance(w, 5 * SL_MSEC); /* 10 tokens back */
 	for (int i = 0; i < 10; i++)
 		send_forged(w, wire, (size_t)n, seq++);
 	send_forged(w, wire, (size_t)n, seq++);
-	s = stats_of(w->b.e, PEER_A);
+	s = harness_stats(w->b.e, PEER_A);
 	assert_int_equal(s.drops[SL_STAT_DROP_AUTH], 74);
 	assert_int_equal(s.drops[SL_STAT_DROP_RATE], 18);
 	advance(w, SL_MSEC);
 	spy_send(w, wire, (size_t)n); /* genuine, with a token: delivered, endpoint moves */
-	assert_true(read_far(w->b.tun_far, got, sizeof(got)) > 0);
-	s = stats_of(w->b.e, PEER_A);
+	assert_true(harness_read(w->b.tun_far, got, sizeof(got)) > 0);
+	s = harness_stats(w->b.e, PEER_A);
 	assert_int_equal(((struct sockaddr_in *)&s.endpoint)->sin_port, w->spy_addr.sin_port);
 	for (int i = 0; i < 100; i++) /* from the endpoint now: never charged */
 		send_forged(w, wire, (size_t)n, seq++);
-	s = stats_of(w->b.e, PEER_A);
+	s = harness_stats(w->b.e, PEER_A);
 	assert_int_equal(s.drops[SL_STAT_DROP_AUTH], 174);
 	assert_int_equal(s.drops[SL_STAT_DROP_RATE], 18);
 	assert_udp_rx_accounted(w->b.e, PEER_A);

@@ -29,6 +29,7 @@
 
 #include "dtls_pair.h"
 #include "engine_harness.h"
+#include "engine_test_util.h"
 #include "test_pkt_util.h"
 
 #define PEER_SERVER 1
@@ -56,10 +57,7 @@ static void on_control(void *arg, const uint8_t *pkt, size_t len,
 
 static void settle(struct world *w)
 {
-	int idle = 0;
-
-	for (int i = 0; i < 200 && idle < 3; i++)
-		idle = sl_loop_run_once(w->loop, 5) > 0 ? 0 : idle + 1;
+	harness_settle(w->loop);
 }
 
 /* Engine in place of the OpenSSL client; the OpenSSL server now talks to it. */
@@ -109,17 +107,7 @@ static void world_down(struct world *w)
 
 static size_t ipv4_packet(uint8_t *b, size_t payload, uint8_t fill)
 {
-	size_t len = 20 + payload;
-
-	memset(b, 0, 20);
-	b[0] = 0x45;
-	sl_put_be16(b + 2, (uint16_t)len);
-	b[8] = 64;
-	b[9] = 17;
-	inet_pton(AF_INET, "198.19.0.2", b + 12);
-	inet_pton(AF_INET, "198.19.0.1", b + 16);
-	memset(b + 20, fill, payload);
-	return len;
+	return harness_ipv4_packet(b, "198.19.0.2", "198.19.0.1", payload, fill);
 }
 
 static int ssl_read_wait(struct world *w, uint8_t *b, size_t cap)
@@ -135,21 +123,9 @@ static int ssl_read_wait(struct world *w, uint8_t *b, size_t cap)
 	return r;
 }
 
-static ssize_t read_fd(int fd, uint8_t *buf, size_t cap)
-{
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-
-	if (poll(&pfd, 1, 100) <= 0)
-		return -1;
-	return read(fd, buf, cap);
-}
-
 static struct sl_peer_stats stats_of(struct world *w)
 {
-	struct sl_peer_stats s;
-
-	assert_int_equal(sl_peer_stats(w->e, PEER_SERVER, &s), 0);
-	return s;
+	return harness_stats(w->e, PEER_SERVER);
 }
 
 static void both_ways(const char *suite)
@@ -172,7 +148,7 @@ static void both_ways(const char *suite)
 		memcpy(msg + 1, pkt, len);
 		assert_int_equal(SSL_write(w.p.s, msg, (int)len + 1), (int)len + 1);
 		settle(&w);
-		assert_int_equal(read_fd(w.tun_far, got, sizeof(got)), (ssize_t)len);
+		assert_int_equal(harness_read(w.tun_far, got, sizeof(got)), (ssize_t)len);
 		assert_memory_equal(got, pkt, len);
 	}
 	assert_int_equal(stats_of(&w).rx_packets, 30);

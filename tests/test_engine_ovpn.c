@@ -372,19 +372,19 @@ static void test_auth_failure_budget(void **state)
 	assert_int_equal(sl_peer_set_endpoint(w->b.e, PEER_SERVER, (struct sockaddr *)&w->spy_addr,
 					      sizeof(w->spy_addr)),
 			 0);
-	len = ipv4_packet(pkt, "198.19.0.2", "198.19.0.1", 64, 9);
+	len = harness_ipv4_packet(pkt, "198.19.0.2", "198.19.0.1", 64, 9);
 	assert_int_equal(write(w->b.tun_far, pkt, len), (ssize_t)len);
 	settle(w);
-	n = read_fd(w->spy, wire, sizeof(wire));
+	n = harness_read(w->spy, wire, sizeof(wire));
 	assert_true(n > 8);
 	for (uint32_t i = 0; i < 70; i++) {
 		sl_put_be32(wire + 4, 1000 + i); /* a fresh packet-id the tag does not cover */
 		sendto(w->spy, wire, (size_t)n, 0, (struct sockaddr *)&w->a.udp, sizeof(w->a.udp));
 		settle(w);
 	}
-	assert_int_equal(stats_of(w->a.e, PEER_CLIENT).drops[SL_DROP_AUTH - 1], 64);
-	assert_int_equal(stats_of(w->a.e, PEER_CLIENT).drops[SL_DROP_RATE - 1], 6);
-	assert_int_equal(stats_of(w->a.e, PEER_CLIENT).rx_packets, 0);
+	assert_int_equal(harness_stats(w->a.e, PEER_CLIENT).drops[SL_DROP_AUTH - 1], 64);
+	assert_int_equal(harness_stats(w->a.e, PEER_CLIENT).drops[SL_DROP_RATE - 1], 6);
+	assert_int_equal(harness_stats(w->a.e, PEER_CLIENT).rx_packets, 0);
 }
 
 /* A server with two clients: client-to-client forwards B -> C inside the engine; off, via TUN. */
