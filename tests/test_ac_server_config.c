@@ -45,6 +45,39 @@ static void parse_good(void **state)
 	assert_string_equal(c.device, "acs0");
 }
 
+static void parse_cert_modes(void **state)
+{
+	static const char base[] = "listen = 198.18.0.1:4443\nserver-cert = s.pem\n"
+				   "server-key = k.pem\nipv4-network = 198.19.0.0/24\n"
+				   "ca-cert = ca.pem\n";
+	const struct {
+		const char *extra;
+		unsigned auth, enable;
+		const char *oid;
+	} cases[] = {
+		{"auth = certificate\n", SL_ACS_AUTH_CERT, 0, "2.5.4.3"},
+		{"auth = certificate\nauth = plain[passwd=p]\n",
+		 SL_ACS_AUTH_CERT | SL_ACS_AUTH_PLAIN, 0, "2.5.4.3"},
+		{"auth = plain[passwd=p]\nenable-auth = certificate\ncert-user-oid = "
+		 "0.9.2342.19200300.100.1.1\n",
+		 SL_ACS_AUTH_PLAIN, SL_ACS_AUTH_CERT, "0.9.2342.19200300.100.1.1"},
+	};
+	struct sl_acs_config c;
+	char text[512], err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", base, cases[i].extra);
+		err[0] = '\0';
+		assert_int_equal(sl_acs_config_parse(&c, text, strlen(text), "t.conf", "/d", err,
+						     sizeof(err)),
+				 0);
+		assert_int_equal(c.auth, cases[i].auth);
+		assert_int_equal(c.enable_auth, cases[i].enable);
+		assert_string_equal(c.user_oid, cases[i].oid);
+		assert_string_equal(c.ca, "/d/ca.pem");
+	}
+}
+
 static void name_the_mistake(void **state)
 {
 	const struct {
@@ -52,7 +85,16 @@ static void name_the_mistake(void **state)
 	} bad[] = {
 		{"listen 1.2.3.4:5\n", "t.conf:1: expected 'key = value'"},
 		{"\nlisten = nowhere\n", "t.conf:2: listen: expected ADDR:PORT"},
-		{"auth = pam\n", "t.conf:1: auth: expected plain[passwd=FILE]"},
+		{"auth = pam\n", "t.conf:1: auth: expected plain[passwd=FILE] or certificate"},
+		{"enable-auth = pam\n", "t.conf:1: enable-auth: expected certificate"},
+		{"cert-user-oid = CN\n", "t.conf:1: cert-user-oid: expected a dotted OID"},
+		{"cert-user-oid = 2..5\n", "t.conf:1: cert-user-oid: expected a dotted OID"},
+		{"listen = 198.18.0.1:1\nserver-cert = a\nserver-key = b\nauth = certificate\n"
+		 "ipv4-network = 198.19.0.0/24\n",
+		 "t.conf: certificate auth needs ca-cert = FILE"},
+		{"listen = 198.18.0.1:1\nserver-cert = a\nserver-key = b\nauth = certificate\n"
+		 "enable-auth = certificate\nca-cert = ca\nipv4-network = 198.19.0.0/24\n",
+		 "t.conf: enable-auth = certificate is an alternative"},
 		{"ipv4-network = 10.0.0.0/31\n", "t.conf:1: ipv4-network: expected"},
 		{"dpd = 0\n", "t.conf:1: dpd: expected seconds"},
 		{"colour = blue\n", "t.conf:1: colour: expected a known key"},
@@ -75,6 +117,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_good),
+		cmocka_unit_test(parse_cert_modes),
 		cmocka_unit_test(name_the_mistake),
 	};
 

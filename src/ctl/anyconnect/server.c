@@ -16,6 +16,8 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,7 @@ struct conn {
 	char name[64];
 	char ctx[2 * COOKIE_HEX + 1]; /* webvpncontext of the auth exchange */
 	char user[64];		      /* the username given in this exchange */
+	char cert_user[64];	      /* the client certificate's user, when it has a valid one */
 	unsigned fails;
 	struct session *sess;
 	uint32_t peer_id;
@@ -218,19 +221,94 @@ static int load_passwd(const char *path, char **text, size_t *len)
 	return 0;
 }
 
+static int accept_any_cert(int ok, X509_STORE_CTX *x)
+{
+	(void)ok;
+	(void)x;
+	return 1;
+}
+
+/*
+ * The user named by the client's certificate (the cert-user-oid field of its subject), or
+ * NULL with why it does not count in *why.
+ */
+static const char *cert_user(struct conn *c, char *user, size_t len, const char **why)
+{
+	SSL *ssl = sl_tls_stream_ssl(c->tls);
+	X509 *x = SSL_get1_peer_certificate(ssl);
+	ASN1_OBJECT *oid = OBJ_txt2obj(c->srv->cfg.user_oid, 1);
+	X509_NAME *sub;
+	int i, n;
+	long v;
+
+	user[0] = '\0';
+	if (!x) {
+		*why = "no client certificate";
+		goto out;
+	}
+	v = SSL_get_verify_result(ssl);
+	if (v != X509_V_OK) {
+		*why = X509_verify_cert_error_string(v);
+		goto out;
+	}
+	sub = X509_get_subject_name(x);
+	i = oid ? X509_NAME_get_index_by_OBJ(sub, oid, -1) : -1;
+	if (i < 0) {
+		*why = "the certificate's subject has no cert-user-oid field";
+		goto out;
+	}
+	unsigned char *u8 = NULL;
+
+	n = ASN1_STRING_to_UTF8(&u8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(sub, i)));
+	if (n <= 0 || (size_t)n >= len || memchr(u8, '\0', (size_t)n))
+		*why = "the certificate's user name is empty, too long or has a NUL";
+	else
+		memcpy(user, u8, (size_t)n + 1);
+	OPENSSL_free(u8);
+out:
+	ASN1_OBJECT_free(oid);
+	X509_free(x);
+	return user[0] ? user : NULL;
+}
+
+static void admit(struct conn *c);
+
 static void on_auth_post(struct conn *c, const char *body, size_t blen)
 {
 	struct sl_acs *s = c->srv;
 	struct sl_ac_auth a;
 	const char *pass = NULL;
-	char *text = NULL, hdr[256];
+	char *text = NULL;
 	size_t tlen = 0;
-	struct session *ss;
 	int r;
 
 	if (!c->ctx[0] && random_hex(c->ctx, COOKIE_HEX) < 0) {
 		conn_close(c, "no random numbers");
 		return;
+	}
+	if ((s->cfg.auth | s->cfg.enable_auth) & SL_ACS_AUTH_CERT) {
+		char cu[sizeof(c->user)];
+		const char *why = "", *u = cert_user(c, cu, sizeof(cu), &why);
+		unsigned need = s->cfg.auth;
+
+		if (u && (need == SL_ACS_AUTH_CERT || (s->cfg.enable_auth & SL_ACS_AUTH_CERT))) {
+			snprintf(c->user, sizeof(c->user), "%s", u);
+			sl_info("anyconnect server %s: certificate of '%s' accepted", c->name, u);
+			admit(c);
+			return;
+		}
+		if (!u && (need & SL_ACS_AUTH_CERT)) {
+			s->st.auth_failed++;
+			sl_info("anyconnect server %s: login refused: %s", c->name, why);
+			send_http(c, "401 Unauthorized", "X-Reason: certificate required\r\n",
+				  NULL);
+			conn_close(c, "certificate login refused");
+			return;
+		}
+		if (!u)
+			sl_info("anyconnect server %s: %s; asking for a password", c->name, why);
+		else
+			snprintf(c->cert_user, sizeof(c->cert_user), "%s", u);
 	}
 	if (sl_ac_auth_parse(body, blen, &a) < 0 || a.type != SL_AC_AUTH_REPLY) {
 		send_form(c, NULL); /* init, or anything else: ask */
@@ -246,8 +324,15 @@ static void on_auth_post(struct conn *c, const char *body, size_t blen)
 		send_form(c, NULL);
 		return;
 	}
-	r = load_passwd(s->cfg.passwd, &text, &tlen);
-	if (r == 0)
+	if (c->cert_user[0] && strcmp(c->cert_user, c->user)) {
+		sl_info("anyconnect server %s: '%s' is not the certificate's user '%s'", c->name,
+			c->user, c->cert_user);
+		r = -EPERM;
+	} else
+		r = load_passwd(s->cfg.passwd, &text, &tlen);
+	if (r == -EPERM)
+		;
+	else if (r == 0)
 		r = sl_ac_passwd_check(text, tlen, c->user, pass);
 	else
 		sl_err("anyconnect server: cannot read %s: %s", s->cfg.passwd, strerror(-r));
@@ -260,6 +345,20 @@ static void on_auth_post(struct conn *c, const char *body, size_t blen)
 			return;
 		}
 		send_form(c, "Login failed.");
+		return;
+	}
+	admit(c);
+}
+
+/* Logged in: a session and its cookie. */
+static void admit(struct conn *c)
+{
+	struct sl_acs *s = c->srv;
+	struct session *ss;
+	char hdr[256];
+
+	if (!c->ctx[0] && random_hex(c->ctx, COOKIE_HEX) < 0) {
+		conn_close(c, "no random numbers");
 		return;
 	}
 	ss = session_new(s, c->user);
@@ -664,7 +763,7 @@ int sl_acs_new(struct sl_acs **out, struct sl_loop *loop, struct sl_engine *engi
 	s->engine = engine;
 	s->cfg = *cfg;
 	s->lfd = -1;
-	if (access(cfg->passwd, R_OK) < 0) {
+	if ((cfg->auth & SL_ACS_AUTH_PLAIN) && access(cfg->passwd, R_OK) < 0) {
 		snprintf(err, err_len, "password file %s: %s", cfg->passwd, strerror(errno));
 		free(s);
 		return -ENOENT;
@@ -687,6 +786,19 @@ int sl_acs_new(struct sl_acs **out, struct sl_loop *loop, struct sl_engine *engi
 			 e ? ERR_reason_error_string(e) : "cannot load");
 		r = -EINVAL;
 		goto fail;
+	}
+	if (cfg->ca[0]) {
+		if (SSL_CTX_load_verify_locations(s->tls, cfg->ca, NULL) != 1) {
+			e = ERR_peek_last_error();
+			snprintf(err, err_len, "ca-cert %s: %s", cfg->ca,
+				 e ? ERR_reason_error_string(e) : "cannot load");
+			r = -EINVAL;
+			goto fail;
+		}
+		/* Ask for a certificate but let the handshake finish without one or with a bad
+		 * one: the auth step then refuses with a reason the log and the client can show. */
+		SSL_CTX_set_verify(s->tls, SSL_VERIFY_PEER, accept_any_cert);
+		SSL_CTX_set_session_id_context(s->tls, (const unsigned char *)"sluice-acs", 10);
 	}
 	r = listen_on(&cfg->listen, err, err_len);
 	if (r < 0)

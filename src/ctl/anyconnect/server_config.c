@@ -56,13 +56,38 @@ static int one(struct sl_acs_config *c, const char *k, const char *v, const char
 	if (!strcmp(k, "auth")) {
 		size_t n = strlen(v);
 
-		*why = "plain[passwd=FILE]";
+		*why = "plain[passwd=FILE] or certificate";
+		if (!strcmp(v, "certificate")) {
+			c->auth |= SL_ACS_AUTH_CERT;
+			return 0;
+		}
 		if (strncmp(v, "plain[passwd=", 13) || n < 15 || v[n - 1] != ']')
 			return -EINVAL;
 		char file[SL_ACS_PATH_MAX];
 
 		snprintf(file, sizeof(file), "%.*s", (int)(n - 14), v + 13);
+		c->auth |= SL_ACS_AUTH_PLAIN;
 		return path_value(c->passwd, file, dir);
+	}
+	if (!strcmp(k, "enable-auth")) {
+		*why = "certificate (the one alternative method sluice has)";
+		if (strcmp(v, "certificate"))
+			return -EINVAL;
+		c->enable_auth |= SL_ACS_AUTH_CERT;
+		return 0;
+	}
+	if (!strcmp(k, "ca-cert")) {
+		*why = "a file";
+		return path_value(c->ca, v, dir);
+	}
+	if (!strcmp(k, "cert-user-oid")) {
+		*why = "a dotted OID (e.g. 2.5.4.3 for CN)";
+		if (strlen(v) >= sizeof(c->user_oid) || !v[0] || v[0] == '.' ||
+		    strspn(v, "0123456789.") != strlen(v) || strstr(v, "..") ||
+		    v[strlen(v) - 1] == '.' || !strchr(v, '.'))
+			return -EINVAL;
+		strcpy(c->user_oid, v);
+		return 0;
 	}
 	if (!strcmp(k, "ipv4-network")) {
 		*why = "an IPv4 prefix with room for clients (e.g. 198.19.0.0/24)";
@@ -111,7 +136,7 @@ static int one(struct sl_acs_config *c, const char *k, const char *v, const char
 		return 0;
 	}
 	*why = "a known key (listen, server-cert, server-key, auth, ipv4-network, dns, route, dpd, "
-	       "keepalive, mtu, max-clients, device)";
+	       "keepalive, mtu, max-clients, device, enable-auth, ca-cert, cert-user-oid)";
 	return -EINVAL;
 }
 
@@ -127,6 +152,7 @@ int sl_acs_config_parse(struct sl_acs_config *c, const char *text, size_t len, c
 	c->mtu = 1400;
 	c->max_clients = 256;
 	strcpy(c->device, "slacs0");
+	strcpy(c->user_oid, "2.5.4.3");
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
 		char buf[1024], *k, *v, *eq;
@@ -161,10 +187,20 @@ int sl_acs_config_parse(struct sl_acs_config *c, const char *text, size_t len, c
 			return -EINVAL;
 		}
 	}
-	if (!c->listen.ss_family || !c->cert[0] || !c->key[0] || !c->passwd[0] ||
-	    !c->pool4.family) {
+	if (!c->listen.ss_family || !c->cert[0] || !c->key[0] || !c->auth || !c->pool4.family) {
 		snprintf(err, err_len,
 			 "%s: listen, server-cert, server-key, auth and ipv4-network are required",
+			 name);
+		return -EINVAL;
+	}
+	if (((c->auth | c->enable_auth) & SL_ACS_AUTH_CERT) && !c->ca[0]) {
+		snprintf(err, err_len, "%s: certificate auth needs ca-cert = FILE", name);
+		return -EINVAL;
+	}
+	if ((c->enable_auth & SL_ACS_AUTH_CERT) && c->auth == SL_ACS_AUTH_CERT) {
+		snprintf(err, err_len,
+			 "%s: enable-auth = certificate is an alternative to a password; with "
+			 "auth = certificate alone it means nothing",
 			 name);
 		return -EINVAL;
 	}

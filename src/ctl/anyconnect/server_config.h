@@ -5,6 +5,13 @@
  *   listen = ADDR:PORT            TLS (CSTP) listener
  *   server-cert = FILE, server-key = FILE
  *   auth = plain[passwd=FILE]     an ocpasswd file (ocserv's format)
+ *   auth = certificate            a client certificate that chains to ca-cert; as in ocserv,
+ *                                 every auth line is required (both: the password's user
+ *                                 must be the certificate's)
+ *   enable-auth = certificate     as in ocserv: an alternative to the auth lines (a valid
+ *                                 certificate admits without a password; none: the form)
+ *   ca-cert = FILE                the CA client certificates must chain to
+ *   cert-user-oid = OID           the subject field that names the user (2.5.4.3, CN)
  *   ipv4-network = PREFIX         address pool; the server takes its first host
  *   dns = ADDR                    pushed (up to 3)
  *   route = PREFIX                pushed split-include (repeatable; none: all traffic)
@@ -33,7 +40,12 @@ struct sl_acs_config {
 	unsigned n_routes;
 	uint32_t dpd_s, keepalive_s, mtu, max_clients;
 	char device[16];
+	char ca[SL_ACS_PATH_MAX], user_oid[64];
+	unsigned auth, enable_auth; /* SL_ACS_AUTH_* bits */
 };
+
+#define SL_ACS_AUTH_PLAIN 1u
+#define SL_ACS_AUTH_CERT  2u
 
 /*
  * Parse text (dir: the config file's directory, for relative paths). 0, or
