@@ -446,5 +446,40 @@ sl_check "serve-anyconnect: sluice connect works against it too" "no ping in 20 
 sl_stop "$SLC_PID"
 sl_stop "$srv"
 
+# Certificate login (auth = certificate, as ocserv): the user is the certificate's CN; a
+# certificate from another CA, or none, is refused with the reason in the server's log.
+"$SLUICE" pki init "$SL_WORK/pki-other" >/dev/null
+"$SLUICE" pki issue "$SL_WORK/pki-other" client >/dev/null
+awk '/^auth = / { print "auth = certificate"; print "ca-cert = pki/ca.pem"; next } 1' \
+	"$SL_WORK/sluice-ac.conf" >"$SL_WORK/sluice-ac-cert.conf"
+SRV_LOG=$SL_WORK/serve-anyconnect-cert.log
+sl_bg "$SL_NS_S" "$SRV_LOG" "$SLUICE" serve anyconnect "$SL_WORK/sluice-ac-cert.conf"
+srv=$SL_LAST_PID
+sl_wait_for 5 sl_listening "$SL_NS_S" tcp "$PORT" || true
+# oc_cert NAME PKIDIR: openconnect logging in with PKIDIR's client certificate, no password.
+oc_cert() {
+	mkdir -p "$SL_WORK/$1-env"
+	sl_bg_from "$SL_NS_C" /dev/null "$SL_WORK/$1.log" \
+		env VPNC_RECORD_DIR="$SL_WORK/$1-env" openconnect --certificate "$2/client.pem" \
+		--sslkey "$2/client.key" --servercert "$PIN" --script "$VPNC" --interface "$OC_IF" \
+		--non-inter "https://$SL_ADDR_S:$PORT/"
+	OC_PID=$SL_LAST_PID
+}
+oc_cert serve-ac-cert-bad "$SL_WORK/pki-other"
+sl_check "serve-anyconnect cert: a certificate from another CA is refused" \
+	"openconnect still running" "$SL_WORK/serve-ac-cert-bad.log $SRV_LOG" \
+	sl_wait_for 10 sl_gone "$OC_PID"
+sl_stop "$OC_PID"
+sl_check "serve-anyconnect cert: the refusal is logged with its reason" "no 'login refused' line" \
+	"$SRV_LOG" grep -q "login refused: " "$SRV_LOG"
+oc_cert serve-ac-cert "$SL_WORK/pki"
+sl_check "serve-anyconnect cert: openconnect logs in with its certificate, pings through" \
+	"no ping in 20 s" "$SL_WORK/serve-ac-cert.log $SRV_LOG" \
+	sl_wait_for 20 sl_ping "$SL_NS_C" "$SL_IN_S"
+sl_check "serve-anyconnect cert: the user is the certificate's CN" "no 'client' accepted line" \
+	"$SRV_LOG" grep -q "certificate of 'client' accepted" "$SRV_LOG"
+sl_stop "$OC_PID"
+sl_stop "$srv"
+
 echo "$SL_PASSES passed, $SL_FAILS failed"
 sl_finish
