@@ -25,6 +25,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	check(c.n_dns <= 3 && c.n_routes <= SL_ACS_ROUTES_MAX && c.pool4.len <= 30);
-	check(memchr(c.device, 0, sizeof(c.device)) && c.cert[0] && c.passwd[0]);
+	check(memchr(c.device, 0, sizeof(c.device)) && c.cert[0] && c.auth);
+	/* Each login method a config asks for has what it needs. */
+	check(!(c.auth & SL_ACS_AUTH_PLAIN) || c.passwd[0]);
+	check(!((c.auth | c.enable_auth) & SL_ACS_AUTH_CERT) || c.ca[0]);
 	return 0;
 }

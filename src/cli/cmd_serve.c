@@ -185,23 +185,7 @@ static int setup_link(const struct serve_opts *o, const char *ifname)
  */
 static int drop_privileges(const struct serve_opts *o)
 {
-	char err[256];
-	int r;
-
-	if (sl_privdrop_keeps_root(o->user)) {
-		sl_warn("--user %s: the server keeps running as root", o->user);
-	} else if ((r = sl_privdrop(o->user, err, sizeof(err))) < 0) {
-		sl_err("%s", err);
-		return r;
-	}
-	if (!o->seccomp) {
-		sl_warn("--no-seccomp: running without a system call filter");
-		return 0;
-	}
-	r = sl_seccomp_install(err, sizeof(err));
-	if (r < 0)
-		sl_err("%s", err);
-	return r;
+	return sl_privdrop_apply(o->user, 0, o->seccomp, "--user", "--no-seccomp");
 }
 
 static int serve_ppp(const struct serve_opts *o)

@@ -261,23 +261,8 @@ static int setup_server_link(struct tunnel *t, char *up_line, size_t len)
 static int drop_privileges(const struct sl_config *c)
 {
 	uint64_t keep = c->mode == SL_MODE_CLIENT ? SL_PRIVDROP_CLIENT_CAPS : 0;
-	char err[256];
-	int r;
 
-	if (sl_privdrop_keeps_root(c->user)) {
-		sl_warn("User = %s: the tunnel keeps running as root", c->user);
-	} else if ((r = sl_privdrop_keep(c->user, keep, err, sizeof(err))) < 0) {
-		sl_err("%s", err);
-		return r;
-	}
-	if (!c->seccomp) {
-		sl_warn("Seccomp = no: running without a system call filter");
-		return 0;
-	}
-	r = sl_seccomp_install(err, sizeof(err));
-	if (r < 0)
-		sl_err("%s", err);
-	return r;
+	return sl_privdrop_apply(c->user, keep, c->seccomp, "User =", "Seccomp = no");
 }
 
 static int run(struct tunnel *t)

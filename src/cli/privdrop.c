@@ -8,6 +8,8 @@
  */
 #include "cli/privdrop.h"
 
+#include "core/log.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -327,5 +329,27 @@ int sl_seccomp_install(char *err, size_t err_len)
 		fail(err, err_len, r, "seccomp: cannot load the filter");
 	}
 	seccomp_release(ctx);
+	return r;
+}
+
+int sl_privdrop_apply(const char *user, uint64_t keep_caps, bool seccomp, const char *user_knob,
+		      const char *seccomp_knob)
+{
+	char err[256];
+	int r;
+
+	if (sl_privdrop_keeps_root(user)) {
+		sl_warn("%s %s: keeps running as root", user_knob, user);
+	} else if ((r = sl_privdrop_keep(user, keep_caps, err, sizeof(err))) < 0) {
+		sl_err("%s", err);
+		return r;
+	}
+	if (!seccomp) {
+		sl_warn("%s: running without a system call filter", seccomp_knob);
+		return 0;
+	}
+	r = sl_seccomp_install(err, sizeof(err));
+	if (r < 0)
+		sl_err("%s", err);
 	return r;
 }

@@ -62,4 +62,14 @@ int sl_privdrop(const char *user, char *err, size_t err_len);
  */
 int sl_seccomp_install(char *err, size_t err_len);
 
+/*
+ * A command's whole least-privilege step after its set-up: become user keeping
+ * keep_caps (or stay root with a warning), then the seccomp filter unless
+ * !seccomp (a warning). user_knob and seccomp_knob name the settings in the
+ * warnings as the user wrote them ("User =" / "--user", "Seccomp = no" /
+ * "--no-seccomp"). 0, or -errno with the reason logged: then exit.
+ */
+int sl_privdrop_apply(const char *user, uint64_t keep_caps, bool seccomp, const char *user_knob,
+		      const char *seccomp_knob);
+
 #endif
