@@ -31,8 +31,8 @@
 
 #include <cmocka.h>
 
-#include "test_pkt_util.h"
 #include "dtls_pair.h"
+#include "test_pkt_util.h"
 
 /* RFC 5246 6.3: key_block = PRF(master, "key expansion", server_random || client_random). */
 static void key_block(SSL *ssl, const char *digest, uint8_t *out, size_t len)

@@ -61,17 +61,11 @@ static bool write_merged(struct sl_engine *e, const struct sl_gro_run *r, uint32
 /* Queue one packet's write on the ring (the virtio header, if any, in its headroom). */
 static bool ring_queue(struct sl_engine *e, struct tunq_item *it)
 {
-	if (e->tun.vnet_hdr) {
-		uint8_t *h = sl_pkt_push(&it->pk, SL_VNET_HDR_LEN);
-
-		if (!h)
-			return false;
-		memset(h, 0, SL_VNET_HDR_LEN); /* no offload: flags 0, GSO_NONE */
-	}
+	if (sl_tun_frame(&e->tun, &it->pk) < 0)
+		return false;
 	if (sl_uring_queue_write(e->tun_uring, &it->pk) == 0)
 		return true;
-	if (e->tun.vnet_hdr)
-		sl_pkt_pull(&it->pk, SL_VNET_HDR_LEN);
+	sl_tun_unframe(&e->tun, &it->pk);
 	return false;
 }
 
@@ -82,8 +76,7 @@ static void ring_count(struct sl_engine *e, const struct sl_uring_done *d, int n
 			(struct tunq_item *)((uint8_t *)d[k].p - offsetof(struct tunq_item, pk));
 		bool ok = d[k].res >= 0 && (uint32_t)d[k].res == it->pk.len;
 
-		if (e->tun.vnet_hdr)
-			sl_pkt_pull(&it->pk, SL_VNET_HDR_LEN);
+		sl_tun_unframe(&e->tun, &it->pk);
 		count_written(e, it, ok);
 	}
 }

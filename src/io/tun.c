@@ -193,22 +193,35 @@ int sl_tun_read(struct sl_tun *t, struct sl_pkt *p)
 	return (int)n;
 }
 
-int sl_tun_write(struct sl_tun *t, struct sl_pkt *p)
+int sl_tun_frame(const struct sl_tun *t, struct sl_pkt *p)
 {
-	uint32_t len = p->len;
-	uint8_t *start = p->data;
-	ssize_t n;
+	uint8_t *h;
 
-	if (t->vnet_hdr) {
-		start = sl_pkt_push(p, SL_VNET_HDR_LEN);
-		if (!start)
-			return -EINVAL;
-		memset(start, 0, SL_VNET_HDR_LEN); /* no offload: flags 0, GSO_NONE */
-		len = p->len;
-	}
-	n = write(t->fd, start, len);
+	if (!t->vnet_hdr)
+		return 0;
+	h = sl_pkt_push(p, SL_VNET_HDR_LEN);
+	if (!h)
+		return -EINVAL;
+	memset(h, 0, SL_VNET_HDR_LEN); /* no offload: flags 0, GSO_NONE */
+	return 0;
+}
+
+void sl_tun_unframe(const struct sl_tun *t, struct sl_pkt *p)
+{
 	if (t->vnet_hdr)
 		sl_pkt_pull(p, SL_VNET_HDR_LEN);
+}
+
+int sl_tun_write(struct sl_tun *t, struct sl_pkt *p)
+{
+	uint32_t len;
+	ssize_t n;
+
+	if (sl_tun_frame(t, p) < 0)
+		return -EINVAL;
+	len = p->len;
+	n = write(t->fd, p->data, len);
+	sl_tun_unframe(t, p);
 	if (n < 0)
 		return -errno;
 	return (size_t)n == len ? 0 : -EIO;

@@ -69,6 +69,10 @@ int sl_tun_read_super(struct sl_tun *t, struct sl_pkt *p, uint8_t *big, uint32_t
 int sl_tun_read(struct sl_tun *t, struct sl_pkt *p);
 /* Write p (a vnet header is pushed into its headroom when needed). 0 or -errno. */
 int sl_tun_write(struct sl_tun *t, struct sl_pkt *p);
+/* What sl_tun_write writes, for a writer of its own (io_uring): push a plain vnet header,
+ * if the TUN has them, into p's headroom (-EINVAL: no room); unframe pulls it again. */
+int sl_tun_frame(const struct sl_tun *t, struct sl_pkt *p);
+void sl_tun_unframe(const struct sl_tun *t, struct sl_pkt *p);
 
 /* Interface set-up via netlink (libmnl). All return 0 or -errno. */
 int sl_link_set_up(const char *ifname, uint32_t mtu);
