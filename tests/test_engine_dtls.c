@@ -8,7 +8,9 @@
  * DATA in front) and the engine opens what OpenSSL writes, for AES-128-GCM,
  * AES-256-GCM and ChaCha20-Poly1305; Cisco DPD is answered in the engine,
  * other types and non-data records go to on_control; replay and tampering
- * are counted drops.
+ * are counted drops. And the hand-over `sluice connect` does: the socket the
+ * handshake ran on becomes the engine's (sl_engine_udp_attach), with data on
+ * the stream until the keys are in.
  */
 #include "core/bytes.h"
 #include "core/loop.h"
@@ -241,6 +243,120 @@ static void replay_and_tamper(void **state)
 	world_down(&w);
 }
 
+static int stream_calls;
+
+static int count_stream(void *arg, const uint8_t *ip, size_t len)
+{
+	(void)arg;
+	(void)ip;
+	(void)len;
+	stream_calls++;
+	return 0;
+}
+
+/*
+ * As `sluice connect` does it: the engine has no socket of its own; the one
+ * the OpenSSL client did its handshake on is handed over with the keys. Until
+ * then data goes to the stream (CSTP); after, the records leave and arrive on
+ * that socket; detached, the engine no longer reads it.
+ */
+static void handover_of_the_handshake_socket(void **state)
+{
+	const uint8_t dpd_resp = 4;
+	struct sl_engine_cfg cfg;
+	struct sl_peer_cfg pc;
+	struct sl_dtls_key_pair kp;
+	struct sl_prefix pre;
+	struct sockaddr_storage srv;
+	socklen_t l = sizeof(srv);
+	struct sl_loop *loop = sl_loop_new(NULL);
+	struct sl_engine *e;
+	struct world w; /* for ssl_read_wait */
+	uint8_t pkt[1500], msg[1600], got[2000];
+	int sv[2], tcp = socket(AF_INET, SOCK_STREAM, 0);
+	size_t len;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	handshake(&w.p, "PSK-AES128-GCM-SHA256");
+	assert_non_null(loop);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+	sl_engine_cfg_init(&cfg);
+	cfg.loop = loop;
+	cfg.ifname = "d";
+	cfg.pool_packets = 256;
+	cfg.wire = SL_WIRE_DTLS;
+	cfg.tun_fd = sv[0];
+	cfg.on_control = on_control;
+	cfg.control_arg = &w;
+	assert_int_equal(sl_engine_new(&e, &cfg), 0);
+	assert_int_equal(sl_engine_udp_port(e, 0), 0); /* no socket of its own */
+	sl_peer_cfg_init(&pc);
+	pc.keepalive_ms = 0;
+	pc.stream_send = count_stream;
+	assert_int_equal(sl_peer_new(e, PEER_SERVER, &pc), 0);
+	assert_int_equal(sl_parse_prefix("0.0.0.0/0", &pre), 0);
+	assert_int_equal(sl_peer_route_add(e, PEER_SERVER, &pre), 0);
+
+	/* no DTLS session yet: the stream carries it */
+	stream_calls = 0;
+	len = ipv4_packet(pkt, 100, 1);
+	assert_int_equal(write(sv[1], pkt, len), (ssize_t)len);
+	harness_settle(loop);
+	assert_int_equal(stream_calls, 1);
+
+	assert_int_equal(getpeername(w.p.cfd, (struct sockaddr *)&srv, &l), 0);
+	assert_int_equal(sl_peer_set_endpoint(e, PEER_SERVER, (struct sockaddr *)&srv, l), 0);
+	assert_int_equal(sl_ac_dtls_key_pair(w.p.c, &w.p.cseq, &kp), 0);
+	assert_int_equal(sl_key_set_dtls(e, PEER_SERVER, SL_KEY_PRIMARY, &kp), 0);
+	memset(&kp, 0, sizeof(kp));
+	assert_int_equal(sl_engine_udp_attach(e, tcp), -EINVAL);
+	assert_int_equal(sl_engine_udp_attach(e, w.p.cfd), 0);
+	assert_int_equal(sl_engine_udp_attach(e, w.p.cfd), -EEXIST);
+	/* a peer with a stream starts on it; the first DPD answer over DTLS moves it to UDP */
+	assert_int_equal(harness_stats(e, PEER_SERVER).transport, SL_TRANSPORT_STREAM);
+	assert_int_equal(SSL_write(w.p.s, &dpd_resp, 1), 1);
+	harness_settle(loop);
+	assert_int_equal(harness_stats(e, PEER_SERVER).transport, SL_TRANSPORT_UDP);
+	for (int i = 0; i < 10; i++) {
+		len = ipv4_packet(pkt, (size_t)i * 101, (uint8_t)i);
+		assert_int_equal(write(sv[1], pkt, len), (ssize_t)len);
+		harness_settle(loop);
+		assert_int_equal(ssl_read_wait(&w, got, sizeof(got)), (int)len + 1);
+		assert_memory_equal(got + 1, pkt, len);
+
+		msg[0] = 0;
+		memcpy(msg + 1, pkt, len);
+		assert_int_equal(SSL_write(w.p.s, msg, (int)len + 1), (int)len + 1);
+		harness_settle(loop);
+		assert_int_equal(harness_read(sv[1], got, sizeof(got)), (ssize_t)len);
+		assert_memory_equal(got, pkt, len);
+	}
+	assert_int_equal(stream_calls, 1);
+	assert_int_equal(harness_stats(e, PEER_SERVER).rx_packets, 10);
+	assert_int_equal(harness_stats(e, PEER_SERVER).keepalive_rx, 1);
+
+	/* the key gone (a new handshake): back to the stream at once */
+	assert_int_equal(sl_key_del(e, PEER_SERVER, SL_KEY_PRIMARY), 0);
+	assert_int_equal(write(sv[1], pkt, len), (ssize_t)len);
+	harness_settle(loop);
+	assert_int_equal(stream_calls, 2);
+
+	/* given back: what arrives now is the caller's to read */
+	assert_int_equal(sl_engine_udp_detach(e, w.p.cfd), 0);
+	assert_int_equal(sl_engine_udp_detach(e, w.p.cfd), -ENOENT);
+	assert_int_equal(SSL_write(w.p.s, msg, (int)len + 1), (int)len + 1);
+	harness_settle(loop);
+	assert_int_equal(harness_stats(e, PEER_SERVER).rx_packets, 10);
+	assert_true(recv(w.p.cfd, got, sizeof(got), MSG_DONTWAIT) > 0);
+
+	sl_engine_free(e);
+	close(sv[1]);
+	close(tcp);
+	sl_loop_free(loop);
+	pair_free(&w.p); /* closes cfd: the engine did not */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +365,7 @@ int main(void)
 		cmocka_unit_test(chacha20_poly1305_both_ways),
 		cmocka_unit_test(dpd_and_control),
 		cmocka_unit_test(replay_and_tamper),
+		cmocka_unit_test(handover_of_the_handshake_socket),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

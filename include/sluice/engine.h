@@ -83,6 +83,17 @@ void sl_engine_free(struct sl_engine *e);
 const char *sl_engine_ifname(const struct sl_engine *e);
 /* Local UDP port of listen[i] (after binding port 0), or 0. */
 uint16_t sl_engine_udp_port(const struct sl_engine *e, int i);
+/*
+ * A UDP socket the control plane opened (bound, perhaps connected: the
+ * AnyConnect client hands over the one its DTLS handshake ran on, since the
+ * server knows the session by that address and port) becomes the engine's
+ * socket of its family: read in batches, and used to send to peers of that
+ * family. 0, -EEXIST (the engine has one of that family), -EINVAL (not UDP).
+ * The engine closes it at sl_engine_free unless it is detached first.
+ */
+int sl_engine_udp_attach(struct sl_engine *e, int fd);
+/* Stop using an attached socket (what is queued for it is sent first); the caller closes it. */
+int sl_engine_udp_detach(struct sl_engine *e, int fd);
 
 /*
  * Stream fallback: the control plane's way to carry one plaintext IP packet

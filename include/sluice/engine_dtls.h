@@ -13,8 +13,10 @@
  *       or, undecrypted, any other datagram (first byte a DTLS content type,
  *       20..25: handshake, alert, another epoch).
  *
- * Not used by a control plane yet (issue 6): `sluice connect` still carries
- * DTLS data through OpenSSL.
+ * `sluice connect` (ctl/anyconnect/dtls.c) drives it: OpenSSL does the
+ * handshake on a socket that is then handed to the engine
+ * (sl_engine_udp_attach) with the keys. The peer's stream (CSTP) carries
+ * data while no key is installed and while DPD goes unanswered.
  */
 #ifndef SLUICE_ENGINE_DTLS_H
 #define SLUICE_ENGINE_DTLS_H

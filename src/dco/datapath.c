@@ -132,6 +132,19 @@ static bool tx_over_stream(struct sl_engine *e, struct peer *p, struct sl_pkt *p
 	return true;
 }
 
+/*
+ * Whether a packet to p goes over the control plane's stream: UDP has gone
+ * silent, or no endpoint is known yet; on the DTLS wire also while no DTLS
+ * session is installed (AnyConnect: CSTP until the handshake is done).
+ */
+static bool over_stream(const struct sl_engine *e, const struct peer *p)
+{
+	if (p->transport == SL_TRANSPORT_STREAM || !p->cfg.endpoint.ss_family)
+		return true;
+	return e->cfg.wire == SL_WIRE_DTLS && p->cfg.stream_send &&
+	       !p->slots[SL_KEY_PRIMARY].present;
+}
+
 /* The key slot and socket a packet to p leaves by on UDP right now, or NULL (not on UDP). */
 static struct key_slot *udp_slot(struct sl_engine *e, struct peer *p, struct udp_out **out)
 {
@@ -179,13 +192,13 @@ static void tx_packet(struct sl_engine *e, struct sl_pkt *pk)
 		datapath_ovpn_tx(e, p, pk);
 		return;
 	}
+	if (over_stream(e, p)) {
+		tx_over_stream(e, p, pk);
+		goto put;
+	}
 	if (e->cfg.wire == SL_WIRE_DTLS) {
 		datapath_dtls_tx(e, p, pk);
 		return;
-	}
-	if (p->transport == SL_TRANSPORT_STREAM || !p->cfg.endpoint.ss_family) {
-		tx_over_stream(e, p, pk);
-		goto put;
 	}
 	k = udp_slot(e, p, &out);
 	if (!k) {

@@ -75,12 +75,33 @@ void engine_update_sole(struct sl_engine *e)
 		e->sole_takes_all[1] = engine_peer(e, id);
 }
 
+/* Make fd the engine's socket of slot i: offloads where the kernel has them, then watched. */
+static int adopt_udp(struct sl_engine *e, int i, int fd, int family)
+{
+	e->udp[i].fd = fd;
+	e->udp[i].family = family;
+	e->udp[i].batch.gso = e->cfg.offload;
+	e->udp[i].batch.n = 0;
+	e->udp[i].rxq_dropped = 0;
+	if (e->cfg.offload && sl_udp_enable_gro(fd) == 0) {
+		struct sl_pool_cfg pc = {e->cfg.batch, 64, SL_UDP_GRO_CAP, 0};
+
+		/* Without memory for it, datagrams come one by one as before. */
+		e->udp[i].gro_pool = sl_pool_new(&pc);
+		if (!e->udp[i].gro_pool)
+			(void)setsockopt(fd, SOL_UDP, UDP_GRO, &(int){0}, sizeof(int));
+	}
+	if (sl_loop_add_fd(e->loop, fd, SL_EV_READ, datapath_on_udp, e) < 0)
+		return -EIO;
+	return 0;
+}
+
 static int open_udp(struct sl_engine *e)
 {
 	for (int i = 0; i < 2; i++) {
 		const struct sockaddr_storage *ss = &e->cfg.listen[i];
 		socklen_t len;
-		int fd;
+		int fd, r;
 
 		e->udp[i].fd = -1;
 		if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
@@ -90,21 +111,57 @@ static int open_udp(struct sl_engine *e)
 		fd = sl_udp_open((const struct sockaddr *)ss, len);
 		if (fd < 0)
 			return fd;
-		e->udp[i].fd = fd;
-		e->udp[i].family = ss->ss_family;
-		e->udp[i].batch.gso = e->cfg.offload;
-		if (e->cfg.offload && sl_udp_enable_gro(fd) == 0) {
-			struct sl_pool_cfg pc = {e->cfg.batch, 64, SL_UDP_GRO_CAP, 0};
-
-			/* Without memory for it, datagrams come one by one as before. */
-			e->udp[i].gro_pool = sl_pool_new(&pc);
-			if (!e->udp[i].gro_pool)
-				(void)setsockopt(fd, SOL_UDP, UDP_GRO, &(int){0}, sizeof(int));
+		r = adopt_udp(e, i, fd, ss->ss_family);
+		if (r < 0) {
+			e->udp[i].fd = -1;
+			close(fd);
+			return r;
 		}
-		if (sl_loop_add_fd(e->loop, fd, SL_EV_READ, datapath_on_udp, e) < 0)
-			return -EIO;
 	}
 	return 0;
+}
+
+int sl_engine_udp_attach(struct sl_engine *e, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int type = 0, r;
+	socklen_t tlen = sizeof(type);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0)
+		return -errno;
+	if (type != SOCK_DGRAM || (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		return -EINVAL;
+	if (udp_for(e, ss.ss_family))
+		return -EEXIST;
+	for (int i = 0; i < 2; i++) {
+		if (e->udp[i].fd >= 0)
+			continue;
+		r = adopt_udp(e, i, fd, ss.ss_family);
+		if (r < 0) {
+			sl_pool_free(e->udp[i].gro_pool);
+			e->udp[i].gro_pool = NULL;
+			e->udp[i].fd = -1;
+		}
+		return r;
+	}
+	return -ENOSPC;
+}
+
+int sl_engine_udp_detach(struct sl_engine *e, int fd)
+{
+	for (int i = 0; i < 2; i++) {
+		if (fd < 0 || e->udp[i].fd != fd)
+			continue;
+		datapath_flush(e); /* what was sealed for it leaves first */
+		sl_loop_del_fd(e->loop, fd);
+		sl_pool_free(e->udp[i].gro_pool);
+		e->udp[i].gro_pool = NULL;
+		e->udp[i].fd = -1;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 static int open_tun(struct sl_engine *e)

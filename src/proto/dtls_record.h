@@ -2,8 +2,9 @@
 /*
  * DTLS 1.2 application-data records (RFC 6347 4.1) with AEAD ciphers, sealed
  * and opened in place: the codec for AnyConnect DTLS data in the engine's
- * path (not wired in yet: this session's DTLS data goes through OpenSSL in
- * the control plane, see ctl/anyconnect/dtls.h). Pure functions on buffers.
+ * path (dco/datapath_dtls.c; `sluice connect` hands the engine the keys of
+ * the session OpenSSL negotiated, ctl/anyconnect/dtls.h). Pure functions on
+ * buffers.
  *
  *   0      1       3       5                11      13
  *   | type | FE FD | epoch | sequence (48)   | length | fragment ...

@@ -242,6 +242,11 @@ more_lines() {
 	[ "$(count_lines "$1" "$2")" -gt "$3" ]
 }
 
+# both_above A B N: A > N and B > N.
+both_above() {
+	[ "$1" -gt "$3" ] && [ "$2" -gt "$3" ]
+}
+
 count_lines() {
 	grep -c "$2" "$1" 2>/dev/null || true
 }
@@ -297,6 +302,13 @@ else
 	sl_stop "$SLC_PID"
 	sl_check "ocserv-dtls: disconnect runs the script's disconnect" "no env.disconnect" "$SLC_LOG" \
 		[ -s "$SL_WORK/ocserv-dtls-env/env.disconnect" ]
+	# The engine sealed and opened the transfers' records (its per-peer counters at exit): each
+	# way, at least half of the MIB MiB in packets of at most 1406 bytes.
+	dtls_tx=$(sed -n 's/.*DTLS data packets sent \([0-9]*\), received [0-9]* (sealed.*/\1/p' "$SLC_LOG")
+	dtls_rx=$(sed -n 's/.*DTLS data packets sent [0-9]*, received \([0-9]*\) (sealed.*/\1/p' "$SLC_LOG")
+	sl_check "ocserv-dtls: the engine sealed and opened the DTLS data records" \
+		"engine DTLS packets sent ${dtls_tx:-none}, received ${dtls_rx:-none}; want > $((MIB * 375)) each" \
+		"$SLC_LOG" both_above "${dtls_tx:-0}" "${dtls_rx:-0}" $((MIB * 375))
 
 	# UDP blocked from the start: CSTP only.
 	udp_block

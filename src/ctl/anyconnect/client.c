@@ -186,37 +186,20 @@ static int cstp_send(struct sl_ac_client *c, uint8_t type, const void *payload, 
 	return r;
 }
 
-/* The engine routes a packet to the server: DTLS when it is up, else CSTP over TLS. */
+/*
+ * The engine's stream: a packet for the server while no DTLS session is
+ * installed or DTLS is silent (the engine decides; dtls.c).
+ */
 static int on_stream_send(void *arg, const uint8_t *ip, size_t len)
 {
 	struct sl_ac_client *c = arg;
-	int r;
+	int r = cstp_send(c, SL_CSTP_DATA, ip, len);
 
-	if (c->dtls && sl_ac_dtls_up(c->dtls) &&
-	    sl_ac_dtls_send(c->dtls, SL_CSTP_DATA, ip, len) == 0)
-		return 0;
-	r = cstp_send(c, SL_CSTP_DATA, ip, len);
 	if (r == 0)
 		c->cstp_tx++;
 	else
 		c->dropped++;
 	return r;
-}
-
-static void on_dtls_packet(void *arg, const uint8_t *ip, size_t len)
-{
-	struct sl_ac_client *c = arg;
-
-	if (c->peer_added)
-		sl_engine_stream_input(c->engine, PEER_ID, ip, len);
-}
-
-static void on_dtls_state(void *arg, bool up)
-{
-	sl_info("anyconnect: data now over %s%s", up ? "DTLS" : "CSTP (TLS)",
-		up ? " (records made by OpenSSL in the control plane, not yet the engine's "
-		     "zero-copy path)"
-		   : "");
 }
 
 /* ---- HTTP ------------------------------------------------------------------------------- */
@@ -448,8 +431,8 @@ static void on_connect_reply(struct sl_ac_client *c, const struct sl_http_respon
 									 : "none");
 	}
 	if (!c->cfg.no_dtls)
-		sl_ac_dtls_restart(&c->dtls, c->loop, &c->cfg.server, &c->info,
-				   sl_tls_stream_ssl(c->stream), on_dtls_packet, on_dtls_state, c);
+		sl_ac_dtls_restart(&c->dtls, c->loop, c->engine, PEER_ID, &c->cfg.server, &c->info,
+				   sl_tls_stream_ssl(c->stream));
 }
 
 /* ---- CSTP ------------------------------------------------------------------------------ */
@@ -789,8 +772,18 @@ void sl_ac_client_free(struct sl_ac_client *c)
 	sl_ac_dtls_free(c->dtls);
 	if (c->stream)
 		sl_tls_stream_free(c->stream);
-	if (c->peer_added)
+	if (c->peer_added) {
+		struct sl_peer_stats st;
+
+		if (sl_peer_stats(c->engine, PEER_ID, &st) == 0)
+			sl_info("anyconnect: DTLS data packets sent %llu, received %llu (sealed "
+				"and opened by the engine); DTLS DPD sent %llu, received %llu",
+				(unsigned long long)(st.tx_packets - st.stream_tx_packets),
+				(unsigned long long)(st.rx_packets - st.stream_rx_packets),
+				(unsigned long long)st.keepalive_tx,
+				(unsigned long long)st.keepalive_rx);
 		sl_peer_del(c->engine, PEER_ID);
+	}
 	if (c->script_connected && c->cfg.script[0])
 		run_script(c, "disconnect");
 	sl_timer_cancel(c->loop, &c->tick);
@@ -799,6 +792,18 @@ void sl_ac_client_free(struct sl_ac_client *c)
 		(unsigned long long)c->cstp_tx, (unsigned long long)c->cstp_rx,
 		(unsigned long long)c->dropped);
 	free(c);
+}
+
+void sl_ac_client_on_event(struct sl_ac_client *c, const struct sl_event *ev)
+{
+	if (c)
+		sl_ac_dtls_on_event(c->dtls, ev);
+}
+
+void sl_ac_client_on_udp(struct sl_ac_client *c, const uint8_t *pkt, size_t len)
+{
+	if (c)
+		sl_ac_dtls_on_udp(c->dtls, pkt, len);
 }
 
 const char *sl_ac_client_transport(const struct sl_ac_client *c)

@@ -8,9 +8,10 @@
  * through the engine's stream API: stream_send frames them as CSTP DATA.
  * Runs on the engine's loop.
  *
- * DTLS (PSK-NEGOTIATE via OpenSSL) carries data when it is up; its records
- * are still made by OpenSSL in the control plane, not in the engine's
- * zero-copy path (see dtls.h).
+ * DTLS (PSK-NEGOTIATE, handshake by OpenSSL) carries data when it is up:
+ * the engine, made with wire SL_WIRE_DTLS, seals and opens its records in
+ * place (see dtls.h); the engine's events and what it hands up from the UDP
+ * socket come to sl_ac_client_on_event and sl_ac_client_on_udp.
  */
 #ifndef SL_CTL_ANYCONNECT_CLIENT_H
 #define SL_CTL_ANYCONNECT_CLIENT_H
@@ -49,6 +50,10 @@ int sl_ac_client_new(struct sl_ac_client **out, struct sl_loop *loop, struct sl_
 		     char *err, size_t err_len);
 /* Say DISCONNECT to the server, run the script's "disconnect", then free. */
 void sl_ac_client_free(struct sl_ac_client *c);
+
+/* The engine's sl_engine_cfg.on_event and .on_control (c may be NULL: not made yet). */
+void sl_ac_client_on_event(struct sl_ac_client *c, const struct sl_event *ev);
+void sl_ac_client_on_udp(struct sl_ac_client *c, const uint8_t *pkt, size_t len);
 
 /* For tests and logs: "cstp", "dtls" or "none". */
 const char *sl_ac_client_transport(const struct sl_ac_client *c);

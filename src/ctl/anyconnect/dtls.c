@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: MIT
-/* AnyConnect DTLS (PSK-NEGOTIATE) with OpenSSL: handshake, records, DPD, fallback and return. */
+/*
+ * AnyConnect DTLS (PSK-NEGOTIATE): OpenSSL does the handshake on a socket of
+ * our own, then the socket and the session's keys go to the engine, whose
+ * SL_WIRE_DTLS path seals and opens every data record in place.
+ */
 #include "ctl/anyconnect/dtls.h"
 
 #include "core/log.h"
+#include "ctl/anyconnect/dtls_keys.h"
 #include "proto/cstp.h"
+#include "sluice/engine_dtls.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,8 +21,8 @@
 
 #define PSK_LABEL	"EXPORTER-openconnect-psk"
 #define PSK_LEN		32
-#define DPD_EVERY_S	1
-#define DEAD_AFTER_S	3
+#define DPD_EVERY_MS	1000
+#define DEAD_AFTER_MS	3000
 #define HANDSHAKE_S	3
 #define RETRY_EVERY_S	10
 #define FIRST_RETRIES_S 1
@@ -24,28 +30,51 @@
  * (worker-vpn.c udp_state), so probing the old session is the way back; a new
  * handshake only after long. */
 #define REHANDSHAKE_DOWN_S 60
-#define RECORD_MAX	   (16384 + 1)
-#define READS_PER_WAKE	   64
+#define HANDSHAKE_BUF	   2048
+/* The AEAD suites the engine's record layer has (dtls_keys.c); with another, data stays on CSTP. */
+#define PSK_CIPHERS "PSK-AES256-GCM-SHA384:PSK-AES128-GCM-SHA256:PSK-CHACHA20-POLY1305"
 
-enum dstate { D_HANDSHAKE, D_UP, D_DOWN, D_IDLE };
+/*
+ * D_IDLE: no session, a handshake is due at the next retry. D_HANDSHAKE:
+ * OpenSSL on our socket. D_UP and D_DOWN: the engine has the socket and the
+ * keys, and its DPD says whether UDP answers (D_UP) or data went back to
+ * CSTP (D_DOWN). D_OFF: the server's choice cannot be carried; CSTP only.
+ */
+enum dstate { D_IDLE, D_HANDSHAKE, D_UP, D_DOWN, D_OFF };
 
 struct sl_ac_dtls {
 	struct sl_loop *loop;
+	struct sl_engine *engine;
+	uint32_t peer_id;
 	struct sockaddr_storage peer;
 	SSL_CTX *ctx;
 	SSL *ssl;
+	struct sl_ac_dtls_seq seq; /* OpenSSL's last record numbers, for the handover */
 	int fd;
+	bool engine_has_fd;
+	bool answered; /* this session's DPD has been answered once */
 	enum dstate state;
 	uint8_t psk[PSK_LEN];
 	uint8_t app_id[32];
 	size_t app_id_len;
-	sl_time_ns since, last_rx, last_dpd;
-	sl_ac_dtls_packet_fn on_packet;
-	sl_ac_dtls_state_fn on_state;
-	void *arg;
-	uint64_t rx, tx, handshakes;
-	uint8_t buf[RECORD_MAX + 64];
+	sl_time_ns since;
+	uint64_t handshakes, ignored;
+	uint8_t buf[HANDSHAKE_BUF];
 };
+
+static const char *state_name(enum dstate s)
+{
+	static const char *const names[] = {"idle", "handshake", "up", "down", "off"};
+
+	return names[s];
+}
+
+static void set_state(struct sl_ac_dtls *d, enum dstate s)
+{
+	sl_debug("anyconnect: DTLS %s -> %s", state_name(d->state), state_name(s));
+	d->state = s;
+	d->since = sl_loop_now(d->loop);
+}
 
 static unsigned int psk_cb(SSL *ssl, const char *hint, char *identity, unsigned int max_id,
 			   unsigned char *psk, unsigned int max_psk)
@@ -59,21 +88,27 @@ static unsigned int psk_cb(SSL *ssl, const char *hint, char *identity, unsigned 
 	return PSK_LEN;
 }
 
-static void set_state(struct sl_ac_dtls *d, enum dstate s)
-{
-	bool was_up = d->state == D_UP;
-
-	d->state = s;
-	d->since = sl_loop_now(d->loop);
-	if (was_up != (s == D_UP))
-		d->on_state(d->arg, s == D_UP);
-}
-
 static void drop_ssl(struct sl_ac_dtls *d)
 {
 	if (d->ssl)
-		SSL_free(d->ssl); /* also the BIO, not the fd */
+		SSL_free(d->ssl); /* also the BIO, not the fd; never a close_notify after export */
 	d->ssl = NULL;
+}
+
+/* Take the socket and keys back from the engine (data goes over CSTP meanwhile). */
+static void take_back(struct sl_ac_dtls *d)
+{
+	if (d->engine_has_fd) {
+		sl_engine_udp_detach(d->engine, d->fd);
+		d->engine_has_fd = false;
+		sl_peer_set_keepalive(d->engine, d->peer_id, 0, DEAD_AFTER_MS);
+		sl_key_del(d->engine, d->peer_id, SL_KEY_PRIMARY);
+	} else if (d->fd >= 0) {
+		sl_loop_del_fd(d->loop, d->fd);
+	}
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
 }
 
 static void on_readable(struct sl_loop *loop, int fd, uint32_t events, void *arg);
@@ -81,8 +116,8 @@ static void on_readable(struct sl_loop *loop, int fd, uint32_t events, void *arg
 /* A session whose id is the App-ID, so the ClientHello carries it (never really resumed). */
 static int set_app_id_session(struct sl_ac_dtls *d)
 {
-	static const unsigned char aes128_sha[2] = {0x00, 0x2f};
-	const SSL_CIPHER *ciph = SSL_CIPHER_find(d->ssl, aes128_sha);
+	static const unsigned char aes128_gcm[2] = {0x00, 0xa8}; /* PSK-AES128-GCM-SHA256 */
+	const SSL_CIPHER *ciph = SSL_CIPHER_find(d->ssl, aes128_gcm);
 	SSL_SESSION *s = SSL_SESSION_new();
 	uint8_t key[48];
 	int ok;
@@ -110,10 +145,7 @@ static int open_socket(struct sl_ac_dtls *d)
 	socklen_t len = d->peer.ss_family == AF_INET ? sizeof(struct sockaddr_in)
 						     : sizeof(struct sockaddr_in6);
 
-	if (d->fd >= 0) {
-		sl_loop_del_fd(d->loop, d->fd);
-		close(d->fd);
-	}
+	take_back(d);
 	d->fd = socket(d->peer.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (d->fd < 0)
 		return -errno;
@@ -140,6 +172,8 @@ static int start_handshake(struct sl_ac_dtls *d)
 		return -ENOMEM;
 	SSL_set_app_data(d->ssl, d);
 	SSL_set_connect_state(d->ssl);
+	memset(&d->seq, 0, sizeof(d->seq));
+	sl_ac_dtls_seq_track(d->ssl, &d->seq);
 	if (d->app_id_len && set_app_id_session(d) < 0)
 		sl_debug("anyconnect: DTLS: cannot put the App-ID in the ClientHello");
 	bio = BIO_new_dgram(d->fd, BIO_NOCLOSE);
@@ -158,84 +192,93 @@ static int start_handshake(struct sl_ac_dtls *d)
 	return 0;
 }
 
-static void on_record(struct sl_ac_dtls *d, const uint8_t *b, size_t n)
+/*
+ * The handshake is done: the keys and the socket go to the engine, and
+ * OpenSSL never writes on this session again (its next record would reuse
+ * the engine's sequence numbers). 0, or -errno with data left on CSTP.
+ */
+static int hand_over(struct sl_ac_dtls *d)
 {
-	if (n < 1)
-		return;
-	d->last_rx = sl_loop_now(d->loop);
-	if (d->state == D_DOWN) {
-		sl_info("anyconnect: DTLS answers again");
+	struct sl_dtls_key_pair kp;
+	struct sl_peer_stats st;
+	socklen_t len = d->peer.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						     : sizeof(struct sockaddr_in6);
+	int r = sl_ac_dtls_key_pair(d->ssl, &d->seq, &kp);
+
+	if (r == 0)
+		r = sl_peer_set_endpoint(d->engine, d->peer_id, (const struct sockaddr *)&d->peer,
+					 len);
+	if (r == 0)
+		r = sl_key_set_dtls(d->engine, d->peer_id, SL_KEY_PRIMARY, &kp);
+	OPENSSL_cleanse(&kp, sizeof(kp));
+	if (r < 0)
+		return r;
+	sl_loop_del_fd(d->loop, d->fd);
+	r = sl_engine_udp_attach(d->engine, d->fd);
+	if (r < 0) {
+		sl_key_del(d->engine, d->peer_id, SL_KEY_PRIMARY);
+		sl_loop_add_fd(d->loop, d->fd, SL_EV_READ, on_readable, d);
+		return r;
+	}
+	d->engine_has_fd = true;
+	sl_info("anyconnect: DTLS up (%s, %s): records sealed and opened in place by the engine",
+		SSL_get_version(d->ssl), SSL_get_cipher_name(d->ssl));
+	drop_ssl(d);
+	/* the engine probes at once (a fresh key) and every second; 3 s unanswered: CSTP */
+	sl_peer_set_keepalive(d->engine, d->peer_id, DPD_EVERY_MS, DEAD_AFTER_MS);
+	/* A peer with a stream is on it until the first DPD answer, which proves that UDP
+	 * works both ways (timers.c): then data moves, and sl_ac_dtls_on_event says so. */
+	d->answered = false;
+	if (sl_peer_stats(d->engine, d->peer_id, &st) == 0 && st.transport == SL_TRANSPORT_UDP) {
+		sl_info("anyconnect: data now over DTLS");
+		d->answered = true;
 		set_state(d, D_UP);
+	} else {
+		set_state(d, D_DOWN);
 	}
-	switch (b[0]) {
-	case SL_CSTP_DATA:
-		d->rx++;
-		d->on_packet(d->arg, b + 1, n - 1);
-		break;
-	case SL_CSTP_DPD_REQ:
-		sl_ac_dtls_send(d, SL_CSTP_DPD_RESP, b + 1, n - 1);
-		break;
-	default: /* DPD_RESP, KEEPALIVE: liveness only */
-		break;
-	}
+	return 0;
 }
 
 static void on_readable(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct sl_ac_dtls *d = arg;
+	int r, e;
 
-	if (!d->ssl) {
-		recv(fd, d->buf, sizeof(d->buf), MSG_DONTWAIT); /* no session: discard */
+	if (d->state != D_HANDSHAKE || !d->ssl) {
+		recv(fd, d->buf, sizeof(d->buf), MSG_DONTWAIT); /* no handshake: discard */
 		return;
 	}
-	if (d->state == D_HANDSHAKE) {
-		int r;
-
-		ERR_clear_error();
-		r = SSL_do_handshake(d->ssl);
-		if (r != 1) {
-			int e = SSL_get_error(d->ssl, r);
-
-			sl_debug("anyconnect: DTLS handshake step: %d/%d (%s)", r, e,
-				 SSL_state_string_long(d->ssl));
-			if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-				unsigned long err = ERR_peek_last_error();
-
-				sl_warn("anyconnect: DTLS handshake failed: %s; data stays on CSTP",
-					err ? ERR_reason_error_string(err) : "error");
-				drop_ssl(d);
-				set_state(d, D_IDLE);
-			}
-			return;
-		}
-		d->last_rx = sl_loop_now(loop);
-		sl_info("anyconnect: DTLS up (%s, %s)", SSL_get_version(d->ssl),
-			SSL_get_cipher_name(d->ssl));
-		set_state(d, D_UP);
-	}
-	for (int i = 0; i < READS_PER_WAKE && d->ssl; i++) {
-		int r;
-
-		ERR_clear_error();
-		r = SSL_read(d->ssl, d->buf, sizeof(d->buf));
-		if (r > 0) {
-			on_record(d, d->buf, (size_t)r);
-			continue;
-		}
-		if (SSL_get_error(d->ssl, r) != SSL_ERROR_WANT_READ) {
-			/* an alert or a broken session: try a fresh one at the next retry */
-			sl_warn("anyconnect: DTLS session ended; data over CSTP");
+	ERR_clear_error();
+	r = SSL_do_handshake(d->ssl);
+	if (r == 1) {
+		r = hand_over(d);
+		if (r < 0) {
+			sl_warn("anyconnect: DTLS session (%s) cannot be carried by the engine "
+				"(%s): data stays on CSTP",
+				SSL_get_cipher_name(d->ssl), strerror(-r));
+			take_back(d);
 			drop_ssl(d);
-			set_state(d, D_IDLE);
+			set_state(d, D_OFF);
 		}
 		return;
+	}
+	e = SSL_get_error(d->ssl, r);
+	sl_debug("anyconnect: DTLS handshake step: %d/%d (%s)", r, e,
+		 SSL_state_string_long(d->ssl));
+	if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+		unsigned long err = ERR_peek_last_error();
+
+		sl_warn("anyconnect: DTLS handshake failed: %s; data stays on CSTP",
+			err ? ERR_reason_error_string(err) : "error");
+		drop_ssl(d);
+		take_back(d);
+		set_state(d, D_IDLE);
 	}
 }
 
-void sl_ac_dtls_restart(struct sl_ac_dtls **dp, struct sl_loop *loop,
-			const struct sockaddr_storage *server, const struct sl_ac_tunnel_info *info,
-			SSL *cstp_ssl, sl_ac_dtls_packet_fn on_packet, sl_ac_dtls_state_fn on_state,
-			void *arg)
+void sl_ac_dtls_restart(struct sl_ac_dtls **dp, struct sl_loop *loop, struct sl_engine *engine,
+			uint32_t peer_id, const struct sockaddr_storage *server,
+			const struct sl_ac_tunnel_info *info, SSL *cstp_ssl)
 {
 	struct sl_ac_dtls *d;
 
@@ -253,9 +296,8 @@ void sl_ac_dtls_restart(struct sl_ac_dtls **dp, struct sl_loop *loop,
 	if (!d)
 		return;
 	d->loop = loop;
-	d->on_packet = on_packet;
-	d->on_state = on_state;
-	d->arg = arg;
+	d->engine = engine;
+	d->peer_id = peer_id;
 	d->fd = -1;
 	d->state = D_IDLE;
 	d->peer = *server;
@@ -273,7 +315,8 @@ void sl_ac_dtls_restart(struct sl_ac_dtls **dp, struct sl_loop *loop,
 	}
 	d->ctx = SSL_CTX_new(DTLS_client_method());
 	if (!d->ctx || !SSL_CTX_set_min_proto_version(d->ctx, DTLS1_2_VERSION) ||
-	    !SSL_CTX_set_cipher_list(d->ctx, "PSK")) {
+	    !SSL_CTX_set_max_proto_version(d->ctx, DTLS1_2_VERSION) ||
+	    !SSL_CTX_set_cipher_list(d->ctx, PSK_CIPHERS)) {
 		sl_warn("anyconnect: cannot set up DTLS: data stays on CSTP");
 		sl_ac_dtls_free(d);
 		return;
@@ -284,8 +327,6 @@ void sl_ac_dtls_restart(struct sl_ac_dtls **dp, struct sl_loop *loop,
 	*dp = d;
 	/* The first ClientHello waits a tick: ocserv's main process routes it by App-ID only once
 	 * the worker has registered the session, and drops it before (seen as a lost handshake). */
-	d->handshakes = 0;
-	d->state = D_IDLE;
 	d->since = sl_loop_now(loop) - FIRST_RETRIES_S * SL_SEC + SL_SEC;
 }
 
@@ -294,37 +335,39 @@ bool sl_ac_dtls_up(const struct sl_ac_dtls *d)
 	return d && d->state == D_UP;
 }
 
-int sl_ac_dtls_send(struct sl_ac_dtls *d, uint8_t type, const void *payload, size_t len)
+void sl_ac_dtls_on_event(struct sl_ac_dtls *d, const struct sl_event *ev)
 {
-	uint8_t rec[RECORD_MAX];
-	int r;
-
-	if (!d->ssl || (d->state != D_UP && d->state != D_DOWN))
-		return -ENOTCONN;
-	if (len + 1 > sizeof(rec))
-		return -EMSGSIZE;
-	rec[0] = type;
-	if (len)
-		memcpy(rec + 1, payload, len);
-	ERR_clear_error();
-	r = SSL_write(d->ssl, rec, (int)(len + 1));
-	if (r <= 0) {
-		int e = SSL_get_error(d->ssl, r);
-
-		ERR_clear_error();
-		if (e == SSL_ERROR_WANT_WRITE)
-			return -EAGAIN; /* a full socket buffer: this packet goes over CSTP */
-		/* refused by the host (a firewall, no route): UDP is down as far as we can tell */
-		if (d->state == D_UP) {
-			sl_warn("anyconnect: DTLS send failed (%s): data over CSTP",
-				strerror(errno));
-			set_state(d, D_DOWN);
-		}
-		return -EIO;
+	if (!d || ev->peer_id != d->peer_id)
+		return;
+	if (ev->type == SL_EVENT_PEER_SILENT && d->state == D_UP) {
+		sl_warn("anyconnect: no DTLS answer for %d s: data now over CSTP (TLS)",
+			DEAD_AFTER_MS / 1000);
+		set_state(d, D_DOWN);
+	} else if (ev->type == SL_EVENT_PEER_UDP_OK && d->state == D_DOWN) {
+		sl_info("anyconnect: %sdata now over DTLS",
+			d->answered ? "DTLS answers again: " : "");
+		d->answered = true;
+		set_state(d, D_UP);
 	}
-	if (type == SL_CSTP_DATA)
-		d->tx++;
-	return 0;
+}
+
+void sl_ac_dtls_on_udp(struct sl_ac_dtls *d, const uint8_t *b, size_t n)
+{
+	if (!d || !n)
+		return;
+	if (b[0] == 21) { /* an alert (of the session's epoch: close_notify, a fatal one) */
+		sl_warn("anyconnect: the server ended the DTLS session: data over CSTP, "
+			"a new handshake in %d s",
+			FIRST_RETRIES_S);
+		take_back(d);
+		set_state(d, D_IDLE);
+		return;
+	}
+	/* opened Cisco messages other than data and DPD (keepalive, ...) and stray handshake
+	 * records: liveness only */
+	d->ignored++;
+	sl_debug("anyconnect: DTLS: %s %u ignored", b[0] < 16 ? "message type" : "record type",
+		 b[0]);
 }
 
 void sl_ac_dtls_tick(struct sl_ac_dtls *d)
@@ -340,6 +383,7 @@ void sl_ac_dtls_tick(struct sl_ac_dtls *d)
 				"again",
 				HANDSHAKE_S);
 			drop_ssl(d);
+			take_back(d);
 			set_state(d, D_IDLE);
 		}
 		return;
@@ -348,39 +392,25 @@ void sl_ac_dtls_tick(struct sl_ac_dtls *d)
 		    (d->handshakes < 8 ? FIRST_RETRIES_S : RETRY_EVERY_S) * SL_SEC)
 			start_handshake(d);
 		return;
-	case D_UP:
-		if (now - d->last_rx >= DEAD_AFTER_S * SL_SEC) {
-			sl_warn("anyconnect: no DTLS answer for %d s: data over CSTP",
-				DEAD_AFTER_S);
-			set_state(d, D_DOWN);
-		}
-		break;
 	case D_DOWN:
-		if (now - d->since >= REHANDSHAKE_DOWN_S * SL_SEC) {
+		if (now - d->since >= REHANDSHAKE_DOWN_S * SL_SEC)
 			start_handshake(d); /* the old session may be gone at the server */
-			return;
-		}
-		break;
+		return;
+	case D_UP:
+	case D_OFF:
+		return;
 	}
-	if (now - d->last_rx >= DPD_EVERY_S * SL_SEC)
-		sl_ac_dtls_send(d, SL_CSTP_DPD_REQ, NULL, 0);
 }
 
 void sl_ac_dtls_free(struct sl_ac_dtls *d)
 {
 	if (!d)
 		return;
-	if (d->ssl && d->state == D_UP)
-		SSL_shutdown(d->ssl);
 	drop_ssl(d);
-	if (d->fd >= 0) {
-		sl_loop_del_fd(d->loop, d->fd);
-		close(d->fd);
-	}
+	take_back(d);
 	SSL_CTX_free(d->ctx);
 	OPENSSL_cleanse(d->psk, sizeof(d->psk));
-	sl_info("anyconnect: DTLS data packets sent %llu, received %llu, handshakes %llu",
-		(unsigned long long)d->tx, (unsigned long long)d->rx,
-		(unsigned long long)d->handshakes);
+	sl_info("anyconnect: DTLS handshakes %llu; messages ignored %llu",
+		(unsigned long long)d->handshakes, (unsigned long long)d->ignored);
 	free(d);
 }
