@@ -5,9 +5,11 @@
  * Loop, engine (TUN, no UDP of its own), the AnyConnect client on top.
  */
 #include "cli/cmd.h"
+#include "cli/privdrop.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "ctl/anyconnect/client.h"
+#include "ctl/anyconnect/vpnc_runner.h"
 #include "dco/uapi.h"
 #include "sluice/engine.h"
 
@@ -19,6 +21,12 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+
+/* Least privilege after the set-up (cli/privdrop.h). */
+struct connect_priv {
+	const char *user; /* -U; default nobody, "root" keeps root */
+	bool seccomp;
+};
 
 struct connect_run {
 	struct sl_loop *loop;
@@ -41,9 +49,17 @@ static void usage(FILE *f)
 		"  -s, --script FILE      vpnc-script for the network set-up (else built-in "
 		"netlink)\n"
 		"  -i, --interface NAME   TUN device (default slac0)\n"
+		"  -U, --setuid USER      run as USER once the tunnel is set up (default nobody;\n"
+		"                         root keeps root)\n"
+		"  --no-seccomp           no system call filter after the set-up\n"
 		"  --no-dtls              CSTP over TLS only\n"
 		"  --cookieonly           authenticate, print the webvpn cookie, exit\n"
 		"  --debug                more log\n"
+		"\n"
+		"After the set-up it runs as --setuid's user under a seccomp filter, keeping\n"
+		"CAP_NET_ADMIN only without --script (the built-in set-up comes with the\n"
+		"server's answer); a --script runs as root in a small helper process forked\n"
+		"before the drop, which runs only that script with vpnc-script variables.\n"
 		"\n"
 		"OpenSSL does the DTLS handshake; the engine seals and opens the data records in\n"
 		"place (AES-GCM or ChaCha20-Poly1305). Legacy (non-PSK) DTLS is not "
@@ -159,7 +175,33 @@ static int watch_signals(struct sl_loop *loop)
 	return fd;
 }
 
-static int run_client(const struct sl_ac_client_cfg *cfg, const char *ifname)
+/*
+ * Before the loop: the script's runner (as root), then the drop. Without a
+ * script the client keeps CAP_NET_ADMIN for the built-in set-up, which comes
+ * with the server's CONNECT answer, inside the loop.
+ */
+static int start_runner(struct sl_ac_client_cfg *cfg)
+{
+	int r;
+
+	if (!cfg->script[0] || cfg->cookie_only)
+		return 0;
+	r = sl_vpnc_runner_start(&cfg->runner, cfg->script);
+	if (r < 0)
+		sl_err("--script: cannot start its runner: %s", strerror(-r));
+	return r;
+}
+
+static int drop_privileges(const struct sl_ac_client_cfg *cfg, const struct connect_priv *pv)
+{
+	if (cfg->cookie_only)
+		return 0; /* no tunnel: it prints the cookie and exits */
+	return sl_privdrop_apply(pv->user, cfg->script[0] ? 0 : SL_PRIVDROP_CLIENT_CAPS,
+				 pv->seccomp, "--setuid", "--no-seccomp");
+}
+
+static int run_client(struct sl_ac_client_cfg *cfg, const char *ifname,
+		      const struct connect_priv *pv)
 {
 	struct connect_run run = {.code = 0};
 	struct sl_engine_cfg ec;
@@ -206,10 +248,18 @@ static int run_client(const struct sl_ac_client_cfg *cfg, const char *ifname)
 			goto out;
 		}
 	}
+	if (start_runner(cfg) < 0) {
+		run.code = 1;
+		goto out;
+	}
 	r = sl_ac_client_new(&run.client, run.loop, engine, cfg, &ops, err, sizeof(err));
 	if (r < 0) {
 		run.client = NULL;
 		sl_err("%s", err);
+		run.code = 1;
+		goto out;
+	}
+	if (drop_privileges(cfg, pv) < 0) {
 		run.code = 1;
 		goto out;
 	}
@@ -218,6 +268,8 @@ static int run_client(const struct sl_ac_client_cfg *cfg, const char *ifname)
 out:
 	sl_ac_client_free(run.client);
 	run.client = NULL;
+	sl_vpnc_runner_free(cfg->runner);
+	cfg->runner = NULL;
 	sl_engine_free(engine);
 	if (sigfd >= 0)
 		close(sigfd);
@@ -228,6 +280,7 @@ out:
 int cmd_connect(int argc, char **argv)
 {
 	struct sl_ac_client_cfg cfg;
+	struct connect_priv pv = {SL_PRIVDROP_DEFAULT_USER, true};
 	const char *url = NULL, *ifname = "slac0";
 	bool passwd_stdin = false;
 
@@ -240,6 +293,8 @@ int cmd_connect(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--passwd-on-stdin")) {
 			passwd_stdin = true;
+		} else if (!strcmp(a, "--no-seccomp")) {
+			pv.seccomp = false;
 		} else if (!strcmp(a, "--no-dtls")) {
 			cfg.no_dtls = true;
 		} else if (!strcmp(a, "--cookieonly")) {
@@ -252,6 +307,8 @@ int cmd_connect(int argc, char **argv)
 				snprintf(cfg.user, sizeof(cfg.user), "%s", v);
 			else if (!strcmp(a, "--servercert"))
 				snprintf(cfg.servercert, sizeof(cfg.servercert), "%s", v);
+			else if (!strcmp(a, "-U") || !strcmp(a, "--setuid"))
+				pv.user = v;
 			else if (!strcmp(a, "--cafile"))
 				snprintf(cfg.cafile, sizeof(cfg.cafile), "%s", v);
 			else if (!strcmp(a, "-s") || !strcmp(a, "--script"))
@@ -282,5 +339,5 @@ int cmd_connect(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	return run_client(&cfg, ifname);
+	return run_client(&cfg, ifname, &pv);
 }

@@ -5,7 +5,8 @@
 #     openconnect gives its vpnc-script (our stand-in records it), and Terminate on exit.
 #   ocserv-openconnect: stock openconnect against ocserv (the reference: its script environment).
 #   ocserv-dtls: `sluice connect` against ocserv: XML auth, CONNECT, DTLS (PSK-NEGOTIATE), transfers
-#     both ways, the vpnc-script environment compared with openconnect's.
+#     both ways through the engine's DTLS records, the vpnc-script environment compared with
+#     openconnect's (the script run as root by the runner, sluice itself as nobody under seccomp).
 #   ocserv-udp-blocked: UDP dropped from the start: CSTP only, transfer.
 #   ocserv-fallback: UDP dropped mid-transfer (falls back to CSTP, transfer completes), then
 #     allowed again (returns to DTLS).
@@ -86,11 +87,11 @@ transfer() {
 	rm -f "$SL_WORK/send.bin" "$SL_WORK/recv.bin"
 }
 
-# dropped PID: not root, no effective capabilities, seccomp filter mode.
+# dropped PID [CAPEFF]: not root, those effective capabilities (default none), seccomp filter mode.
 dropped() {
 	local st=/proc/$1/status
 	[ "$(awk '/^Uid:/ {print $2}' "$st")" != 0 ] &&
-		[ "$(awk '/^CapEff:/ {print $2}' "$st")" = 0000000000000000 ] &&
+		[ "$(awk '/^CapEff:/ {print $2}' "$st")" = "${2:-0000000000000000}" ] &&
 		[ "$(awk '/^Seccomp:/ {print $2}' "$st")" = 2 ]
 }
 
@@ -200,16 +201,18 @@ udp_unblock() {
 	ip netns exec "$SL_NS_C" nft delete table inet sluice_ac_block
 }
 
-# sluice_connect NAME: `sluice connect` in the client namespace (script records into $SL_WORK/NAME-env).
+# sluice_connect NAME [netlink]: `sluice connect` in the client namespace (script records into
+# $SL_WORK/NAME-env; with "netlink", no script: the built-in set-up).
 SLC_IF=slac$SL_TAG
 sluice_connect() {
-	local name=$1
+	local name=$1 setup=(--script "$VPNC")
+	[ "${2:-}" = netlink ] && setup=()
 	mkdir -p "$SL_WORK/$name-env"
 	SLC_LOG=$SL_WORK/$name-sluice.log
 	printf 'test\n' >"$SL_WORK/password"
 	sl_bg_from "$SL_NS_C" "$SL_WORK/password" "$SLC_LOG" env VPNC_RECORD_DIR="$SL_WORK/$name-env" \
 		"$SLUICE" connect --user test --passwd-on-stdin --servercert "$PIN" \
-		--script "$VPNC" --interface "$SLC_IF" "https://$SL_ADDR_S:$PORT/"
+		"${setup[@]}" --interface "$SLC_IF" "https://$SL_ADDR_S:$PORT/"
 	SLC_PID=$SL_LAST_PID
 }
 
@@ -281,6 +284,9 @@ else
 	transfer ocserv-dtls down "$SLC_LOG" "$OCS_LOG"
 	sl_check "ocserv-dtls: stayed on DTLS" "fell back during the transfers" "$SLC_LOG" \
 		[ "$(count_lines "$SLC_LOG" "data now over CSTP")" -eq 0 ]
+	sl_check "ocserv-dtls: sluice connect dropped privileges (Uid not 0, CapEff 0, Seccomp 2)" \
+		"$(grep -E '^(Uid|CapEff|Seccomp):' "/proc/$SLC_PID/status" 2>&1 | tr '\n\t' '  ')" "$SLC_LOG" \
+		dropped "$SLC_PID"
 	# The script environment: every variable openconnect set is there, with the same value
 	# (the address may differ: it is a pool; VPNPID, TUNDEV, LOG_LEVEL and the raw options list
 	# are not compared by value).
@@ -451,10 +457,14 @@ sl_stop "$oc1"
 sl_check "serve-anyconnect: the clients' goodbye ends their tunnels" "not logged" "$SRV_LOG" \
 	sl_wait_for 5 grep -q "tunnel of test over: client disconnected" "$SRV_LOG"
 
-# sluice's own client against sluice's server (CSTP: no DTLS offered)
-sluice_connect serve-ac-sluice
+# sluice's own client against sluice's server (CSTP: no DTLS offered), with the built-in set-up
+sluice_connect serve-ac-sluice netlink
 sl_check "serve-anyconnect: sluice connect works against it too" "no ping in 20 s" \
 	"$SLC_LOG $SRV_LOG" sl_wait_for 20 sl_ping "$SL_NS_C" "$SL_IN_S"
+# without a script it keeps CAP_NET_ADMIN (bit 12) for the set-up, and nothing else
+sl_check "serve-anyconnect: sluice connect without a script: nobody, CapEff CAP_NET_ADMIN, Seccomp 2" \
+	"$(grep -E '^(Uid|CapEff|Seccomp):' "/proc/$SLC_PID/status" 2>&1 | tr '\n\t' '  ')" "$SLC_LOG" \
+	dropped "$SLC_PID" 0000000000001000
 sl_stop "$SLC_PID"
 sl_stop "$srv"
 

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "ctl/anyconnect/dtls.h"
 #include "ctl/anyconnect/tunnel_info.h"
+#include "ctl/anyconnect/vpnc_runner.h"
 #include "dco/uapi.h"
 #include "io/tls_stream.h"
 #include "io/tun.h"
@@ -27,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define PEER_ID		1
@@ -51,7 +51,8 @@ struct sl_ac_client {
 	enum state state;
 	char gateway[64];
 	char ifname[32];
-	char cookie[512];     /* webvpn: the session */
+	char hostname[64]; /* X-CSTP-Hostname, read once: uname() is not allowed after the drop */
+	char cookie[512];  /* webvpn: the session */
 	char ctx_cookie[512]; /* webvpncontext: the auth exchange */
 	unsigned auth_rounds;
 	bool sent_password;
@@ -96,31 +97,20 @@ static int run_script(struct sl_ac_client *c, const char *reason)
 	char buf[8192], *env[128];
 	int n = sl_ac_vpnc_env(strcmp(reason, "pre-init") ? &c->info : NULL, reason, c->ifname,
 			       c->gateway, (int)getpid(), buf, sizeof(buf), env, 128);
-	pid_t pid;
 	int status;
 
 	if (n < 0) {
 		sl_err("anyconnect: vpnc-script environment too large");
 		return n;
 	}
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		for (int i = 0; i < n; i++) {
-			char *eq = strchr(env[i], '=');
-
-			*eq = '\0';
-			setenv(env[i], eq + 1, 1);
-		}
-		execl(c->cfg.script, c->cfg.script, (char *)NULL);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		sl_err("anyconnect: vpnc-script %s (%s) failed with status %d", c->cfg.script,
-		       reason, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	status = sl_vpnc_run(c->cfg.runner, c->cfg.script, env, n);
+	if (status) {
+		if (status < 0)
+			sl_err("anyconnect: vpnc-script %s (%s) not run: %s", c->cfg.script, reason,
+			       strerror(-status));
+		else
+			sl_err("anyconnect: vpnc-script %s (%s) failed with status %d",
+			       c->cfg.script, reason, status);
 		return -EIO;
 	}
 	return 0;
@@ -252,10 +242,9 @@ static void send_init(struct sl_ac_client *c)
 
 static void send_connect(struct sl_ac_client *c)
 {
-	char extra[2048], host[64] = "sluice", secret_hex[97];
+	char extra[2048], secret_hex[97];
 	uint8_t secret[48];
 
-	gethostname(host, sizeof(host) - 1);
 	if (RAND_bytes(secret, sizeof(secret)) != 1) {
 		finish(c, 1, "no random numbers for the DTLS master secret");
 		return;
@@ -269,7 +258,7 @@ static void send_connect(struct sl_ac_client *c)
 		 "X-CSTP-Base-MTU: 1500\r\nX-CSTP-MTU: 1406\r\n"
 		 "X-CSTP-Address-Type: IPv6,IPv4\r\nX-CSTP-Full-IPv6-Capability: true\r\n"
 		 "%s%s%s",
-		 c->cookie, host,
+		 c->cookie, c->hostname,
 		 c->cfg.no_dtls ? "" : "X-DTLS-Master-Secret: ", c->cfg.no_dtls ? "" : secret_hex,
 		 c->cfg.no_dtls ? "" : "\r\nX-DTLS-CipherSuite: PSK-NEGOTIATE\r\n");
 	/* the auth context cookie is not part of CONNECT */
@@ -741,6 +730,8 @@ int sl_ac_client_new(struct sl_ac_client **out, struct sl_loop *loop, struct sl_
 		return -EINVAL;
 	}
 	snprintf(c->ifname, sizeof(c->ifname), "%s", sl_engine_ifname(engine));
+	if (gethostname(c->hostname, sizeof(c->hostname) - 1) < 0 || !c->hostname[0])
+		snprintf(c->hostname, sizeof(c->hostname), "sluice");
 	if (cfg->server.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)&cfg->server)->sin_addr,
 			  c->gateway, sizeof(c->gateway));

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+struct sl_vpnc_runner;
+
 struct sl_ac_client_cfg {
 	char host[256];			/* as in the URL: Host header, group-access */
 	char hostname[256];		/* without the port: SNI and certificate name */
@@ -30,9 +32,10 @@ struct sl_ac_client_cfg {
 	char path[128];			/* "/" or "/usergroup" */
 	char user[128];
 	char password[256];
-	char cafile[512];     /* verify the chain and the host against this CA; or */
-	char servercert[128]; /* "pin-sha256:BASE64" of the server's public key */
-	char script[512];     /* vpnc-script; "" = built-in netlink set-up */
+	char cafile[512];	       /* verify the chain and the host against this CA; or */
+	char servercert[128];	       /* "pin-sha256:BASE64" of the server's public key */
+	char script[512];	       /* vpnc-script; "" = built-in netlink set-up */
+	struct sl_vpnc_runner *runner; /* runs the script as root after the drop; NULL: here */
 	bool no_dtls;
 	bool cookie_only; /* authenticate, print the cookie, stop */
 };
