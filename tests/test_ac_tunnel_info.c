@@ -5,6 +5,7 @@
  * environment built from it compared with the one openconnect 9.01 gave its
  * script for the same reply (recorded by tests/tools/vpnc-record.sh).
  */
+#include "ctl/anyconnect/dtls.h"
 #include "ctl/anyconnect/tunnel_info.h"
 
 #include <arpa/inet.h>
@@ -165,6 +166,19 @@ static void refuse_bad_values(void **state)
 	}
 }
 
+/* Legacy DTLS: the suites ocserv may choose (its worker-http.c names), and which we carry. */
+static void legacy_suites(void **state)
+{
+	(void)state;
+	assert_string_equal(sl_ac_dtls_legacy_suite("OC-DTLS1_2-AES128-GCM"), "AES128-GCM-SHA256");
+	assert_string_equal(sl_ac_dtls_legacy_suite("OC-DTLS1_2-AES256-GCM"), "AES256-GCM-SHA384");
+	assert_string_equal(sl_ac_dtls_legacy_suite("AES256-GCM-SHA384"), "AES256-GCM-SHA384");
+	assert_null(sl_ac_dtls_legacy_suite("AES256-SHA")); /* DTLS 0.9, CBC */
+	assert_null(sl_ac_dtls_legacy_suite("DES-CBC3-SHA"));
+	assert_null(sl_ac_dtls_legacy_suite("PSK-NEGOTIATE"));
+	assert_null(sl_ac_dtls_legacy_suite(""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +186,7 @@ int main(void)
 		cmocka_unit_test(host_netmask_is_32),
 		cmocka_unit_test(env_like_openconnect),
 		cmocka_unit_test(refuse_bad_values),
+		cmocka_unit_test(legacy_suites),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

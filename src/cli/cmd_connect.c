@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "ctl/anyconnect/client.h"
+#include "ctl/anyconnect/dtls.h"
 #include "ctl/anyconnect/vpnc_runner.h"
 #include "dco/uapi.h"
 #include "sluice/engine.h"
@@ -53,6 +54,13 @@ static void usage(FILE *f)
 		"                         root keeps root)\n"
 		"  --no-seccomp           no system call filter after the set-up\n"
 		"  --no-dtls              CSTP over TLS only\n"
+		"  --dtls-ciphers LIST    DTLS modes to offer, ':'-separated (default\n"
+		"                         " SL_AC_DTLS_CIPHERS "):\n"
+		"                         PSK-NEGOTIATE, or the legacy mode's "
+		"OC-DTLS1_2-AES256-GCM\n"
+		"                         and OC-DTLS1_2-AES128-GCM (a session the server makes "
+		"of\n"
+		"                         our secret, for servers without PSK-NEGOTIATE)\n"
 		"  --cookieonly           authenticate, print the webvpn cookie, exit\n"
 		"  --debug                more log\n"
 		"\n"
@@ -62,8 +70,8 @@ static void usage(FILE *f)
 		"before the drop, which runs only that script with vpnc-script variables.\n"
 		"\n"
 		"OpenSSL does the DTLS handshake; the engine seals and opens the data records in\n"
-		"place (AES-GCM or ChaCha20-Poly1305). Legacy (non-PSK) DTLS is not "
-		"implemented.\n");
+		"place (AES-GCM or ChaCha20-Poly1305). Legacy DTLS 0.9 (CBC suites) is not\n"
+		"implemented: with it data stays on CSTP.\n");
 }
 
 /* https://host[:port][/path] into host, port and path; the address is resolved here. */
@@ -113,6 +121,32 @@ static int parse_url(const char *url, struct sl_ac_client_cfg *c)
 		return -ENOENT;
 	memcpy(&c->server, res->ai_addr, res->ai_addrlen);
 	freeaddrinfo(res);
+	return 0;
+}
+
+/* --dtls-ciphers: only the modes whose records the engine can carry. */
+static int check_dtls_ciphers(const char *list)
+{
+	static const char *const known[] = {"PSK-NEGOTIATE", "OC-DTLS1_2-AES256-GCM",
+					    "OC-DTLS1_2-AES128-GCM"};
+	char buf[128], *save = NULL;
+
+	if (!list[0] || strlen(list) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *t = strtok_r(buf, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
+		bool ok = false;
+
+		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			ok |= !strcmp(t, known[i]);
+		if (!ok) {
+			fprintf(stderr,
+				"sluice connect: --dtls-ciphers: %s is not one of PSK-NEGOTIATE, "
+				"OC-DTLS1_2-AES256-GCM, OC-DTLS1_2-AES128-GCM\n",
+				t);
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -309,7 +343,11 @@ int cmd_connect(int argc, char **argv)
 				snprintf(cfg.servercert, sizeof(cfg.servercert), "%s", v);
 			else if (!strcmp(a, "-U") || !strcmp(a, "--setuid"))
 				pv.user = v;
-			else if (!strcmp(a, "--cafile"))
+			else if (!strcmp(a, "--dtls-ciphers")) {
+				if (check_dtls_ciphers(v) < 0)
+					return 2;
+				snprintf(cfg.dtls_ciphers, sizeof(cfg.dtls_ciphers), "%s", v);
+			} else if (!strcmp(a, "--cafile"))
 				snprintf(cfg.cafile, sizeof(cfg.cafile), "%s", v);
 			else if (!strcmp(a, "-s") || !strcmp(a, "--script"))
 				snprintf(cfg.script, sizeof(cfg.script), "%s", v);

@@ -7,6 +7,8 @@
 #   ocserv-dtls: `sluice connect` against ocserv: XML auth, CONNECT, DTLS (PSK-NEGOTIATE), transfers
 #     both ways through the engine's DTLS records, the vpnc-script environment compared with
 #     openconnect's (the script run as root by the runner, sluice itself as nobody under seccomp).
+#   ocserv-legacy: `sluice connect --dtls-ciphers OC-DTLS1_2-AES128-GCM` (no PSK-NEGOTIATE):
+#     ocserv's session resumed, transfers both ways through the engine's DTLS records.
 #   ocserv-udp-blocked: UDP dropped from the start: CSTP only, transfer.
 #   ocserv-fallback: UDP dropped mid-transfer (falls back to CSTP, transfer completes), then
 #     allowed again (returns to DTLS).
@@ -201,12 +203,18 @@ udp_unblock() {
 	ip netns exec "$SL_NS_C" nft delete table inet sluice_ac_block
 }
 
-# sluice_connect NAME [netlink]: `sluice connect` in the client namespace (script records into
-# $SL_WORK/NAME-env; with "netlink", no script: the built-in set-up).
+# sluice_connect NAME [netlink|OPTION...]: `sluice connect` in the client namespace (script
+# records into $SL_WORK/NAME-env; with "netlink", no script: the built-in set-up; other
+# arguments are more options).
 SLC_IF=slac$SL_TAG
 sluice_connect() {
 	local name=$1 setup=(--script "$VPNC")
-	[ "${2:-}" = netlink ] && setup=()
+	shift
+	if [ "${1:-}" = netlink ]; then
+		setup=()
+		shift
+	fi
+	setup+=("$@")
 	mkdir -p "$SL_WORK/$name-env"
 	SLC_LOG=$SL_WORK/$name-sluice.log
 	printf 'test\n' >"$SL_WORK/password"
@@ -243,6 +251,17 @@ dtls_up_twice() {
 # more_lines LOG PATTERN N: LOG has more than N lines with PATTERN.
 more_lines() {
 	[ "$(count_lines "$1" "$2")" -gt "$3" ]
+}
+
+# engine_carried NAME LOG MIB: the engine sealed and opened the transfers' DTLS records (its
+# per-peer counters at exit): each way, at least half of MIB MiB in packets of <= 1406 bytes.
+engine_carried() {
+	local tx rx
+	tx=$(sed -n 's/.*DTLS data packets sent \([0-9]*\), received [0-9]* (sealed.*/\1/p' "$2")
+	rx=$(sed -n 's/.*DTLS data packets sent [0-9]*, received \([0-9]*\) (sealed.*/\1/p' "$2")
+	sl_check "$1: the engine sealed and opened the DTLS data records" \
+		"engine DTLS packets sent ${tx:-none}, received ${rx:-none}; want > $(($3 * 375)) each" \
+		"$2" both_above "${tx:-0}" "${rx:-0}" $(($3 * 375))
 }
 
 # both_above A B N: A > N and B > N.
@@ -308,13 +327,22 @@ else
 	sl_stop "$SLC_PID"
 	sl_check "ocserv-dtls: disconnect runs the script's disconnect" "no env.disconnect" "$SLC_LOG" \
 		[ -s "$SL_WORK/ocserv-dtls-env/env.disconnect" ]
-	# The engine sealed and opened the transfers' records (its per-peer counters at exit): each
-	# way, at least half of the MIB MiB in packets of at most 1406 bytes.
-	dtls_tx=$(sed -n 's/.*DTLS data packets sent \([0-9]*\), received [0-9]* (sealed.*/\1/p' "$SLC_LOG")
-	dtls_rx=$(sed -n 's/.*DTLS data packets sent [0-9]*, received \([0-9]*\) (sealed.*/\1/p' "$SLC_LOG")
-	sl_check "ocserv-dtls: the engine sealed and opened the DTLS data records" \
-		"engine DTLS packets sent ${dtls_tx:-none}, received ${dtls_rx:-none}; want > $((MIB * 375)) each" \
-		"$SLC_LOG" both_above "${dtls_tx:-0}" "${dtls_rx:-0}" $((MIB * 375))
+	engine_carried ocserv-dtls "$SLC_LOG" "$MIB"
+
+	# Legacy DTLS: no PSK-NEGOTIATE offered, so ocserv makes a session of our
+	# X-DTLS-Master-Secret and we resume it (an abbreviated DTLS 1.2 handshake).
+	sluice_connect ocserv-legacy --dtls-ciphers OC-DTLS1_2-AES128-GCM
+	sl_check "ocserv-legacy: DTLS up by resuming ocserv's session (AES128-GCM-SHA256)" \
+		"no legacy DTLS in 30 s" "$SLC_LOG $OCS_LOG" \
+		sl_wait_for 30 grep -q "DTLS up (DTLSv1.2, AES128-GCM-SHA256, legacy" "$SLC_LOG"
+	sl_wait_for 10 grep -q "data now over DTLS" "$SLC_LOG" || true
+	XFER_TO_C=$(env_of "$SL_WORK/ocserv-legacy-env" connect INTERNAL_IP4_ADDRESS)
+	MIB_SAVED=$MIB MIB=20
+	transfer ocserv-legacy up "$SLC_LOG" "$OCS_LOG"
+	transfer ocserv-legacy down "$SLC_LOG" "$OCS_LOG"
+	sl_stop "$SLC_PID"
+	engine_carried ocserv-legacy "$SLC_LOG" "$MIB"
+	MIB=$MIB_SAVED
 
 	# UDP blocked from the start: CSTP only.
 	udp_block

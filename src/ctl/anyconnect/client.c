@@ -61,6 +61,7 @@ struct sl_ac_client {
 	sl_time_ns last_rx, last_tx, tunnel_since, lost_since;
 	struct sl_timer tick;
 	struct sl_ac_dtls *dtls;
+	uint8_t dtls_secret[SL_AC_DTLS_SECRET_LEN]; /* the last CONNECT's X-DTLS-Master-Secret */
 	uint64_t cstp_tx, cstp_rx, dropped;
 	size_t in_len;
 	uint8_t in[IN_MAX];
@@ -242,30 +243,35 @@ static void send_init(struct sl_ac_client *c)
 
 static void send_connect(struct sl_ac_client *c)
 {
-	char extra[2048], secret_hex[97];
-	uint8_t secret[48];
+	char extra[2048], secret_hex[2 * SL_AC_DTLS_SECRET_LEN + 1];
 
-	if (RAND_bytes(secret, sizeof(secret)) != 1) {
+	/* kept for legacy DTLS (the server's session is made of it); fresh for every CONNECT */
+	if (RAND_bytes(c->dtls_secret, sizeof(c->dtls_secret)) != 1) {
 		finish(c, 1, "no random numbers for the DTLS master secret");
 		return;
 	}
-	for (int i = 0; i < 48; i++)
-		snprintf(secret_hex + 2 * i, 3, "%02X", secret[i]);
-	OPENSSL_cleanse(secret, sizeof(secret));
+	for (int i = 0; i < SL_AC_DTLS_SECRET_LEN; i++)
+		snprintf(secret_hex + 2 * i, 3, "%02X", c->dtls_secret[i]);
 	snprintf(extra, sizeof(extra),
 		 "Cookie: webvpn=%s\r\n"
 		 "X-CSTP-Version: 1\r\nX-CSTP-Hostname: %s\r\n"
 		 "X-CSTP-Base-MTU: 1500\r\nX-CSTP-MTU: 1406\r\n"
 		 "X-CSTP-Address-Type: IPv6,IPv4\r\nX-CSTP-Full-IPv6-Capability: true\r\n"
-		 "%s%s%s",
+		 "%s%s%s%s%s",
 		 c->cookie, c->hostname,
 		 c->cfg.no_dtls ? "" : "X-DTLS-Master-Secret: ", c->cfg.no_dtls ? "" : secret_hex,
-		 c->cfg.no_dtls ? "" : "\r\nX-DTLS-CipherSuite: PSK-NEGOTIATE\r\n");
+		 c->cfg.no_dtls ? "" : "\r\nX-DTLS-CipherSuite: ",
+		 c->cfg.no_dtls
+			 ? ""
+			 : (c->cfg.dtls_ciphers[0] ? c->cfg.dtls_ciphers : SL_AC_DTLS_CIPHERS),
+		 c->cfg.no_dtls ? "" : "\r\n");
+	OPENSSL_cleanse(secret_hex, sizeof(secret_hex));
 	/* the auth context cookie is not part of CONNECT */
 	c->ctx_cookie[0] = '\0';
 	c->state = ST_CONNECT;
 	if (send_request(c, "CONNECT", "/CSCOSSLC/tunnel", extra, NULL) < 0)
 		finish(c, 1, "cannot send CONNECT");
+	OPENSSL_cleanse(extra, sizeof(extra));
 }
 
 /* The fields a form asks for, from what we were given. */
@@ -421,7 +427,7 @@ static void on_connect_reply(struct sl_ac_client *c, const struct sl_http_respon
 	}
 	if (!c->cfg.no_dtls)
 		sl_ac_dtls_restart(&c->dtls, c->loop, c->engine, PEER_ID, &c->cfg.server, &c->info,
-				   sl_tls_stream_ssl(c->stream));
+				   sl_tls_stream_ssl(c->stream), c->dtls_secret);
 }
 
 /* ---- CSTP ------------------------------------------------------------------------------ */
@@ -779,6 +785,7 @@ void sl_ac_client_free(struct sl_ac_client *c)
 		run_script(c, "disconnect");
 	sl_timer_cancel(c->loop, &c->tick);
 	SSL_CTX_free(c->tls);
+	OPENSSL_cleanse(c->dtls_secret, sizeof(c->dtls_secret));
 	sl_info("anyconnect: CSTP data packets sent %llu, received %llu; dropped %llu",
 		(unsigned long long)c->cstp_tx, (unsigned long long)c->cstp_rx,
 		(unsigned long long)c->dropped);

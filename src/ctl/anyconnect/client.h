@@ -37,7 +37,8 @@ struct sl_ac_client_cfg {
 	char script[512];	       /* vpnc-script; "" = built-in netlink set-up */
 	struct sl_vpnc_runner *runner; /* runs the script as root after the drop; NULL: here */
 	bool no_dtls;
-	bool cookie_only; /* authenticate, print the cookie, stop */
+	char dtls_ciphers[128]; /* X-DTLS-CipherSuite; "" = SL_AC_DTLS_CIPHERS (dtls.h) */
+	bool cookie_only;	/* authenticate, print the cookie, stop */
 };
 
 struct sl_ac_client;

@@ -55,6 +55,10 @@ struct sl_ac_dtls {
 	bool answered; /* this session's DPD has been answered once */
 	enum dstate state;
 	uint8_t psk[PSK_LEN];
+	/* Legacy mode (no PSK-NEGOTIATE): the suite the server chose, and the session it
+	 * "resumes": our X-DTLS-Master-Secret under its X-DTLS-Session-ID (in app_id). */
+	const char *legacy_suite; /* NULL: PSK-NEGOTIATE */
+	uint8_t master[SL_AC_DTLS_SECRET_LEN];
 	uint8_t app_id[32];
 	size_t app_id_len;
 	sl_time_ns since;
@@ -113,18 +117,38 @@ static void take_back(struct sl_ac_dtls *d)
 
 static void on_readable(struct sl_loop *loop, int fd, uint32_t events, void *arg);
 
-/* A session whose id is the App-ID, so the ClientHello carries it (never really resumed). */
-static int set_app_id_session(struct sl_ac_dtls *d)
+/*
+ * The session the ClientHello offers to resume. PSK-NEGOTIATE: a session
+ * whose id is the App-ID, so the server finds the CSTP session, with a random
+ * key (never really resumed: the PSK handshake is a full one). Legacy: the
+ * session the server made from our X-DTLS-Master-Secret under its
+ * X-DTLS-Session-ID, with its suite; the handshake is an abbreviated one.
+ */
+static int set_offered_session(struct sl_ac_dtls *d)
 {
 	static const unsigned char aes128_gcm[2] = {0x00, 0xa8}; /* PSK-AES128-GCM-SHA256 */
-	const SSL_CIPHER *ciph = SSL_CIPHER_find(d->ssl, aes128_gcm);
+	const SSL_CIPHER *ciph = NULL;
 	SSL_SESSION *s = SSL_SESSION_new();
-	uint8_t key[48];
+	uint8_t key[SL_AC_DTLS_SECRET_LEN];
 	int ok;
 
-	if (!s || !ciph || RAND_bytes(key, sizeof(key)) != 1) {
+	if (d->legacy_suite) {
+		STACK_OF(SSL_CIPHER) *all = SSL_get_ciphers(d->ssl);
+
+		for (int i = 0; all && i < sk_SSL_CIPHER_num(all) && !ciph; i++)
+			if (!strcmp(SSL_CIPHER_get_name(sk_SSL_CIPHER_value(all, i)),
+				    d->legacy_suite))
+				ciph = sk_SSL_CIPHER_value(all, i);
+		memcpy(key, d->master, sizeof(key));
+	} else {
+		ciph = SSL_CIPHER_find(d->ssl, aes128_gcm);
+		if (RAND_bytes(key, sizeof(key)) != 1)
+			ciph = NULL;
+	}
+	if (!s || !ciph) {
 		SSL_SESSION_free(s);
-		return -ENOMEM;
+		OPENSSL_cleanse(key, sizeof(key));
+		return -ENOENT;
 	}
 	ok = SSL_SESSION_set1_id(s, d->app_id, (unsigned int)d->app_id_len) &&
 	     SSL_SESSION_set1_master_key(s, key, sizeof(key)) &&
@@ -174,8 +198,18 @@ static int start_handshake(struct sl_ac_dtls *d)
 	SSL_set_connect_state(d->ssl);
 	memset(&d->seq, 0, sizeof(d->seq));
 	sl_ac_dtls_seq_track(d->ssl, &d->seq);
-	if (d->app_id_len && set_app_id_session(d) < 0)
+	if ((d->app_id_len || d->legacy_suite) && set_offered_session(d) < 0) {
+		if (d->legacy_suite) {
+			sl_warn("anyconnect: DTLS: cannot make the legacy session (%s): data stays "
+				"on CSTP",
+				d->legacy_suite);
+			drop_ssl(d);
+			take_back(d);
+			set_state(d, D_OFF);
+			return -EINVAL;
+		}
 		sl_debug("anyconnect: DTLS: cannot put the App-ID in the ClientHello");
+	}
 	bio = BIO_new_dgram(d->fd, BIO_NOCLOSE);
 	if (!bio) {
 		drop_ssl(d);
@@ -221,8 +255,9 @@ static int hand_over(struct sl_ac_dtls *d)
 		return r;
 	}
 	d->engine_has_fd = true;
-	sl_info("anyconnect: DTLS up (%s, %s): records sealed and opened in place by the engine",
-		SSL_get_version(d->ssl), SSL_get_cipher_name(d->ssl));
+	sl_info("anyconnect: DTLS up (%s, %s%s): records sealed and opened in place by the engine",
+		SSL_get_version(d->ssl), SSL_get_cipher_name(d->ssl),
+		d->legacy_suite ? ", legacy: the server's session resumed" : "");
 	drop_ssl(d);
 	/* the engine probes at once (a fresh key) and every second; 3 s unanswered: CSTP */
 	sl_peer_set_keepalive(d->engine, d->peer_id, DPD_EVERY_MS, DEAD_AFTER_MS);
@@ -276,10 +311,51 @@ static void on_readable(struct sl_loop *loop, int fd, uint32_t events, void *arg
 	}
 }
 
+const char *sl_ac_dtls_legacy_suite(const char *chosen)
+{
+	static const char *const map[][2] = {
+		{"OC-DTLS1_2-AES128-GCM", "AES128-GCM-SHA256"},
+		{"OC-DTLS1_2-AES256-GCM", "AES256-GCM-SHA384"},
+		{"AES128-GCM-SHA256", "AES128-GCM-SHA256"}, /* as X-DTLS12-CipherSuite names them */
+		{"AES256-GCM-SHA384", "AES256-GCM-SHA384"},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(chosen, map[i][0]))
+			return map[i][1];
+	return NULL;
+}
+
+/* The context for one mode: PSK-NEGOTIATE's AEAD suites, or the one legacy suite. */
+static int make_ctx(struct sl_ac_dtls *d)
+{
+	d->ctx = SSL_CTX_new(DTLS_client_method());
+	if (!d->ctx || !SSL_CTX_set_min_proto_version(d->ctx, DTLS1_2_VERSION) ||
+	    !SSL_CTX_set_max_proto_version(d->ctx, DTLS1_2_VERSION) ||
+	    !SSL_CTX_set_cipher_list(d->ctx, d->legacy_suite ? d->legacy_suite : PSK_CIPHERS))
+		return -EINVAL;
+	if (d->legacy_suite)
+		/* The resumed session never had these extensions: offering them would make the
+		 * server insist on a full handshake, which legacy mode cannot do (RFC 7627 5.3);
+		 * openconnect and ocserv turn them off too. ocserv also leaves out the
+		 * renegotiation_info extension (%DISABLE_SAFE_RENEGOTIATION), which OpenSSL 3
+		 * refuses unless told: this session is never renegotiated, so nothing is lost. */
+		SSL_CTX_set_options(d->ctx, SSL_OP_NO_EXTENDED_MASTER_SECRET |
+						    SSL_OP_NO_ENCRYPT_THEN_MAC |
+						    SSL_OP_LEGACY_SERVER_CONNECT);
+	else
+		SSL_CTX_set_psk_client_callback(d->ctx, psk_cb);
+	SSL_CTX_set_read_ahead(d->ctx, 1);
+	SSL_CTX_set_options(d->ctx, SSL_OP_NO_TICKET);
+	return 0;
+}
+
 void sl_ac_dtls_restart(struct sl_ac_dtls **dp, struct sl_loop *loop, struct sl_engine *engine,
 			uint32_t peer_id, const struct sockaddr_storage *server,
-			const struct sl_ac_tunnel_info *info, SSL *cstp_ssl)
+			const struct sl_ac_tunnel_info *info, SSL *cstp_ssl,
+			const uint8_t master[SL_AC_DTLS_SECRET_LEN])
 {
+	const char *legacy = NULL;
 	struct sl_ac_dtls *d;
 
 	sl_ac_dtls_free(*dp);
@@ -287,10 +363,15 @@ void sl_ac_dtls_restart(struct sl_ac_dtls **dp, struct sl_loop *loop, struct sl_
 	if (!info->dtls_port)
 		return;
 	if (!info->dtls_psk) {
-		sl_warn("anyconnect: the server offers only legacy DTLS (%s): not implemented, "
-			"data stays on CSTP",
-			info->dtls_cipher[0] ? info->dtls_cipher : "resumed session");
-		return;
+		legacy = sl_ac_dtls_legacy_suite(info->dtls_cipher);
+		if (!legacy || !info->dtls_app_id_len) {
+			sl_warn("anyconnect: the server chose legacy DTLS with %s%s: not "
+				"implemented (only the AES-GCM suites of DTLS 1.2), data stays on "
+				"CSTP",
+				info->dtls_cipher[0] ? info->dtls_cipher : "no suite",
+				info->dtls_app_id_len ? "" : " and no session id");
+			return;
+		}
 	}
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -301,29 +382,26 @@ void sl_ac_dtls_restart(struct sl_ac_dtls **dp, struct sl_loop *loop, struct sl_
 	d->fd = -1;
 	d->state = D_IDLE;
 	d->peer = *server;
+	d->legacy_suite = legacy;
 	if (server->ss_family == AF_INET)
 		((struct sockaddr_in *)&d->peer)->sin_port = htons(info->dtls_port);
 	else
 		((struct sockaddr_in6 *)&d->peer)->sin6_port = htons(info->dtls_port);
 	d->app_id_len = info->dtls_app_id_len > 32 ? 32 : info->dtls_app_id_len;
 	memcpy(d->app_id, info->dtls_app_id, d->app_id_len);
-	if (SSL_export_keying_material(cstp_ssl, d->psk, PSK_LEN, PSK_LABEL, strlen(PSK_LABEL),
-				       NULL, 0, 0) != 1) {
+	if (legacy) {
+		memcpy(d->master, master, sizeof(d->master));
+	} else if (SSL_export_keying_material(cstp_ssl, d->psk, PSK_LEN, PSK_LABEL,
+					      strlen(PSK_LABEL), NULL, 0, 0) != 1) {
 		sl_warn("anyconnect: no TLS exporter for the DTLS PSK: data stays on CSTP");
 		free(d);
 		return;
 	}
-	d->ctx = SSL_CTX_new(DTLS_client_method());
-	if (!d->ctx || !SSL_CTX_set_min_proto_version(d->ctx, DTLS1_2_VERSION) ||
-	    !SSL_CTX_set_max_proto_version(d->ctx, DTLS1_2_VERSION) ||
-	    !SSL_CTX_set_cipher_list(d->ctx, PSK_CIPHERS)) {
+	if (make_ctx(d) < 0) {
 		sl_warn("anyconnect: cannot set up DTLS: data stays on CSTP");
 		sl_ac_dtls_free(d);
 		return;
 	}
-	SSL_CTX_set_psk_client_callback(d->ctx, psk_cb);
-	SSL_CTX_set_read_ahead(d->ctx, 1);
-	SSL_CTX_set_options(d->ctx, SSL_OP_NO_TICKET);
 	*dp = d;
 	/* The first ClientHello waits a tick: ocserv's main process routes it by App-ID only once
 	 * the worker has registered the session, and drops it before (seen as a lost handshake). */
@@ -410,6 +488,7 @@ void sl_ac_dtls_free(struct sl_ac_dtls *d)
 	take_back(d);
 	SSL_CTX_free(d->ctx);
 	OPENSSL_cleanse(d->psk, sizeof(d->psk));
+	OPENSSL_cleanse(d->master, sizeof(d->master));
 	sl_info("anyconnect: DTLS handshakes %llu; messages ignored %llu",
 		(unsigned long long)d->handshakes, (unsigned long long)d->ignored);
 	free(d);

@@ -17,9 +17,12 @@
  * restarts it with its new PSK.
  *
  * Only the AEAD suites (AES-128/256-GCM, ChaCha20-Poly1305) are offered,
- * since the engine's record layer has no others. The legacy mode
- * (X-DTLS-Session-ID, resumed session) is not implemented: with it data stays
- * on CSTP, and the log says so.
+ * since the engine's record layer has no others. Legacy mode, for servers
+ * without PSK-NEGOTIATE (or a client told not to offer it, --dtls-ciphers):
+ * the server makes a session of our X-DTLS-Master-Secret, names it in
+ * X-DTLS-Session-ID and picks a suite; we "resume" it with an abbreviated
+ * DTLS 1.2 handshake. Of its suites only AES-128/256-GCM are carried; with
+ * the CBC ones (DTLS 0.9) data stays on CSTP, and the log says so.
  */
 #ifndef SL_CTL_ANYCONNECT_DTLS_H
 #define SL_CTL_ANYCONNECT_DTLS_H
@@ -36,14 +39,23 @@
 
 struct sl_ac_dtls;
 
+/* X-DTLS-Master-Secret: the legacy mode's session key, sent in CONNECT. */
+#define SL_AC_DTLS_SECRET_LEN 48
+/* What --dtls-ciphers offers by default (X-DTLS-CipherSuite). */
+#define SL_AC_DTLS_CIPHERS "PSK-NEGOTIATE:OC-DTLS1_2-AES256-GCM:OC-DTLS1_2-AES128-GCM"
+
 /*
  * Start DTLS for a new CSTP session (frees *d first) on the engine's peer
  * peer_id, whose stream carries data meanwhile. Nothing starts when the server
- * offered no DTLS. cstp_ssl gives the PSK, and is read only here.
+ * offered no DTLS. cstp_ssl gives the PSK, master the legacy mode's key (what
+ * this CONNECT sent as X-DTLS-Master-Secret); both are read only here.
  */
 void sl_ac_dtls_restart(struct sl_ac_dtls **d, struct sl_loop *loop, struct sl_engine *engine,
 			uint32_t peer_id, const struct sockaddr_storage *server,
-			const struct sl_ac_tunnel_info *info, SSL *cstp_ssl);
+			const struct sl_ac_tunnel_info *info, SSL *cstp_ssl,
+			const uint8_t master[SL_AC_DTLS_SECRET_LEN]);
+/* OpenSSL's name of a legacy suite the server chose, if we can carry it; else NULL. */
+const char *sl_ac_dtls_legacy_suite(const char *chosen);
 /* A session is installed in the engine and its DPD is answered. */
 bool sl_ac_dtls_up(const struct sl_ac_dtls *d);
 /* The engine's events (sl_engine_cfg.on_event): its DPD moved data to CSTP or back. */
