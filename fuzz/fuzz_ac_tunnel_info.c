@@ -3,9 +3,10 @@
  * The server's CONNECT reply (after auth, but a hostile or broken server is
  * possible): HTTP head, then the X-CSTP-* / X-DTLS-* values into the tunnel
  * info, then the vpnc-script environment from it. Prefix lengths stay in
- * range, every variable is NAME=value.
+ * range, every variable is NAME=value, and one the vpnc-script runner passes on.
  */
 #include "ctl/anyconnect/tunnel_info.h"
+#include "ctl/anyconnect/vpnc_runner.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(t.split_inc[i].len <= (t.split_inc[i].family == AF_INET ? 32 : 128));
 	check(t.dtls_app_id_len <= sizeof(t.dtls_app_id));
 	n = sl_ac_vpnc_env(&t, "connect", "tun0", "198.18.0.1", 1, buf, sizeof(buf), env, 128);
+	/* and the vpnc-script runner passes all of it on (else the script would fail as root) */
 	for (int i = 0; i < n; i++)
-		check(strchr(env[i], '=') != NULL);
+		check(strchr(env[i], '=') != NULL && sl_vpnc_env_allowed(env[i]));
 	return 0;
 }

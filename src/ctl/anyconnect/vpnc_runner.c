@@ -86,15 +86,32 @@ static int exec_script(const char *script, char *const env[], int n)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int sl_vpnc_request_parse(char *req, size_t len, char **vars, int max)
+{
+	int n = 0;
+
+	if (!len || req[len - 1] != '\0')
+		return -EBADMSG; /* every string ends in NUL, the last one too */
+	for (char *p = req; p < req + len; p += strlen(p) + 1) {
+		if (n == max)
+			return -E2BIG;
+		if (!sl_vpnc_env_allowed(p)) {
+			sl_err("vpnc-script runner: refused variable '%.40s'", p);
+			return -EPERM;
+		}
+		vars[n++] = p;
+	}
+	return n;
+}
+
 /* The runner's life: one request (NUL-separated NAME=value strings), one int32 answer. */
 static __attribute__((noreturn)) void serve(int fd, const char *script)
 {
-	static char req[REQUEST_MAX + 1];
+	static char req[REQUEST_MAX];
 
 	for (;;) {
 		char *vars[VARS_MAX];
-		int n = 0;
-		int32_t status = 0;
+		int32_t status;
 		ssize_t got = recv(fd, req, REQUEST_MAX, 0);
 
 		if (got <= 0) {
@@ -102,17 +119,9 @@ static __attribute__((noreturn)) void serve(int fd, const char *script)
 				continue;
 			_exit(0); /* the tunnel process is gone, or done */
 		}
-		req[got] = '\0';
-		for (char *p = req; p < req + got && n < VARS_MAX; p += strlen(p) + 1) {
-			if (!sl_vpnc_env_allowed(p)) {
-				sl_err("vpnc-script runner: refused variable '%.40s'", p);
-				status = -EPERM;
-				break;
-			}
-			vars[n++] = p;
-		}
-		if (status == 0)
-			status = exec_script(script, vars, n);
+		status = sl_vpnc_request_parse(req, (size_t)got, vars, VARS_MAX);
+		if (status >= 0)
+			status = exec_script(script, vars, status);
 		if (send(fd, &status, sizeof(status), 0) != sizeof(status))
 			_exit(1);
 	}

@@ -40,5 +40,11 @@ int sl_vpnc_run(struct sl_vpnc_runner *r, const char *script, char *const env[],
 
 /* A variable the runner passes on: NAME=value, with a vpnc-script name (and reason known). */
 bool sl_vpnc_env_allowed(const char *kv);
+/*
+ * The runner's reading of a request: len bytes of NUL-terminated strings
+ * (the last one too), each allowed; pointers into req in vars. The count,
+ * or -EBADMSG, -E2BIG (more than max), -EPERM (a variable not allowed).
+ */
+int sl_vpnc_request_parse(char *req, size_t len, char **vars, int max);
 
 #endif
