@@ -124,22 +124,33 @@ static void missing_file_is_named(void **state)
 	assert_non_null(strstr(err, path));
 }
 
+struct want {
+	const char *text;
+	bool stale;
+};
+
+/* What nobody reads after each of the parent's changes (after_the_drop_the_fd_still_reads). */
+static const struct want searchable[] = {
+	{"a:x:1\n", false}, /* as nobody: the path does not open, the fd reads */
+	{"c:x:3\n", false}, /* edited in place by root */
+	{"c:x:3\n", true},  /* replaced by a 0600 file: old contents, stale */
+	{"c:x:3\n", true},  /* still (said once only) */
+	{"d:x:4\n", false}, /* the replacement made readable: taken */
+};
+/* The same with the directory 0700: a replacement cannot even be noticed (a warning says so). */
+static const struct want unsearchable[] = {
+	{"a:x:1\n", false}, {"c:x:3\n", false}, {"c:x:3\n", false},
+	{"c:x:3\n", false}, {"c:x:3\n", false},
+};
+static const struct want *want = searchable;
+#define N_STEPS (sizeof(searchable) / sizeof(searchable[0]))
+
 /* Child: one step per byte from the parent, one byte back after each. */
 static int child_steps(int from_parent, int to_parent)
 {
 	struct passwd *pw = getpwnam("nobody");
 	struct sl_ac_passwd_file pf;
 	char err[128], c;
-	static const struct {
-		const char *text;
-		bool stale;
-	} want[] = {
-		{"a:x:1\n", false}, /* as nobody: the path does not open, the fd reads */
-		{"c:x:3\n", false}, /* edited in place by root */
-		{"c:x:3\n", true},  /* replaced by a 0600 file: old contents, stale */
-		{"c:x:3\n", true},  /* still (said once only) */
-		{"d:x:4\n", false}, /* the replacement made readable: taken */
-	};
 
 	if (!pw || sl_ac_passwd_file_open(&pf, path, err, sizeof(err)) < 0)
 		return 90;
@@ -148,7 +159,7 @@ static int child_steps(int from_parent, int to_parent)
 		return 91;
 	if (open(path, O_RDONLY) >= 0)
 		return 92; /* the test would prove nothing */
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+	for (size_t i = 0; i < N_STEPS; i++) {
 		if (read(from_parent, &c, 1) != 1)
 			return 93;
 		if (!reads(&pf, want[i].text, want[i].stale))
@@ -167,14 +178,11 @@ static void step(int to_child, int from_child)
 	assert_int_equal(read(from_child, &c, 1), 1);
 }
 
-static void after_the_drop_the_fd_still_reads(void **state)
+static void run_steps(void)
 {
 	int down[2], up[2], status;
 	pid_t pid;
 
-	(void)state;
-	if (geteuid() != 0 || !getpwnam("nobody"))
-		skip();
 	put(path, "a:x:1\n", 0600);
 	assert_int_equal(pipe(down), 0);
 	assert_int_equal(pipe(up), 0);
@@ -200,6 +208,26 @@ static void after_the_drop_the_fd_still_reads(void **state)
 		fail_msg("child failed at step %d", WEXITSTATUS(status));
 }
 
+static void after_the_drop_the_fd_still_reads(void **state)
+{
+	(void)state;
+	if (geteuid() != 0 || !getpwnam("nobody"))
+		skip();
+	want = searchable;
+	run_steps();
+}
+
+static void unsearchable_directory_keeps_the_fd(void **state)
+{
+	(void)state;
+	if (geteuid() != 0 || !getpwnam("nobody"))
+		skip();
+	assert_int_equal(chmod(dir, 0700), 0);
+	want = unsearchable;
+	run_steps();
+	assert_int_equal(chmod(dir, 0711), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +235,7 @@ int main(void)
 		cmocka_unit_test(renamed_replacement_is_seen_when_it_opens),
 		cmocka_unit_test(missing_file_is_named),
 		cmocka_unit_test(after_the_drop_the_fd_still_reads),
+		cmocka_unit_test(unsearchable_directory_keeps_the_fd),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
