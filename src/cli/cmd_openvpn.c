@@ -195,7 +195,8 @@ static int drop_privileges(struct ovpn_tunnel *t)
 	const char *group = p->group ? p->group : t->conf.group;
 	uint64_t keep = t->client ? SL_PRIVDROP_CLIENT_CAPS : 0;
 
-	if (t->client && !sl_privdrop_keeps_root(user))
+	/* Even as root the filter forbids the resolver; only root without it may look up again. */
+	if (t->client && (!sl_privdrop_keeps_root(user) || p->seccomp))
 		sl_ovpn_client_pin_remotes(t->client);
 	if (sl_privdrop_apply_group(user, group, keep, p->seccomp,
 				    p->user ? "--user" : t->priv.user_knob, "--no-seccomp") < 0)

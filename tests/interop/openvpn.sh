@@ -363,7 +363,8 @@ sluice_server() {
 		for l in "$@"; do echo "$l"; done
 	} >"$f"
 	SLOG=$SL_WORK/sluice-server-$name.log
-	sl_bg "$SL_NS_S" "$SLOG" "$SLUICE" openvpn --config "$f" --ifname "$SL_IF_S"
+	# shellcheck disable=SC2086 # SERVER_FLAGS: words on purpose
+	sl_bg "$SL_NS_S" "$SLOG" "$SLUICE" openvpn --config "$f" --ifname "$SL_IF_S" ${SERVER_FLAGS:-}
 	SPID=$SL_LAST_PID
 	sl_wait_for 10 grep -qs 'server listening on' "$SLOG" ||
 		sl_die "sluice server did not start: $(tail -n 5 "$SLOG")"
@@ -460,6 +461,18 @@ if srv_case priv-server --; then
 		sl_wait_for 5 sl_ping "$SL_NS_C" "$SRV_IN"
 	sl_check "priv-server: alive (no SIGSYS)" "the server exited" "$SLOG" sl_alive "$SPID"
 fi
+stop_both
+# The flags win over the file: --user root --no-seccomp keeps root, unfiltered, and says so.
+SERVER_FLAGS="--user root --no-seccomp"
+if srv_case priv-server-root "user nobody" --; then
+	sl_check "priv-server-root: --user root over the file's user: Uid 0, Seccomp 0" \
+		"Uid $(sl_status_field "$SPID" Uid), Seccomp $(sl_status_field "$SPID" Seccomp)" "$SLOG" \
+		[ "$(sl_status_field "$SPID" Uid | cut -d' ' -f1)/$(sl_status_field "$SPID" Seccomp)" = 0/0 ]
+	sl_check "priv-server-root: both said as warnings" "no warning lines" "$SLOG" sh -c \
+		"grep -q 'warning: --user root: keeps running as root' '$SLOG' &&
+		grep -q 'warning: --no-seccomp: running without a system call filter' '$SLOG'"
+fi
+SERVER_FLAGS=
 stop_both
 fi
 

@@ -464,7 +464,7 @@ static int resolve(struct sl_ovpn_client *c, const struct sl_ovpn_remote *r)
 			return 0;
 		}
 		sl_err("openvpn: cannot resolve %s: it did not resolve at start, and names are not "
-		       "looked up after the privilege drop (user root / --user root would)",
+		       "looked up after the privilege drop (--user root --no-seccomp would)",
 		       r->host);
 		return -EHOSTUNREACH;
 	}
