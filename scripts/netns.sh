@@ -380,3 +380,38 @@ sl_check() {
 sl_finish() {
 	[ "$SL_FAILS" -eq 0 ]
 }
+
+# sl_status_field PID FIELD: the value of FIELD in /proc/PID/status (tabs turned into spaces).
+sl_status_field() {
+	sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" 2>/dev/null | tr '\t' ' '
+}
+
+# sl_no_root_ids PID FIELD: FIELD (Uid or Gid) is there and none of its four ids is 0.
+sl_no_root_ids() {
+	local id v
+	v=$(sl_status_field "$1" "$2")
+	[ -n "$v" ] || return 1
+	for id in $v; do
+		[ "$id" -ne 0 ] || return 1
+	done
+}
+
+# sl_check_reduced WHO PID CAPS LOG: a running tunnel is not root (uids, gids, no supplementary
+# groups), holds exactly CAPS (16 hex digits, as /proc shows CapEff) effective, permitted and
+# bounding, nothing inheritable or ambient, and runs under a seccomp filter with no new privileges.
+sl_check_reduced() {
+	local who=$1 pid=$2 caps=$3 log=$4 none=0000000000000000
+	sl_check "$who: uids not 0" "Uid: $(sl_status_field "$pid" Uid)" "$log" sl_no_root_ids "$pid" Uid
+	sl_check "$who: gids not 0" "Gid: $(sl_status_field "$pid" Gid)" "$log" sl_no_root_ids "$pid" Gid
+	sl_check "$who: no supplementary groups" "Groups: $(sl_status_field "$pid" Groups)" "$log" \
+		[ -z "$(sl_status_field "$pid" Groups | tr -d ' ')" ]
+	sl_check "$who: CapEff/CapPrm/CapBnd $caps" \
+		"$(grep -E '^Cap(Eff|Prm|Bnd)' "/proc/$pid/status" 2>/dev/null | tr '\n\t' '  ')" "$log" \
+		[ "$(sl_status_field "$pid" CapEff)/$(sl_status_field "$pid" CapPrm)/$(sl_status_field "$pid" CapBnd)" = "$caps/$caps/$caps" ]
+	sl_check "$who: CapAmb and CapInh empty" \
+		"CapAmb: $(sl_status_field "$pid" CapAmb), CapInh: $(sl_status_field "$pid" CapInh)" "$log" \
+		[ "$(sl_status_field "$pid" CapAmb)$(sl_status_field "$pid" CapInh)" = "$none$none" ]
+	sl_check "$who: Seccomp 2 (filter), NoNewPrivs 1" \
+		"Seccomp: $(sl_status_field "$pid" Seccomp), NoNewPrivs: $(sl_status_field "$pid" NoNewPrivs)" \
+		"$log" [ "$(sl_status_field "$pid" Seccomp)/$(sl_status_field "$pid" NoNewPrivs)" = 2/1 ]
+}

@@ -43,6 +43,36 @@ static void parse_good(void **state)
 	assert_int_equal(c.keepalive_s, 30); /* default */
 	assert_int_equal(c.mtu, 1300);
 	assert_string_equal(c.device, "acs0");
+	assert_string_equal(c.run_as_user, ""); /* not given: the command's default */
+	assert_string_equal(c.run_as_group, "");
+}
+
+/* ocserv's run-as-user / run-as-group: whom the server becomes after set-up. */
+static void parse_run_as(void **state)
+{
+	static const char text[] = "listen = 198.18.0.1:4443\nserver-cert = s.pem\n"
+				   "server-key = k.pem\nipv4-network = 198.19.0.0/24\n"
+				   "auth = plain[passwd=p]\nrun-as-user = nobody\n"
+				   "run-as-group = \"daemon\"\n";
+	static const char *const bad[] = {
+		"run-as-user =\n", "run-as-group = "
+				   "gggggggggggggggggggggggggggggggggggggggggggggggggggggggggg"
+				   "gggggggggg\n"};
+	struct sl_acs_config c;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(
+		sl_acs_config_parse(&c, text, strlen(text), "t.conf", "/d", err, sizeof(err)), 0);
+	assert_string_equal(c.run_as_user, "nobody");
+	assert_string_equal(c.run_as_group, "daemon");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(sl_acs_config_parse(&c, bad[i], strlen(bad[i]), "t.conf", "", err,
+						     sizeof(err)),
+				 -EINVAL);
+		assert_non_null(strstr(err, "t.conf:1: run-as-"));
+		assert_non_null(strstr(err, "expected a user or group name"));
+	}
 }
 
 static void parse_cert_modes(void **state)
@@ -118,6 +148,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_good),
 		cmocka_unit_test(parse_cert_modes),
+		cmocka_unit_test(parse_run_as),
 		cmocka_unit_test(name_the_mistake),
 	};
 

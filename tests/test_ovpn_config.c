@@ -208,6 +208,43 @@ static void test_bad_arguments(void **state)
 	}
 }
 
+/* user / group: kept for the privilege drop after set-up; absent = "" (the command's default). */
+static void test_user_and_group(void **state)
+{
+	struct sl_ovpn_config c;
+	struct msgs m;
+	char long_name[100];
+
+	(void)state;
+	assert_int_equal(parse(&c, &m, "client\nremote 198.18.0.1\n"), 0);
+	assert_string_equal(c.user, "");
+	assert_string_equal(c.group, "");
+	sl_ovpn_config_free(&c);
+	assert_int_equal(parse(&c, &m, "user nobody\ngroup \"nogroup\"  # as the sample\n"), 0);
+	assert_int_equal(m.n_warn, 0);
+	assert_string_equal(c.user, "nobody");
+	assert_string_equal(c.group, "nogroup");
+	sl_ovpn_config_free(&c);
+	/* the last line wins, as in openvpn */
+	assert_int_equal(parse(&c, &m, "user a\nuser root\n"), 0);
+	assert_string_equal(c.user, "root");
+	sl_ovpn_config_free(&c);
+	assert_true(parse(&c, &m, "user\n") > 0);
+	assert_int_equal(strncmp(m.last, "t.ovpn:1:", 9), 0);
+	sl_ovpn_config_free(&c);
+	assert_true(parse(&c, &m, "group a b\n") > 0);
+	sl_ovpn_config_free(&c);
+	memset(long_name, 'u', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	char text[128];
+
+	snprintf(text, sizeof(text), "user %s\n", long_name);
+	assert_true(parse(&c, &m, text) > 0);
+	assert_non_null(strstr(m.last, "too long"));
+	assert_string_equal(c.user, "");
+	sl_ovpn_config_free(&c);
+}
+
 static void test_server_directives(void **state)
 {
 	struct sl_ovpn_config c;
@@ -279,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_unsupported_is_an_error_naming_it),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_server_directives),
+		cmocka_unit_test(test_user_and_group),
 		cmocka_unit_test(test_load_relative_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
@@ -298,6 +299,69 @@ static void unknown_user_is_named(void **state)
 	assert_int_equal(geteuid(), 0);
 }
 
+/* A group other than nobody's own: daemon, or users; 0 when neither exists. */
+static gid_t other_group(const char **name)
+{
+	static const char *const names[] = {"daemon", "users"};
+	struct passwd *pw = getpwnam(SL_PRIVDROP_DEFAULT_USER);
+
+	for (size_t i = 0; pw && i < sizeof(names) / sizeof(names[0]); i++) {
+		struct group *g = getgrnam(names[i]);
+
+		if (g && g->gr_gid != 0 && g->gr_gid != pw->pw_gid) {
+			*name = names[i];
+			return g->gr_gid;
+		}
+	}
+	return 0;
+}
+
+static int drop_to_group(void)
+{
+	char err[256];
+	const char *name = NULL;
+	gid_t want = other_group(&name);
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	gid_t r, e, s;
+
+	if (!want || fd < 0 || sl_privdrop_keep_group("nobody", name, 0, err, sizeof(err)) < 0)
+		return 1;
+	if (getresgid(&r, &e, &s) < 0 || r != want || e != want || s != want)
+		return 2;
+	if (getgroups(0, NULL) != 0)
+		return 3;
+	if (!status_is(fd, "CapEff", "0000000000000000") || setgid(0) == 0)
+		return 4;
+	return 0;
+}
+
+/* OpenVPN's 'group': the gid given replaces the user's primary group, and nothing else. */
+static void group_replaces_the_primary_group(void **state)
+{
+	const char *name;
+
+	if (!can_drop() || !other_group(&name))
+		skip();
+	assert_child_ok(in_child(drop_to_group));
+}
+
+static void bad_groups_are_refused(void **state)
+{
+	char err[256] = "";
+
+	if (geteuid() != 0 || !getpwnam(SL_PRIVDROP_DEFAULT_USER))
+		skip();
+	assert_int_equal(
+		sl_privdrop_keep_group("nobody", "no-such-group-sluice", 0, err, sizeof(err)),
+		-ENOENT);
+	assert_non_null(strstr(err, "no-such-group-sluice"));
+	assert_int_equal(sl_privdrop_keep_group("nobody", "root", 0, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "gid 0"));
+	/* refused before anything changed */
+	assert_int_equal(geteuid(), 0);
+	assert_int_equal(getegid(), 0);
+}
+
 static void not_root_is_eperm(void **state)
 {
 	char err[256] = "";
@@ -331,6 +395,8 @@ int main(void)
 		cmocka_unit_test(unknown_user_is_named),
 		cmocka_unit_test(not_root_is_eperm),
 		cmocka_unit_test(unknown_capability_is_einval),
+		cmocka_unit_test(group_replaces_the_primary_group),
+		cmocka_unit_test(bad_groups_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

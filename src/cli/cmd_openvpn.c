@@ -6,6 +6,7 @@
  * SIGTERM tells the server we leave (explicit-exit-notify) and exits 0.
  */
 #include "cli/cmd.h"
+#include "cli/privdrop.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "ctl/openvpn/client.h"
@@ -24,8 +25,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The least-privilege step's settings: a flag wins over the config's user/group. */
+struct ovpn_priv {
+	const char *user, *group; /* NULL: from the config, else the default user */
+	bool seccomp;
+	char user_knob[SL_OVPN_CFG_PATH_MAX + 16];
+};
+
 struct ovpn_tunnel {
 	struct sl_ovpn_config conf;
+	struct ovpn_priv priv;
 	struct sl_loop *loop;
 	struct sl_engine *engine;
 	struct sl_ovpn_client *client;
@@ -36,7 +45,8 @@ struct ovpn_tunnel {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: sluice openvpn --config FILE [--ifname NAME]\n"
+		"Usage: sluice openvpn --config FILE [--ifname NAME] [--user NAME] [--group NAME]\n"
+		"                      [--no-seccomp]\n"
 		"       sluice up FILE.ovpn\n"
 		"\n"
 		"Connects to a stock OpenVPN 2.6 server as its client, from an OpenVPN config "
@@ -48,8 +58,14 @@ static void usage(FILE *f)
 		"tls-timeout, tun-mtu, compress stub|stub-v2, comp-lzo no, verb. Unknown "
 		"directives\n"
 		"are warnings (FILE:LINE); known ones sluice cannot do are errors. Data ciphers:\n"
-		"AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305. Runs as root (no privilege drop "
-		"yet).\n"
+		"AES-256-GCM, AES-128-GCM, CHACHA20-POLY1305.\n"
+		"After set-up it runs as --user, else the file's 'user', else nobody (root: stay\n"
+		"root), in --group or the file's 'group' (else the user's), under a seccomp "
+		"filter\n"
+		"unless --no-seccomp. A client keeps CAP_NET_ADMIN (pushed addresses and routes\n"
+		"arrive after the drop and again on reconnects), a server keeps nothing. Kept for\n"
+		"the whole run, never re-read: the TUN device (persist-tun), the files read at\n"
+		"start (persist-key, auth-user-pass) and the remotes' addresses.\n"
 		"Server mode ('server NET MASK' in the file, UDP only): topology subnet or net30,\n"
 		"ifconfig-pool, push, route, keepalive, reneg-sec, data-ciphers, "
 		"tls-crypt/tls-auth.\n");
@@ -161,6 +177,39 @@ static int udp_family(const struct sl_ovpn_config *c)
 	return c->n_remotes && strchr(c->remotes[0].host, ':') ? AF_INET6 : AF_INET;
 }
 
+/*
+ * Least privilege once the TUN device, the sockets, the TLS context and every
+ * file the config names are in hand (cli/privdrop.h). A server's address and
+ * routes were set in sl_ovpn_server_new and never change: it keeps nothing.
+ * A client applies the pushed ifconfig and routes when PUSH_REPLY arrives,
+ * after the drop and again on each reconnect: it keeps CAP_NET_ADMIN. The
+ * filter allows no resolver (NSS modules, poll on DNS sockets), so a client
+ * resolves its remotes once, here.
+ */
+static int drop_privileges(struct ovpn_tunnel *t)
+{
+	const struct ovpn_priv *p = &t->priv;
+	const char *user = p->user	     ? p->user
+			   : t->conf.user[0] ? t->conf.user
+					     : SL_PRIVDROP_DEFAULT_USER;
+	const char *group = p->group ? p->group : t->conf.group;
+	uint64_t keep = t->client ? SL_PRIVDROP_CLIENT_CAPS : 0;
+
+	/* Even as root the filter forbids the resolver; only root without it may look up again. */
+	if (t->client && (!sl_privdrop_keeps_root(user) || p->seccomp))
+		sl_ovpn_client_pin_remotes(t->client);
+	if (sl_privdrop_apply_group(user, group, keep, p->seccomp,
+				    p->user ? "--user" : t->priv.user_knob, "--no-seccomp") < 0)
+		return -EPERM;
+	if (!sl_privdrop_keeps_root(user))
+		sl_info("openvpn: running as %s%s%s, %s; the TUN device, keys and files read at "
+			"start are kept for the whole run (never re-read)",
+			user, group && group[0] ? ":" : "", group ? group : "",
+			keep ? "keeping only CAP_NET_ADMIN (pushed addresses and routes)"
+			     : "no capabilities");
+	return 0;
+}
+
 static int run(struct ovpn_tunnel *t, const char *ifname)
 {
 	struct sl_engine_cfg ec;
@@ -225,6 +274,8 @@ static int run(struct ovpn_tunnel *t, const char *ifname)
 		sl_info("openvpn: server listening on %s port %u",
 			t->conf.proto == SL_OVPN_TCP ? "TCP" : "UDP",
 			t->conf.lport ? t->conf.lport : t->conf.port);
+	if (drop_privileges(t) < 0)
+		return 1;
 	r = sl_loop_run(t->loop);
 	if (r < 0) {
 		sl_err("event loop failed: %s", strerror(-r));
@@ -238,11 +289,22 @@ static enum sl_log_level level_of_verb(int verb)
 	return verb >= 5 ? SL_LOG_DEBUG : verb >= 1 ? SL_LOG_INFO : SL_LOG_WARN;
 }
 
+static int cmd_openvpn_run(const char *path, const char *ifname, const struct ovpn_priv *priv);
+
+/* sluice up FILE.ovpn: the defaults (the config's user/group, else nobody; seccomp on). */
 int cmd_openvpn_file(const char *path, const char *ifname)
 {
-	struct ovpn_tunnel t = {.sigfd = -1};
+	struct ovpn_priv priv = {.seccomp = true};
+
+	return cmd_openvpn_run(path, ifname, &priv);
+}
+
+static int cmd_openvpn_run(const char *path, const char *ifname, const struct ovpn_priv *priv)
+{
+	struct ovpn_tunnel t = {.sigfd = -1, .priv = *priv};
 	int code;
 
+	snprintf(t.priv.user_knob, sizeof(t.priv.user_knob), "%s: user", path);
 	sl_ovpn_config_init(&t.conf);
 	if (sl_ovpn_config_load(&t.conf, path, on_cfg_msg, NULL) < 0) {
 		sl_ovpn_config_free(&t.conf);
@@ -265,6 +327,7 @@ int cmd_openvpn_file(const char *path, const char *ifname)
 int cmd_openvpn(int argc, char **argv)
 {
 	const char *path = NULL, *ifname = NULL;
+	struct ovpn_priv priv = {.seccomp = true};
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -275,6 +338,13 @@ int cmd_openvpn(int argc, char **argv)
 			path = argv[++i];
 		} else if (!strcmp(argv[i], "--ifname") && i + 1 < argc) {
 			ifname = argv[++i];
+		} else if (!strcmp(argv[i], "--user") && i + 1 < argc && strlen(argv[i + 1]) < 64) {
+			priv.user = argv[++i];
+		} else if (!strcmp(argv[i], "--group") && i + 1 < argc &&
+			   strlen(argv[i + 1]) < 64) {
+			priv.group = argv[++i];
+		} else if (!strcmp(argv[i], "--no-seccomp")) {
+			priv.seccomp = false;
 		} else {
 			usage(stderr);
 			return 2;
@@ -284,5 +354,5 @@ int cmd_openvpn(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	return cmd_openvpn_file(path, ifname);
+	return cmd_openvpn_run(path, ifname, &priv);
 }

@@ -52,13 +52,21 @@ static void usage(FILE *f)
 		"capabilities, under a seccomp filter unless --no-seccomp.\n"
 		"\n"
 		"\n"
-		"Usage: sluice serve anyconnect CONFIG [--debug]\n"
+		"Usage: sluice serve anyconnect CONFIG [--user NAME] [--group NAME] "
+		"[--no-seccomp]\n"
+		"                                      [--debug]\n"
 		"\n"
 		"An AnyConnect server for stock openconnect clients: password login from an\n"
 		"ocpasswd file, an address pool, pushed DNS and routes, CSTP over TLS with DPD.\n"
 		"CONFIG has ocserv-like 'key = value' lines: listen, server-cert, server-key,\n"
 		"auth = plain[passwd=FILE], ipv4-network, dns, route, dpd, keepalive, mtu,\n"
-		"max-clients, device. Not yet: DTLS (clients stay on CSTP), certificate login.\n");
+		"max-clients, device, run-as-user, run-as-group; auth = certificate with ca-cert.\n"
+		"After set-up it runs as --user, else run-as-user, else nobody (root: stay root),\n"
+		"in --group or run-as-group (else the user's), with no capabilities, under a\n"
+		"seccomp filter unless --no-seccomp. The password file is opened before that and\n"
+		"read through that fd at every login (edits in place count; a file renamed over\n"
+		"it, as ocpasswd does, counts only if that user can read it, else an error says\n"
+		"so). Not yet: DTLS (clients stay on CSTP).\n");
 }
 
 static int parse_ip4(const char *s, uint8_t out[4])
@@ -259,7 +267,38 @@ static int load_file(const char *path, char **text, size_t *len)
 	return 0;
 }
 
-static int serve_anyconnect(const char *path)
+/* Least-privilege settings of serve anyconnect: a flag wins over the config file. */
+struct acs_priv {
+	const char *user, *group; /* NULL: from the config (run-as-user/-group), else nobody */
+	bool seccomp;
+};
+
+/*
+ * The AnyConnect server keeps no capability: its address is set once before
+ * this, clients' addresses are engine peers (no rtnetlink), the TLS context
+ * holds the certificate, key and CA, and the password file stays open
+ * (ctl/anyconnect/passwd_file.h).
+ */
+static int acs_drop_privileges(const struct acs_priv *p, const struct sl_acs_config *cfg,
+			       const char *path)
+{
+	const char *user = p->user		 ? p->user
+			   : cfg->run_as_user[0] ? cfg->run_as_user
+						 : SL_PRIVDROP_DEFAULT_USER;
+	const char *group = p->group ? p->group : cfg->run_as_group;
+	char knob[SL_ACS_PATH_MAX + 16];
+	int r;
+
+	snprintf(knob, sizeof(knob), "%s: run-as-user =", path);
+	r = sl_privdrop_apply_group(user, group, 0, p->seccomp, p->user ? "--user" : knob,
+				    "--no-seccomp");
+	if (r == 0 && !sl_privdrop_keeps_root(user))
+		sl_info("anyconnect server: running as %s%s%s with no capabilities", user,
+			group && group[0] ? ":" : "", group ? group : "");
+	return r;
+}
+
+static int serve_anyconnect(const char *path, const struct acs_priv *priv)
 {
 	struct sl_acs_config cfg;
 	struct sl_engine_cfg ec;
@@ -320,6 +359,8 @@ static int serve_anyconnect(const char *path)
 		sl_err("%s", err);
 		goto out;
 	}
+	if (acs_drop_privileges(priv, &cfg, path) < 0)
+		goto out;
 	sl_format_endpoint(&cfg.listen, listen, sizeof(listen));
 	sl_info("%s up, AnyConnect (CSTP over TLS) on %s; DTLS not offered yet",
 		sl_engine_ifname(engine), listen);
@@ -346,11 +387,29 @@ int cmd_serve(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
-		for (int i = 3; i < argc; i++)
-			if (!strcmp(argv[i], "--debug"))
+		struct acs_priv priv = {.seccomp = true};
+
+		for (int i = 3; i < argc; i++) {
+			const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+			if (!strcmp(argv[i], "--debug")) {
 				sl_log_set_level(SL_LOG_DEBUG);
+			} else if (!strcmp(argv[i], "--no-seccomp")) {
+				priv.seccomp = false;
+			} else if (!strcmp(argv[i], "--user") && v && strlen(v) < 64) {
+				priv.user = v;
+				i++;
+			} else if (!strcmp(argv[i], "--group") && v && strlen(v) < 64) {
+				priv.group = v;
+				i++;
+			} else {
+				fprintf(stderr, "sluice serve anyconnect: bad option: %s\n",
+					argv[i]);
+				return 2;
+			}
+		}
 		signal(SIGPIPE, SIG_IGN);
-		return serve_anyconnect(argv[2]);
+		return serve_anyconnect(argv[2], &priv);
 	}
 	if (strcmp(argv[1], "ppp")) {
 		usage(stderr);

@@ -79,6 +79,29 @@ static int lookup_user(const char *user, struct identity *id, char *err, size_t 
 	return 0;
 }
 
+/* group, when given, replaces the user's primary group. */
+static int lookup_group(const char *group, struct identity *id, char *err, size_t err_len)
+{
+	char buf[PASSWD_BUF_LEN];
+	struct group gr, *found = NULL;
+	int r = getgrnam_r(group, &gr, buf, sizeof(buf), &found);
+
+	if (r || !found) {
+		if (err_len)
+			snprintf(err, err_len, "Group %s: %s", group,
+				 r ? strerror(r) : "no such group in the group database");
+		return r ? -r : -ENOENT;
+	}
+	if (gr.gr_gid == 0) {
+		if (err_len)
+			snprintf(err, err_len, "Group %s: has gid 0, that would keep root's group",
+				 group);
+		return -EINVAL;
+	}
+	id->gid = gr.gr_gid;
+	return 0;
+}
+
 /* Every capability the kernel knows of, except the kept ones, leaves the bounding set. */
 static int reduce_bounding_set(uint64_t keep)
 {
@@ -172,6 +195,12 @@ static int drop_to(const struct identity *id, uint64_t keep, char *err, size_t e
 
 int sl_privdrop_keep(const char *user, uint64_t keep_caps, char *err, size_t err_len)
 {
+	return sl_privdrop_keep_group(user, NULL, keep_caps, err, err_len);
+}
+
+int sl_privdrop_keep_group(const char *user, const char *group, uint64_t keep_caps, char *err,
+			   size_t err_len)
+{
 	struct identity id;
 	int r;
 
@@ -189,6 +218,8 @@ int sl_privdrop_keep(const char *user, uint64_t keep_caps, char *err, size_t err
 		return -EPERM;
 	}
 	r = lookup_user(user, &id, err, err_len);
+	if (r == 0 && group && group[0])
+		r = lookup_group(group, &id, err, err_len);
 	if (r < 0)
 		return r;
 	r = drop_to(&id, keep_caps, err, err_len);
@@ -335,12 +366,20 @@ int sl_seccomp_install(char *err, size_t err_len)
 int sl_privdrop_apply(const char *user, uint64_t keep_caps, bool seccomp, const char *user_knob,
 		      const char *seccomp_knob)
 {
+	return sl_privdrop_apply_group(user, NULL, keep_caps, seccomp, user_knob, seccomp_knob);
+}
+
+int sl_privdrop_apply_group(const char *user, const char *group, uint64_t keep_caps, bool seccomp,
+			    const char *user_knob, const char *seccomp_knob)
+{
 	char err[256];
 	int r;
 
 	if (sl_privdrop_keeps_root(user)) {
-		sl_warn("%s %s: keeps running as root", user_knob, user);
-	} else if ((r = sl_privdrop_keep(user, keep_caps, err, sizeof(err))) < 0) {
+		sl_warn("%s %s: keeps running as root%s%s%s", user_knob, user ? user : "",
+			group && group[0] ? " (group " : "", group && group[0] ? group : "",
+			group && group[0] ? " ignored)" : "");
+	} else if ((r = sl_privdrop_keep_group(user, group, keep_caps, err, sizeof(err))) < 0) {
 		sl_err("%s", err);
 		return r;
 	}

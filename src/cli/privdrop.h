@@ -50,6 +50,13 @@ bool sl_privdrop_keeps_root(const char *user);
  * to root remained). On error the process may be half-dropped: exit.
  */
 int sl_privdrop_keep(const char *user, uint64_t keep_caps, char *err, size_t err_len);
+/*
+ * sl_privdrop_keep with group (NULL or "": the user's primary group) as the
+ * real, effective and saved gid (OpenVPN's 'group' directive). -ENOENT: no
+ * such group; -EINVAL: it is gid 0.
+ */
+int sl_privdrop_keep_group(const char *user, const char *group, uint64_t keep_caps, char *err,
+			   size_t err_len);
 /* sl_privdrop_keep(user, 0, ...): the server's case, nothing kept. */
 int sl_privdrop(const char *user, char *err, size_t err_len);
 
@@ -71,5 +78,9 @@ int sl_seccomp_install(char *err, size_t err_len);
  */
 int sl_privdrop_apply(const char *user, uint64_t keep_caps, bool seccomp, const char *user_knob,
 		      const char *seccomp_knob);
+
+/* sl_privdrop_apply with a group (NULL: the user's primary group; ignored when staying root). */
+int sl_privdrop_apply_group(const char *user, const char *group, uint64_t keep_caps, bool seccomp,
+			    const char *user_knob, const char *seccomp_knob);
 
 #endif

@@ -18,7 +18,8 @@ set -eu
 MIB=${OVPN_MIB:-8}
 REKEY_MIB=${OVPN_REKEY_MIB:-100}
 REKEY_PACE=${OVPN_REKEY_PACE:-0.2}
-CASES=${OVPN_CASES:-all} # all, client (sluice client only) or server (sluice server only)
+# all, client (sluice client only), server (sluice server only) or priv (least privilege only)
+CASES=${OVPN_CASES:-all}
 SRV_IN=198.19.8.1
 PORT=5401
 
@@ -167,7 +168,7 @@ up_case() {
 	fi
 }
 
-if [ "$CASES" != server ]; then
+if [ "$CASES" = all ] || [ "$CASES" = client ]; then
 # --- UDP, each data cipher, negotiated from the server's data-ciphers --------------------------
 for c in AES-256-GCM AES-128-GCM CHACHA20-POLY1305; do
 	if up_case "udp-$c" --proto udp --data-ciphers "$c" --; then
@@ -362,7 +363,8 @@ sluice_server() {
 		for l in "$@"; do echo "$l"; done
 	} >"$f"
 	SLOG=$SL_WORK/sluice-server-$name.log
-	sl_bg "$SL_NS_S" "$SLOG" "$SLUICE" openvpn --config "$f" --ifname "$SL_IF_S"
+	# shellcheck disable=SC2086 # SERVER_FLAGS: words on purpose
+	sl_bg "$SL_NS_S" "$SLOG" "$SLUICE" openvpn --config "$f" --ifname "$SL_IF_S" ${SERVER_FLAGS:-}
 	SPID=$SL_LAST_PID
 	sl_wait_for 10 grep -qs 'server listening on' "$SLOG" ||
 		sl_die "sluice server did not start: $(tail -n 5 "$SLOG")"
@@ -405,11 +407,80 @@ srv_case() {
 	fi
 }
 
-[ "$CASES" = client ] && {
+# === least privilege: after set-up sluice runs as an ordinary user under its seccomp filter ====
+NET_ADMIN=0000000000001000
+NONE=0000000000000000
+if [ "$CASES" = all ] || [ "$CASES" = priv ]; then
+# A sluice client becomes the file's user and group, keeping only CAP_NET_ADMIN: the pushed
+# address arrives after the drop. Its first remote is a name, resolved once before the drop.
+gid=$(getent group nogroup | cut -d: -f3)
+if up_case priv-client --proto udp --explicit-exit-notify 1 -- "remote localhost 1194" \
+	"hand-window 3" "user nobody" "group nogroup"; then
+	sl_check_reduced priv-client "$CPID" "$NET_ADMIN" "$CLOG"
+	sl_check "priv-client: gids are the file's group nogroup" "Gid: $(sl_status_field "$CPID" Gid)" \
+		"$CLOG" [ "$(sl_status_field "$CPID" Gid)" = "$gid $gid $gid $gid" ]
+	sl_check "priv-client: says whom it runs as and what it keeps" "no 'running as' line" "$CLOG" \
+		grep -q 'openvpn: running as nobody:nogroup, keeping only CAP_NET_ADMIN' "$CLOG"
+	sl_check "priv-client: the name remote was resolved before the drop" "no pinning line" \
+		"$CLOG" grep -Eq 'remote localhost is [0-9a-f.:]+ for this run' "$CLOG"
+	transfer "priv-client: transfer $MIB MiB under the filter" "$MIB"
+	# The server restarts: RESTART, then a new handshake, keys and push under the filter.
+	sl_stop "$SPID"
+	SPID=
+	sl_wait_for 10 grep -q 'asked us to reconnect (RESTART)' "$CLOG" || true
+	server priv-client-again --proto udp
+	sl_check "priv-client: reconnects to the restarted server" "fewer than 2 'connected' lines" \
+		"$CLOG" sl_wait_for 30 sh -c "[ \$(grep -c 'openvpn: connected to' '$CLOG') -ge 2 ]"
+	sl_check "priv-client: ping after the reconnect" "no reply from $SRV_IN" "$CLOG $SLOG" \
+		sl_wait_for 10 sl_ping "$SL_NS_C" "$SRV_IN"
+	sl_check "priv-client: alive (no SIGSYS) and still reduced" \
+		"CapEff $(sl_status_field "$CPID" CapEff), Seccomp $(sl_status_field "$CPID" Seccomp)" \
+		"$CLOG" [ "$(sl_status_field "$CPID" CapEff)/$(sl_status_field "$CPID" Seccomp)" = "$NET_ADMIN/2" ]
+	sl_alive "$CPID" && kill -TERM "$CPID"
+	rc="still running after 5 s"
+	if sl_wait_for 5 sl_gone "$CPID"; then
+		rc=0
+		wait "$CPID" 2>/dev/null || rc=$?
+	fi
+	CPID=
+	sl_check "priv-client: exits 0 on SIGTERM under the filter" "exit status: $rc" "$CLOG" \
+		[ "$rc" = 0 ]
+fi
+stop_both
+# A sluice server without 'user' becomes nobody with no capability at all; a transfer, then a
+# second client's whole handshake happen under the filter.
+if srv_case priv-server --; then
+	sl_check_reduced priv-server "$SPID" "$NONE" "$SLOG"
+	transfer "priv-server: transfer $MIB MiB under the filter" "$MIB"
+	sl_stop "$CPID"
+	ovpn_client priv-server-second "$SL_NS_C" "$SL_ADDR_S"
+	sl_check "priv-server: a new client connects after the drop" "no initialization" \
+		"$CLOG $SLOG" sl_wait_for 20 ovpn_up
+	sl_check "priv-server: ping through it" "no reply from $SRV_IN" "$CLOG $SLOG" \
+		sl_wait_for 5 sl_ping "$SL_NS_C" "$SRV_IN"
+	sl_check "priv-server: alive (no SIGSYS)" "the server exited" "$SLOG" sl_alive "$SPID"
+fi
+stop_both
+# The flags win over the file: --user root --no-seccomp keeps root, unfiltered, and says so.
+SERVER_FLAGS="--user root --no-seccomp"
+if srv_case priv-server-root "user nobody" --; then
+	sl_check "priv-server-root: --user root over the file's user: Uid 0, Seccomp 0" \
+		"Uid $(sl_status_field "$SPID" Uid), Seccomp $(sl_status_field "$SPID" Seccomp)" "$SLOG" \
+		[ "$(sl_status_field "$SPID" Uid | cut -d' ' -f1)/$(sl_status_field "$SPID" Seccomp)" = 0/0 ]
+	sl_check "priv-server-root: both said as warnings" "no warning lines" "$SLOG" sh -c \
+		"grep -q 'warning: --user root: keeps running as root' '$SLOG' &&
+		grep -q 'warning: --no-seccomp: running without a system call filter' '$SLOG'"
+fi
+SERVER_FLAGS=
+stop_both
+fi
+
+case $CASES in client | priv)
 	echo "$SL_PASSES passed, $SL_FAILS failed"
 	sl_finish
 	exit
-}
+	;;
+esac
 for c in AES-256-GCM AES-128-GCM CHACHA20-POLY1305; do
 	if srv_case "server-$c" "data-ciphers $c" -- --explicit-exit-notify 1; then
 		sl_check "server-$c: openvpn uses $c" "not in openvpn's log" "$CLOG" \

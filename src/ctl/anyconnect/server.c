@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "ctl/anyconnect/passwd.h"
+#include "ctl/anyconnect/passwd_file.h"
 #include "ctl/native/addrpool.h"
 #include "dco/uapi.h"
 #include "io/tls_stream.h"
@@ -73,6 +74,7 @@ struct sl_acs {
 	uint32_t next_peer;
 	struct sl_timer tick;
 	struct sl_acs_stats st;
+	struct sl_ac_passwd_file passwd; /* fd -1 without password logins */
 };
 
 static const struct sl_tls_stream_ops stream_ops;
@@ -202,25 +204,6 @@ static struct session *session_find(struct sl_acs *s, const char *cookie)
 	return NULL;
 }
 
-static int load_passwd(const char *path, char **text, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	char *b;
-	size_t n;
-
-	if (!f)
-		return -errno;
-	b = malloc(1 << 20);
-	n = b ? fread(b, 1, (1 << 20) - 1, f) : 0;
-	fclose(f);
-	if (!b)
-		return -ENOMEM;
-	b[n] = '\0';
-	*text = b;
-	*len = n;
-	return 0;
-}
-
 static int accept_any_cert(int ok, X509_STORE_CTX *x)
 {
 	(void)ok;
@@ -328,8 +311,13 @@ static void on_auth_post(struct conn *c, const char *body, size_t blen)
 		sl_info("anyconnect server %s: '%s' is not the certificate's user '%s'", c->name,
 			c->user, c->cert_user);
 		r = -EPERM;
-	} else
-		r = load_passwd(s->cfg.passwd, &text, &tlen);
+	} else {
+		bool stale;
+
+		r = sl_ac_passwd_file_read(&s->passwd, &text, &tlen, &stale);
+		if (stale)
+			s->st.passwd_stale++;
+	}
 	if (r == -EPERM)
 		;
 	else if (r == 0)
@@ -763,13 +751,16 @@ int sl_acs_new(struct sl_acs **out, struct sl_loop *loop, struct sl_engine *engi
 	s->engine = engine;
 	s->cfg = *cfg;
 	s->lfd = -1;
-	if ((cfg->auth & SL_ACS_AUTH_PLAIN) && access(cfg->passwd, R_OK) < 0) {
-		snprintf(err, err_len, "password file %s: %s", cfg->passwd, strerror(errno));
+	s->passwd.fd = -1;
+	/* Opened now, read through this fd at each login (also after the privilege drop). */
+	if ((cfg->auth & SL_ACS_AUTH_PLAIN) &&
+	    sl_ac_passwd_file_open(&s->passwd, cfg->passwd, err, err_len) < 0) {
 		free(s);
 		return -ENOENT;
 	}
 	if (sl_addrpool_init(&s->pool, &cfg->pool4) < 0) {
 		snprintf(err, err_len, "ipv4-network: no room for clients");
+		sl_ac_passwd_file_close(&s->passwd);
 		free(s);
 		return -EINVAL;
 	}
@@ -816,6 +807,7 @@ int sl_acs_new(struct sl_acs **out, struct sl_loop *loop, struct sl_engine *engi
 fail:
 	if (s->lfd >= 0)
 		close(s->lfd);
+	sl_ac_passwd_file_close(&s->passwd);
 	SSL_CTX_free(s->tls);
 	sl_addrpool_free(&s->pool);
 	free(s);
@@ -842,6 +834,7 @@ void sl_acs_free(struct sl_acs *s)
 	sl_timer_cancel(s->loop, &s->tick);
 	sl_loop_del_fd(s->loop, s->lfd);
 	close(s->lfd);
+	sl_ac_passwd_file_close(&s->passwd);
 	SSL_CTX_free(s->tls);
 	sl_addrpool_free(&s->pool);
 	free(s);

@@ -25,6 +25,7 @@ struct sl_acs;
 
 struct sl_acs_stats {
 	uint64_t connections, auth_ok, auth_failed, tunnels, tunnels_now;
+	uint64_t passwd_stale; /* logins checked against a replaced password file (passwd_file.h) */
 };
 
 /* Listen and serve (cfg is copied; the pool's first host goes on the engine's device). */

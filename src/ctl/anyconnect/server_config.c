@@ -135,8 +135,18 @@ static int one(struct sl_acs_config *c, const char *k, const char *v, const char
 		strcpy(c->device, v);
 		return 0;
 	}
+	if (!strcmp(k, "run-as-user") || !strcmp(k, "run-as-group")) {
+		char *dst = k[7] == 'u' ? c->run_as_user : c->run_as_group;
+
+		*why = "a user or group name (at most 63 characters)";
+		if (strlen(v) >= sizeof(c->run_as_user) || !v[0])
+			return -EINVAL;
+		strcpy(dst, v);
+		return 0;
+	}
 	*why = "a known key (listen, server-cert, server-key, auth, ipv4-network, dns, route, dpd, "
-	       "keepalive, mtu, max-clients, device, enable-auth, ca-cert, cert-user-oid)";
+	       "keepalive, mtu, max-clients, device, enable-auth, ca-cert, cert-user-oid, "
+	       "run-as-user, run-as-group)";
 	return -EINVAL;
 }
 

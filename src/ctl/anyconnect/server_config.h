@@ -16,6 +16,8 @@
  *   dns = ADDR                    pushed (up to 3)
  *   route = PREFIX                pushed split-include (repeatable; none: all traffic)
  *   dpd = SECONDS, keepalive = SECONDS, mtu = N, device = NAME, max-clients = N
+ *   run-as-user = NAME, run-as-group = NAME   as in ocserv: whom the server becomes after
+ *                                 set-up ("" = not given: the command's default, nobody)
  * Relative paths are relative to the config file.
  */
 #ifndef SL_CTL_ANYCONNECT_SERVER_CONFIG_H
@@ -42,6 +44,7 @@ struct sl_acs_config {
 	char device[16];
 	char ca[SL_ACS_PATH_MAX], user_oid[64];
 	unsigned auth, enable_auth; /* SL_ACS_AUTH_* bits */
+	char run_as_user[64], run_as_group[64];
 };
 
 #define SL_ACS_AUTH_PLAIN 1u

@@ -73,6 +73,10 @@ struct sl_ovpn_client {
 	bool pending_next_remote;
 
 	struct sl_timer t_session, t_push, t_check, t_retry, t_act;
+	/* After sl_ovpn_client_pin_remotes: each remote's address from then on (no resolver). */
+	bool names_pinned;
+	bool pinned_ok[SL_OVPN_CFG_REMOTES_MAX];
+	struct sockaddr_storage pinned[SL_OVPN_CFG_REMOTES_MAX];
 };
 
 static uint64_t now_ms(const struct sl_ovpn_client *c)
@@ -431,23 +435,84 @@ static void on_session_event(void *arg, const struct sl_ovpn_ev *ev)
 
 /* Connecting */
 
-static int resolve(struct sl_ovpn_client *c, const struct sl_ovpn_remote *r)
+/* getaddrinfo's first answer for remote r over proto into out; 0 or a gai error. */
+static int lookup(const struct sl_ovpn_client *c, const struct sl_ovpn_remote *r, int proto,
+		  struct sockaddr_storage *out)
 {
 	struct addrinfo hints = {.ai_socktype = 0, .ai_family = c->conf->family}, *res = NULL;
 	char port[8];
 	int rc;
 
 	snprintf(port, sizeof(port), "%u", r->port ? r->port : c->conf->port);
-	hints.ai_socktype = c->proto == SL_OVPN_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	hints.ai_socktype = proto == SL_OVPN_TCP ? SOCK_STREAM : SOCK_DGRAM;
 	rc = getaddrinfo(r->host, port, &hints, &res);
+	if (rc)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	memcpy(out, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int resolve(struct sl_ovpn_client *c, const struct sl_ovpn_remote *r)
+{
+	int rc;
+
+	if (c->names_pinned) {
+		if (c->pinned_ok[c->remote]) {
+			c->server = c->pinned[c->remote];
+			return 0;
+		}
+		sl_err("openvpn: cannot resolve %s: it did not resolve at start, and names are not "
+		       "looked up after the privilege drop (--user root --no-seccomp would)",
+		       r->host);
+		return -EHOSTUNREACH;
+	}
+	rc = lookup(c, r, c->proto, &c->server);
 	if (rc) {
 		sl_err("openvpn: cannot resolve %s: %s", r->host, gai_strerror(rc));
 		return -EHOSTUNREACH;
 	}
-	memset(&c->server, 0, sizeof(c->server));
-	memcpy(&c->server, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
 	return 0;
+}
+
+/* A numeric address needs no resolver: nothing to say about pinning it. */
+static bool is_numeric(const char *host)
+{
+	uint8_t a[16];
+
+	return inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
+}
+
+void sl_ovpn_client_pin_remotes(struct sl_ovpn_client *c)
+{
+	for (unsigned i = 0; i < c->conf->n_remotes; i++) {
+		const struct sl_ovpn_remote *r = &c->conf->remotes[i];
+		int proto = r->proto >= 0 ? r->proto : c->conf->proto;
+		int rc = lookup(c, r, proto, &c->pinned[i]);
+		char addr[INET6_ADDRSTRLEN] = "?";
+
+		c->pinned_ok[i] = rc == 0;
+		if (rc) {
+			sl_warn("openvpn: remote %s does not resolve now (%s) and will not be "
+				"looked "
+				"up again after the privilege drop: it is skipped",
+				r->host, gai_strerror(rc));
+			continue;
+		}
+		if (is_numeric(r->host))
+			continue;
+		if (c->pinned[i].ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&c->pinned[i])->sin6_addr,
+				  addr, sizeof(addr));
+		else
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&c->pinned[i])->sin_addr, addr,
+				  sizeof(addr));
+		sl_info("openvpn: remote %s is %s for this run: names are not looked up again "
+			"after the privilege drop",
+			r->host, addr);
+	}
+	c->names_pinned = true;
 }
 
 static int start_session(struct sl_ovpn_client *c)

@@ -38,6 +38,14 @@ void sl_ovpn_client_on_event(struct sl_ovpn_client *c, const struct sl_event *ev
 void sl_ovpn_client_shutdown(struct sl_ovpn_client *c);
 /* True after AUTH_FAILED or HALT: the loop was stopped, exit with failure. */
 bool sl_ovpn_client_failed(const struct sl_ovpn_client *c);
+/*
+ * Resolve every remote now and use those addresses on every later
+ * (re)connect: the resolver is never called again. For the privilege drop
+ * (cli/privdrop.h): NSS modules and DNS queries need system calls the
+ * seccomp filter refuses. A remote that does not resolve now is skipped,
+ * with a warning now and an error naming the reason when its turn comes.
+ */
+void sl_ovpn_client_pin_remotes(struct sl_ovpn_client *c);
 
 /* The peer id the client uses for its server in the engine. */
 #define SL_OVPN_CLIENT_PEER 1

@@ -324,8 +324,6 @@ static const char *const harmless[] = {
 	"float",
 	"mute-replay-warnings",
 	"mute",
-	"user",
-	"group",
 	"tls-version-min",
 	"tls-version-max",
 	"mssfix",
@@ -553,6 +551,10 @@ static void directive(struct parser *p, char **a, int n)
 			report(p, true, "'remote-cert-tls': '%s' is not server or client", a[1]);
 		else if (n == 2 && !strcmp(a[1], "server"))
 			c->remote_cert_tls_server = true;
+	} else if (!strcmp(d, "user") || !strcmp(d, "group")) {
+		if (need_args(p, a, n, 1, 1))
+			copy_arg(p, a, d[0] == 'u' ? c->user : c->group,
+				 d[0] == 'u' ? sizeof(c->user) : sizeof(c->group));
 	} else if (in_harmless(d)) {
 		/* nothing to do */
 	} else if ((why = why_unsupported(d))) {

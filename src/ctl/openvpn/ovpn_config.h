@@ -69,6 +69,8 @@ struct sl_ovpn_config {
 	int tun_mtu;		  /* default 1500 */
 	int verb;		  /* default 1 */
 	bool remote_cert_tls_server;
+	/* user / group: whom to become after set-up ("" = not given; cli/privdrop.h) */
+	char user[64], group[64];
 	/* server */
 	uint8_t server_net[4], server_mask[4];
 	bool has_server;
