@@ -136,7 +136,13 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 			have_remote = true;
 		else if (!strcmp(a, "--ipv6-prefix") && parse_prefix64(v, o->ppp.prefix6) == 0)
 			o->ppp.have_prefix6 = true;
-		else if (!strcmp(a, "--dns") && ndns < 2 && parse_ip4(v, o->ppp.dns[ndns]) == 0)
+		else if (!strcmp(a, "--ipv6-prefix")) {
+			fprintf(stderr,
+				"sluice serve: --ipv6-prefix wants a global P/64 with zero host "
+				"bits (SLAAC needs 64), not %s\n",
+				v);
+			return -EINVAL;
+		} else if (!strcmp(a, "--dns") && ndns < 2 && parse_ip4(v, o->ppp.dns[ndns]) == 0)
 			ndns++;
 		else if (!strcmp(a, "--ifname") && strlen(v) < 16)
 			o->ifname = v;
