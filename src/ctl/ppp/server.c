@@ -214,7 +214,8 @@ static void on_down(void *arg, const char *reason)
 	struct link *l = arg;
 
 	sl_info("ppp %s: session over: %s (control packets: %llu malformed, %llu options "
-		"rejected, %llu IPv6 identifiers Nak'ed; %llu Router Solicitations answered since start)",
+		"rejected, %llu IPv6 identifiers Nak'ed; %llu Router Solicitations answered since "
+		"start)",
 		l->name, reason, (unsigned long long)l->ppp.bad_packets,
 		(unsigned long long)l->ppp.rejected_options, (unsigned long long)l->ppp.naked_ifids,
 		(unsigned long long)l->srv->st.router_solicits);
