@@ -147,6 +147,46 @@ static void build_ipcp_nak(void **state)
 	assert_int_equal(sl_ppp_build_end(&b), -ENOSPC);
 }
 
+/*
+ * IPV6CP (RFC 5072): openconnect's Configure-Request in an RFC 1661 frame with ACFC and PFC off
+ * (protocol 80 57, one Interface-Identifier option of 8 zero bytes), and the Nak built back.
+ */
+static void ipv6cp_request_and_nak(void **state)
+{
+	uint8_t f[32], out[32], want[32];
+	size_t n = unhex("ff038057"
+			 "0101000e"
+			 "010a0000000000000000",
+			 f, sizeof(f));
+	static const uint8_t ifid[8] = {0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55};
+	struct sl_ppp_builder b;
+	struct sl_ppp_cp cp;
+	struct sl_ppp_opt o;
+	uint16_t proto;
+	size_t off = 0;
+
+	assert_int_equal(sl_ppp_header_parse(f, n, &proto), 4);
+	assert_int_equal(proto, SL_PPP_IPV6CP);
+	assert_int_equal(sl_ppp_cp_parse(f + 4, n - 4, &cp), 0);
+	assert_int_equal(cp.code, SL_PPP_CONF_REQ);
+	assert_int_equal(cp.len, 10);
+	assert_int_equal(sl_ppp_opt_next(cp.data, cp.len, &off, &o), 1);
+	assert_int_equal(o.type, SL_IPV6CP_IFID);
+	assert_int_equal(o.len, 8);
+	assert_int_equal(sl_ppp_opt_next(cp.data, cp.len, &off, &o), 0);
+	/* a truncated identifier: the option runs past the packet */
+	off = 0;
+	assert_int_equal(sl_ppp_opt_next(cp.data, 6, &off, &o), -EBADMSG);
+
+	sl_ppp_build_begin(&b, out, sizeof(out), SL_PPP_CONF_NAK, cp.id);
+	sl_ppp_build_opt(&b, SL_IPV6CP_IFID, ifid, 8);
+	assert_int_equal(sl_ppp_build_end(&b), 14);
+	n = unhex("0301000e"
+		  "010a021122fffe334455",
+		  want, sizeof(want));
+	assert_memory_equal(out, want, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +195,7 @@ int main(void)
 		cmocka_unit_test(parse_openconnect_lcp_request),
 		cmocka_unit_test(refuse_malformed),
 		cmocka_unit_test(build_ipcp_nak),
+		cmocka_unit_test(ipv6cp_request_and_nak),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

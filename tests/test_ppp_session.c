@@ -313,6 +313,186 @@ static void malformed_ignored(void **state)
 	assert_int_equal(srv.s.bad_packets, 2); /* IPCP before LCP is silently discarded */
 }
 
+/* Bring the server's LCP to Opened against openconnect's own LCP request (no client session). */
+static void lcp_opened_by_hand(struct end *srv)
+{
+	struct sl_ppp_session_cfg sc;
+	uint8_t b[64];
+	size_t n;
+
+	memset(srv, 0, sizeof(*srv));
+	server_cfg(&sc);
+	sc.ipv4 = false; /* IPV6CP alone decides the network phase here */
+	sl_ppp_session_init(&srv->s, &sc, &ops, srv);
+	sl_ppp_session_start(&srv->s); /* our LCP request: id 1 */
+	n = unhex("02010014"
+		  "020600000000"
+		  "050611223344"
+		  "0702"
+		  "0802",
+		  b, sizeof(b));
+	sl_ppp_session_input(&srv->s, SL_PPP_LCP, b, n);
+	n = unhex("01010018"
+		  "0104056e"
+		  "020600000000"
+		  "050612345678"
+		  "0702"
+		  "0802",
+		  b, sizeof(b));
+	sl_ppp_session_input(&srv->s, SL_PPP_LCP, b, n);
+	assert_true(srv->s.lcp.ours_acked && srv->s.lcp.theirs_acked);
+	/* LCP Opened sent our IPV6CP request: Configure-Request id 1, identifier ::1 */
+	n = unhex("0101000e"
+		  "010a0000000000000001",
+		  b, sizeof(b));
+	assert_true(srv->nq >= 1);
+	assert_int_equal(srv->q[srv->nq - 1].proto, SL_PPP_IPV6CP);
+	assert_int_equal(srv->q[srv->nq - 1].n, n);
+	assert_memory_equal(srv->q[srv->nq - 1].b, b, n);
+	srv->nq = 0;
+}
+
+/*
+ * openconnect (ppp.c queue_config_request) asks IPV6CP with a zero Interface-Identifier when it
+ * has no IPv6 address yet: RFC 5072 4.1, the server Naks with the one it assigns, acks the
+ * request that carries it, and its own request (id 1, its identifier) acked makes the network.
+ */
+static void openconnect_ipv6cp_zero_id(void **state)
+{
+	struct end srv;
+	uint8_t b[64], want[64];
+	const uint8_t assigned[8] = {0, 0, 0, 0, 0, 0, 0, 2};
+	size_t n;
+
+	lcp_opened_by_hand(&srv);
+	sl_ppp_session_input(&srv.s, SL_PPP_IPV6CP, b,
+			     unhex("0101000e"
+				   "010a0000000000000000",
+				   b, sizeof(b)));
+	n = unhex("0301000e"
+		  "010a0000000000000002",
+		  want, sizeof(want));
+	assert_int_equal(srv.nq, 1);
+	assert_int_equal(srv.q[0].proto, SL_PPP_IPV6CP);
+	assert_int_equal(srv.q[0].n, n);
+	assert_memory_equal(srv.q[0].b, want, n);
+	assert_int_equal(srv.s.naked_ifids, 1);
+	assert_false(srv.s.ipv6cp.theirs_acked);
+	srv.nq = 0;
+	/* openconnect takes the Nak'ed value (handle_config_rejnak) and asks again with id 2 */
+	n = unhex("0102000e"
+		  "010a0000000000000002",
+		  b, sizeof(b));
+	sl_ppp_session_input(&srv.s, SL_PPP_IPV6CP, b, n);
+	assert_int_equal(srv.nq, 1);
+	b[0] = SL_PPP_CONF_ACK;
+	assert_memory_equal(srv.q[0].b, b, n);
+	assert_memory_equal(srv.s.peer_ifid_seen, assigned, 8);
+	assert_int_equal(srv.network, 0); /* our own request is not acked yet */
+	sl_ppp_session_input(&srv.s, SL_PPP_IPV6CP, want,
+			     unhex("0201000e"
+				   "010a0000000000000001",
+				   want, sizeof(want)));
+	assert_int_equal(srv.network, 1);
+	assert_true(sl_ppp_session_ipv6_up(&srv.s));
+}
+
+/* A peer that claims our own identifier is Nak'ed (RFC 5072 4.1: it would not be unique). */
+static void ipv6cp_clashing_id(void **state)
+{
+	struct end srv;
+	uint8_t b[32], want[32];
+	size_t n;
+
+	lcp_opened_by_hand(&srv);
+	n = unhex("0107000e"
+		  "010a0000000000000001",
+		  b, sizeof(b));
+	sl_ppp_session_input(&srv.s, SL_PPP_IPV6CP, b, n);
+	n = unhex("0307000e"
+		  "010a0000000000000002",
+		  want, sizeof(want));
+	assert_int_equal(srv.nq, 1);
+	assert_memory_equal(srv.q[0].b, want, n);
+	srv.nq = 0;
+	/* a unique identifier of its own choosing is acked as it is */
+	n = unhex("0108000e"
+		  "010a02005efffe001234",
+		  b, sizeof(b));
+	sl_ppp_session_input(&srv.s, SL_PPP_IPV6CP, b, n);
+	assert_int_equal(srv.nq, 1);
+	assert_int_equal(srv.q[0].b[0], SL_PPP_CONF_ACK);
+	assert_memory_equal(srv.s.peer_ifid_seen, b + 6, 8);
+	assert_int_equal(srv.s.naked_ifids, 1);
+}
+
+/* Malformed IPV6CP options: a wrong length is rejected and counted, a broken list ignored. */
+static void ipv6cp_malformed_options(void **state)
+{
+	struct end srv;
+	uint8_t b[32], want[32];
+	size_t n;
+
+	lcp_opened_by_hand(&srv);
+	/* an identifier of 6 bytes, and IPv6-Compression-Protocol (2) we do not speak */
+	n = unhex("01030010"
+		  "0108000000000001"
+		  "02040000",
+		  b, sizeof(b));
+	sl_ppp_session_input(&srv.s, SL_PPP_IPV6CP, b, n);
+	n = unhex("04030010"
+		  "0108000000000001"
+		  "02040000",
+		  want, sizeof(want));
+	assert_int_equal(srv.nq, 1);
+	assert_memory_equal(srv.q[0].b, want, n);
+	assert_int_equal(srv.s.rejected_options, 2);
+	srv.nq = 0;
+	/* an option length of 1, and one running past the packet: counted, not answered */
+	sl_ppp_session_input(&srv.s, SL_PPP_IPV6CP, b,
+			     unhex("01040006"
+				   "0101",
+				   b, sizeof(b)));
+	sl_ppp_session_input(&srv.s, SL_PPP_IPV6CP, b,
+			     unhex("01050008"
+				   "010a0000",
+				   b, sizeof(b)));
+	/* a length field beyond the bytes */
+	sl_ppp_session_input(&srv.s, SL_PPP_IPV6CP, b,
+			     unhex("01060020"
+				   "010a",
+				   b, sizeof(b)));
+	assert_int_equal(srv.nq, 0);
+	assert_int_equal(srv.s.bad_packets, 3);
+	assert_false(srv.s.ipv6cp.theirs_acked);
+}
+
+/* A peer that Naks our identifier for ever (here with zero): IPV6CP goes, IPv4 carries on. */
+static void ipv6cp_naked_for_ever(void **state)
+{
+	struct end srv, cli;
+	uint8_t b[32];
+	size_t n = unhex("0300000e"
+			 "010a0000000000000000",
+			 b, sizeof(b));
+
+	pair(&srv, &cli);
+	sl_ppp_session_start(&srv.s);
+	sl_ppp_session_start(&cli.s);
+	cli.drop_next = 0;
+	run(&srv, &cli, 2); /* LCP both ways; the NCP requests are queued */
+	for (int i = 0; i < 8 && !srv.s.ipv6cp.disabled; i++) {
+		b[1] = srv.s.ipv6cp.id;
+		sl_ppp_session_input(&srv.s, SL_PPP_IPV6CP, b, n);
+	}
+	assert_true(srv.s.ipv6cp.disabled);
+	assert_int_equal(srv.s.ipv6cp.naks, 6);
+	run(&srv, &cli, 20);
+	assert_true(sl_ppp_session_up(&srv.s));
+	assert_false(sl_ppp_session_ipv6_up(&srv.s));
+	assert_int_equal(srv.downs, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +504,10 @@ int main(void)
 		cmocka_unit_test(reject_auth_option),
 		cmocka_unit_test(retransmit_and_give_up),
 		cmocka_unit_test(malformed_ignored),
+		cmocka_unit_test(openconnect_ipv6cp_zero_id),
+		cmocka_unit_test(ipv6cp_clashing_id),
+		cmocka_unit_test(ipv6cp_malformed_options),
+		cmocka_unit_test(ipv6cp_naked_for_ever),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

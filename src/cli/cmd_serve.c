@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -40,14 +41,18 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: sluice serve ppp --listen ADDR:PORT --cert FILE --key FILE\n"
 		"                        --local IPV4 --remote IPV4 [--dns IPV4]...\n"
-		"                        [--ifname NAME] [--mtu N] [--no-ipv6] [--echo SECONDS]\n"
+		"                        [--ifname NAME] [--mtu N] [--no-ipv6] [--ipv6-prefix "
+		"P/64]\n"
+		"                        [--echo SECONDS]\n"
 		"                        [--user NAME] [--no-seccomp] [--debug]\n"
 		"\n"
 		"PPP over TLS: what 'openconnect --protocol=nullppp' connects to. The client's\n"
 		"first byte picks the framing (RFC 1662 HDLC for '--cookie hdlc', else RFC 1661).\n"
 		"The client gets --remote; this end is --local on the TUN device (default\n"
 		"slppp0). One client at a time. IP packets ride the TLS connection through the\n"
-		"engine's stream path (IPV6CP is negotiated, IPv6 data is not routed yet).\n"
+		"engine's stream path, IPv4 and IPv6. IPV6CP gives the client a link-local\n"
+		"fe80:: address; with --ipv6-prefix this end is P::1 and answers the client's\n"
+		"Router Solicitations with P/64, from which it configures a global address.\n"
 		"After set-up it runs as --user (default nobody; root: stay root) with no\n"
 		"capabilities, under a seccomp filter unless --no-seccomp.\n"
 		"\n"
@@ -72,6 +77,24 @@ static void usage(FILE *f)
 static int parse_ip4(const char *s, uint8_t out[4])
 {
 	return inet_pton(AF_INET, s, out) == 1 ? 0 : -EINVAL;
+}
+
+/* A /64 (what SLAAC needs: RFC 4862 5.5.3), host bits zero. */
+static int parse_prefix64(const char *s, uint8_t out[16])
+{
+	char a[INET6_ADDRSTRLEN + 4];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : 0;
+	static const uint8_t zero[8];
+
+	if (!slash || n >= INET6_ADDRSTRLEN || strcmp(slash, "/64"))
+		return -EINVAL;
+	memcpy(a, s, n);
+	a[n] = 0;
+	if (inet_pton(AF_INET6, a, out) != 1 || memcmp(out + 8, zero, 8) || out[0] == 0xfe ||
+	    out[0] == 0xff)
+		return -EINVAL;
+	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct serve_opts *o)
@@ -119,7 +142,15 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 			have_local = true;
 		else if (!strcmp(a, "--remote") && parse_ip4(v, o->ppp.peer_ip4) == 0)
 			have_remote = true;
-		else if (!strcmp(a, "--dns") && ndns < 2 && parse_ip4(v, o->ppp.dns[ndns]) == 0)
+		else if (!strcmp(a, "--ipv6-prefix") && parse_prefix64(v, o->ppp.prefix6) == 0)
+			o->ppp.have_prefix6 = true;
+		else if (!strcmp(a, "--ipv6-prefix")) {
+			fprintf(stderr,
+				"sluice serve: --ipv6-prefix wants a global P/64 with zero host "
+				"bits (SLAAC needs 64), not %s\n",
+				v);
+			return -EINVAL;
+		} else if (!strcmp(a, "--dns") && ndns < 2 && parse_ip4(v, o->ppp.dns[ndns]) == 0)
 			ndns++;
 		else if (!strcmp(a, "--ifname") && strlen(v) < 16)
 			o->ifname = v;
@@ -137,6 +168,16 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 				"are required\n");
 		return -EINVAL;
 	}
+	if (o->ppp.have_prefix6 && !o->ppp.ipv6) {
+		fprintf(stderr, "sluice serve ppp: --ipv6-prefix and --no-ipv6 contradict\n");
+		return -EINVAL;
+	}
+	o->ppp.mtu = o->mtu;
+	/* ours for the life of the process: the TUN's link-local address is set once, as root */
+	for (int i = 0; i < 4 && !memcmp(o->ppp.local_ifid, (uint8_t[8]){0}, 8); i++)
+		if (getrandom(o->ppp.local_ifid, 8, 0) != 8)
+			memset(o->ppp.local_ifid, 0x11, 8);
+	o->ppp.local_ifid[0] &= ~0x02; /* not from an IEEE identifier (RFC 4291 2.5.1) */
 	return 0;
 }
 
@@ -170,6 +211,22 @@ static int watch_signals(struct sl_loop *loop)
 	return fd;
 }
 
+/* fe80::local_ifid/64, and P::1/64 with --ipv6-prefix (each also routes its /64 to the TUN). */
+static int setup_link6(const struct serve_opts *o, const char *ifname)
+{
+	uint8_t a[16] = {0xfe, 0x80};
+	int r;
+
+	memcpy(a + 8, o->ppp.local_ifid, 8);
+	r = sl_link_addr_add(ifname, AF_INET6, a, 64);
+	if ((r == 0 || r == -EEXIST) && o->ppp.have_prefix6) {
+		memcpy(a, o->ppp.prefix6, 16);
+		a[15] = 1;
+		r = sl_link_addr_add(ifname, AF_INET6, a, 64);
+	}
+	return r;
+}
+
 static int setup_link(const struct serve_opts *o, const char *ifname)
 {
 	int r = sl_link_addr_add(ifname, AF_INET, o->ppp.local_ip4, 32);
@@ -178,6 +235,8 @@ static int setup_link(const struct serve_opts *o, const char *ifname)
 		r = sl_link_set_up(ifname, o->mtu);
 	if (r == 0 || r == -EEXIST)
 		r = sl_link_route_add(ifname, AF_INET, o->ppp.peer_ip4, 32);
+	if ((r == 0 || r == -EEXIST) && o->ppp.ipv6)
+		r = setup_link6(o, ifname);
 	if (r < 0 && r != -EEXIST) {
 		sl_err("%s: cannot set addresses, route or MTU: %s", ifname, strerror(-r));
 		return r;

@@ -2,7 +2,9 @@
 # AnyConnect/OpenConnect interop against the real peers, in two network namespaces:
 #   nullppp-hdlc, nullppp-sync: openconnect --protocol=nullppp (cookie "hdlc" or none) against
 #     `sluice serve ppp`: PPP negotiation, ping, a transfer with equal SHA-256, the environment
-#     openconnect gives its vpnc-script (our stand-in records it), and Terminate on exit.
+#     openconnect gives its vpnc-script (our stand-in records it), and Terminate on exit. IPv6:
+#     IPV6CP's link-local address in the script's environment, a global address the client's
+#     kernel configures from our Router Advertisement (SLAAC), pings both ways and a transfer.
 #   ocserv-openconnect: stock openconnect against ocserv (the reference: its script environment).
 #   ocserv-dtls: `sluice connect` against ocserv: XML auth, CONNECT, DTLS (PSK-NEGOTIATE), transfers
 #     both ways through the engine's DTLS records, the vpnc-script environment compared with
@@ -60,7 +62,7 @@ env_has() {
 # server's inner address) or "down" (server to the client's).
 transfer() {
 	local name=$1 dir=$2 port=5401 start ms send_pid recv_pid sent got rc=0
-	local rx_ns=$SL_NS_S tx_ns=$SL_NS_C to=$SL_IN_S
+	local rx_ns=$SL_NS_S tx_ns=$SL_NS_C to=${XFER_TO_S:-$SL_IN_S}
 	shift 2
 	if [ "$dir" = down ]; then
 		rx_ns=$SL_NS_C tx_ns=$SL_NS_S to=${XFER_TO_C:-$SL_IN_C}
@@ -102,6 +104,40 @@ dropped() {
 		[ "$(awk '/^Seccomp:/ {print $2}' "$st")" = 2 ]
 }
 
+PPP6=2001:db8:ac01:: # serve ppp's --ipv6-prefix; this end is ${PPP6}1
+
+# global6 NS DEV: the global IPv6 address (in $PPP6/64) on DEV, if there is one.
+global6() {
+	ip -n "$1" -6 -o addr show dev "$2" scope global 2>/dev/null |
+		awk -v p="${PPP6%::}:" '$3 == "inet6" && index($4, p) == 1 { sub("/.*", "", $4); print $4; exit }'
+}
+
+has_global6() {
+	[ -n "$(global6 "$1" "$2")" ]
+}
+
+# ppp_ipv6 NAME SLOG OCLOG REC: IPv6 over the PPP session: IPV6CP, SLAAC, pings, a transfer.
+ppp_ipv6() {
+	local name=$1 slog=$2 oclog=$3 rec=$4 peer_ll srv_ll cli6
+	peer_ll=$(sed -n 's/.*IPv6 up, this end \(fe80::[0-9a-f:]*\), peer \(fe80::[0-9a-f:]*\);.*/\2/p' "$slog" | head -n 1)
+	srv_ll=$(sed -n 's/.*IPv6 up, this end \(fe80::[0-9a-f:]*\), peer.*/\1/p' "$slog" | head -n 1)
+	sl_check "$name: IPV6CP gave a non-zero identifier, in the vpnc-script's INTERNAL_IP6_ADDRESS" \
+		"server: peer ${peer_ll:-none}; INTERNAL_IP6_ADDRESS=$(env_of "$rec" connect INTERNAL_IP6_ADDRESS)" \
+		"$slog" env_has "$rec" connect INTERNAL_IP6_ADDRESS="${peer_ll:-unset}"
+	sl_check "$name: client kernel configured a global address from the Router Advertisement" \
+		"$(ip -n "$SL_NS_C" -6 -o addr show dev "$OC_IF" 2>&1 | awk '{print $4}' | tr '\n' ' ')" \
+		"$slog" sl_wait_for 15 has_global6 "$SL_NS_C" "$OC_IF"
+	cli6=$(global6 "$SL_NS_C" "$OC_IF")
+	sl_check "$name: IPv6 ping client -> ${PPP6}1" "no answer" "$slog" \
+		sl_wait_for 5 sl_ping "$SL_NS_C" "${PPP6}1"
+	sl_check "$name: IPv6 ping server -> client ${cli6:-none}" "no answer" "$slog" \
+		sl_wait_for 5 sl_ping "$SL_NS_S" "${cli6:-none}"
+	sl_check "$name: link-local ping client -> ${srv_ll:-none}%$OC_IF" "no answer" "$slog" \
+		sl_wait_for 5 sl_ping "$SL_NS_C" "${srv_ll:-none}%$OC_IF"
+	MIB=4 XFER_TO_S=${PPP6}1 transfer "$name-ipv6" up "$slog" "$oclog"
+	MIB=4 XFER_TO_C=${cli6:-none} transfer "$name-ipv6" down "$slog" "$oclog"
+}
+
 # nullppp NAME COOKIE: one openconnect --protocol=nullppp session against `sluice serve ppp`.
 nullppp() {
 	local name=$1 cookie=$2 slog oclog rec srv oc framing
@@ -112,7 +148,8 @@ nullppp() {
 	SL_IFNAMES+=("$SL_IF_S")
 	sl_bg "$SL_NS_S" "$slog" "$SLUICE" serve ppp --listen "$SL_ADDR_S:$PORT" \
 		--cert "$SL_WORK/pki/server.pem" --key "$SL_WORK/pki/server.key" \
-		--local "$SL_IN_S" --remote "$SL_IN_C" --dns 198.19.0.53 --ifname "$SL_IF_S" --echo 2
+		--local "$SL_IN_S" --remote "$SL_IN_C" --dns 198.19.0.53 --ifname "$SL_IF_S" --echo 2 \
+		--ipv6-prefix "${PPP6}/64"
 	srv=$SL_LAST_PID
 	sl_wait_for 5 sl_listening "$SL_NS_S" tcp "$PORT" || true
 	VPNC_RECORD_DIR=$rec sl_bg "$SL_NS_C" "$oclog" env VPNC_RECORD_DIR="$rec" \
@@ -143,6 +180,7 @@ nullppp() {
 		env_has "$rec" connect INTERNAL_IP4_DNS=198.19.0.53
 	transfer "$name" up "$slog" "$oclog"
 	transfer "$name" down "$slog" "$oclog"
+	ppp_ipv6 "$name" "$slog" "$oclog" "$rec"
 	sl_stop "$oc"
 	sl_check "$name: openconnect's exit terminates the PPP session" "no 'session over' line" \
 		"$slog" sl_wait_for 5 grep -q "session over: terminated by peer" "$slog"

@@ -3,7 +3,8 @@
 # $VPNC_RECORD_DIR/env.<reason> (the variables vpnc-script reads, sorted, one VAR=value a line),
 # and on "connect" does what
 # vpnc-script does at its simplest: address, MTU, up, split-include routes (or a default route
-# when there are none). Used with openconnect and with `sluice connect --script`.
+# when there are none); for IPv6 the address (INTERNAL_IP6_NETMASK, else INTERNAL_IP6_ADDRESS/128)
+# and, without CISCO_IPV6_SPLIT_INC, a default route, as vpnc-script does. Used with openconnect and with `sluice connect --script`.
 set -eu
 dir=${VPNC_RECORD_DIR:-/tmp}
 env | grep -E '^(reason|TUNDEV|VPNGATEWAY|VPNPID|LOG_LEVEL|IDLE_TIMEOUT|INTERNAL_IP[46]_[A-Z0-9_]*|CISCO_[A-Z0-9_]*)=' |
@@ -24,6 +25,11 @@ connect)
 	done
 	if [ "$n" -eq 0 ]; then
 		ip route replace default dev "$TUNDEV"
+	fi
+	a6=${INTERNAL_IP6_NETMASK:-${INTERNAL_IP6_ADDRESS:+$INTERNAL_IP6_ADDRESS/128}}
+	if [ -n "$a6" ]; then
+		ip -6 addr add "$a6" dev "$TUNDEV"
+		[ -n "${CISCO_IPV6_SPLIT_INC:-}" ] || ip -6 route replace default dev "$TUNDEV" metric 1
 	fi
 	;;
 esac

@@ -8,6 +8,7 @@
 #include "dco/uapi.h"
 #include "io/tls_stream.h"
 #include "proto/hdlc.h"
+#include "proto/nd_ra.h"
 #include "proto/ppp.h"
 
 #include <arpa/inet.h>
@@ -24,6 +25,11 @@
 #define PEER_ID	  1
 #define RX_MAX	  (128u * 1024) /* HDLC bytes waiting for a closing flag */
 #define FRAME_MAX (SL_PPP_HDR_MAX + 65535u)
+/* Router Advertisement timing (RFC 4861 6.2.1 defaults scaled to a VPN session) */
+#define RA_INTERVAL_S	 200
+#define RA_ROUTER_LIFE_S 1800
+#define RA_VALID_S	 3600
+#define RA_PREFERRED_S	 1800
 
 enum framing { FRAMING_UNKNOWN, FRAMING_HDLC, FRAMING_SYNC };
 
@@ -34,6 +40,8 @@ struct link {
 	enum framing framing;
 	bool peer_added;
 	bool closing;
+	bool ra_sent_this_s; /* at most one answer to solicitations a second (RFC 4861 6.2.6) */
+	uint32_t since_ra_s;
 	char name[64];
 	size_t rx_len;
 	uint8_t rx[RX_MAX];
@@ -94,11 +102,14 @@ static int on_stream_send(void *arg, const uint8_t *ip, size_t len)
 	struct sl_ppp_server *s = arg;
 	struct link *l = s->link;
 
-	if (!l || !sl_ppp_session_up(&l->ppp) || len == 0) {
+	bool v6 = len && ip[0] >> 4 == 6;
+
+	if (!l || !sl_ppp_session_up(&l->ppp) || len == 0 ||
+	    (v6 && !sl_ppp_session_ipv6_up(&l->ppp))) {
 		s->st.no_session_drops++;
 		return -ENOTCONN;
 	}
-	return send_frame(l, (ip[0] >> 4) == 6 ? SL_PPP_IPV6 : SL_PPP_IPV4, ip, len);
+	return send_frame(l, v6 ? SL_PPP_IPV6 : SL_PPP_IPV4, ip, len);
 }
 
 /* ---- the session's life ----------------------------------------------------------------- */
@@ -113,6 +124,55 @@ static void link_free(struct link *l)
 	if (s->link == l)
 		s->link = NULL;
 	free(l);
+}
+
+/* Advertise prefix6 on the link, from our link-local address to all nodes (RFC 4861 6.2.4). */
+static void send_router_advert(struct link *l)
+{
+	struct sl_ppp_server *s = l->srv;
+	struct sl_nd_ra ra = {.prefix_len = 64,
+			      .valid_s = RA_VALID_S,
+			      .preferred_s = RA_PREFERRED_S,
+			      .router_lifetime_s = RA_ROUTER_LIFE_S,
+			      .mtu = s->cfg.mtu};
+	uint8_t b[SL_ND_RA_LEN];
+	int n;
+
+	sl_nd_link_local(l->ppp.cfg.local_ifid, ra.src);
+	ra.dst[0] = 0xff;
+	ra.dst[1] = 0x02;
+	ra.dst[15] = 0x01;
+	memcpy(ra.prefix, s->cfg.prefix6, 8);
+	n = sl_nd_build_ra(&ra, b, sizeof(b));
+	if (n > 0 && send_frame(l, SL_PPP_IPV6, b, (size_t)n) == 0)
+		s->st.router_adverts++;
+	l->since_ra_s = 0;
+}
+
+/* fe80::/64 (the whole link is the peer's but for our own address) and prefix6/64. */
+static int add_ipv6_routes(struct link *l)
+{
+	struct sl_ppp_server *s = l->srv;
+	struct sl_prefix ll = {.family = AF_INET6, .len = 64, .addr = {0xfe, 0x80}};
+	struct sl_prefix gp = {.family = AF_INET6, .len = 64};
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], p[INET6_ADDRSTRLEN];
+	uint8_t ours[16], theirs[16];
+	int r = sl_peer_route_add(s->engine, PEER_ID, &ll);
+
+	memcpy(gp.addr, s->cfg.prefix6, 8);
+	if (r == 0 && s->cfg.have_prefix6)
+		r = sl_peer_route_add(s->engine, PEER_ID, &gp);
+	if (r < 0)
+		return r;
+	sl_nd_link_local(l->ppp.cfg.local_ifid, ours);
+	sl_nd_link_local(l->ppp.peer_ifid_seen, theirs);
+	inet_ntop(AF_INET6, ours, a, sizeof(a));
+	inet_ntop(AF_INET6, theirs, b, sizeof(b));
+	inet_ntop(AF_INET6, gp.addr, p, sizeof(p));
+	sl_info("ppp %s: IPv6 up, this end %s, peer %s; %s%s%s", l->name, a, b,
+		s->cfg.have_prefix6 ? "prefix " : "link-local only (no --ipv6-prefix)",
+		s->cfg.have_prefix6 ? p : "", s->cfg.have_prefix6 ? "/64 advertised" : "");
+	return 0;
 }
 
 static void on_network(void *arg)
@@ -134,6 +194,8 @@ static void on_network(void *arg)
 		l->peer_added = true;
 		r = sl_peer_route_add(s->engine, PEER_ID, &p4);
 	}
+	if (r == 0 && sl_ppp_session_ipv6_up(&l->ppp))
+		r = add_ipv6_routes(l);
 	if (r < 0) {
 		sl_err("ppp %s: cannot add the peer to the engine: %s", l->name, strerror(-r));
 		sl_ppp_session_close(&l->ppp, "internal error");
@@ -143,13 +205,20 @@ static void on_network(void *arg)
 	sl_info("ppp %s: network up (%s framing), peer %s; data over TLS through the engine's "
 		"stream path (no UDP/DTLS for PPP)",
 		l->name, l->framing == FRAMING_HDLC ? "HDLC" : "RFC 1661", a);
+	if (sl_ppp_session_ipv6_up(&l->ppp) && s->cfg.have_prefix6)
+		send_router_advert(l);
 }
 
 static void on_down(void *arg, const char *reason)
 {
 	struct link *l = arg;
 
-	sl_info("ppp %s: session over: %s", l->name, reason);
+	sl_info("ppp %s: session over: %s (control packets: %llu malformed, %llu options "
+		"rejected, %llu IPv6 identifiers Nak'ed; %llu Router Solicitations answered since "
+		"start)",
+		l->name, reason, (unsigned long long)l->ppp.bad_packets,
+		(unsigned long long)l->ppp.rejected_options, (unsigned long long)l->ppp.naked_ifids,
+		(unsigned long long)l->srv->st.router_solicits);
 	l->closing = true; /* freed from the tick, after the last packets are flushed */
 	if (l->peer_added) {
 		sl_peer_del(l->srv->engine, PEER_ID);
@@ -160,6 +229,22 @@ static void on_down(void *arg, const char *reason)
 static const struct sl_ppp_session_ops session_ops = {on_session_send, on_network, on_down};
 
 /* ---- receiving --------------------------------------------------------------------------- */
+
+/* A Router Solicitation is ours to answer (the kernel behind the TUN is no router): true if taken.
+ */
+static bool router_solicit(struct link *l, const uint8_t *ip, size_t n)
+{
+	uint8_t src[16];
+
+	if (!l->srv->cfg.have_prefix6 || !sl_nd_router_solicit(ip, n, src))
+		return false;
+	l->srv->st.router_solicits++;
+	if (!l->ra_sent_this_s) {
+		l->ra_sent_this_s = true;
+		send_router_advert(l);
+	}
+	return true;
+}
 
 static void on_frame(struct link *l, const uint8_t *f, size_t n)
 {
@@ -180,8 +265,16 @@ static void on_frame(struct link *l, const uint8_t *f, size_t n)
 	case SL_PPP_IPV6CP:
 		sl_ppp_session_input(&l->ppp, proto, f, n);
 		return;
-	case SL_PPP_IPV4:
 	case SL_PPP_IPV6:
+		if (!sl_ppp_session_ipv6_up(&l->ppp) || !l->peer_added) {
+			s->st.no_session_drops++;
+			return;
+		}
+		if (router_solicit(l, f, n))
+			return;
+		sl_engine_stream_input(s->engine, PEER_ID, f, n);
+		return;
+	case SL_PPP_IPV4:
 		if (!sl_ppp_session_up(&l->ppp) || !l->peer_added) {
 			s->st.no_session_drops++;
 			return;
@@ -228,6 +321,23 @@ static void hdlc_input(struct link *l, const uint8_t *b, size_t n)
 	l->rx_len -= off;
 }
 
+/* A random interface identifier: non-zero and not the other one (RFC 5072 4.1). */
+static void random_ifid(uint8_t out[8], const uint8_t other[8])
+{
+	static const uint8_t zero[8];
+
+	for (int i = 0; i < 8; i++) {
+		if (RAND_bytes(out, 8) != 1)
+			memset(out, 0x22 + i, 8);
+		out[0] &=
+			~0x02; /* the "u" bit clear: not from a global IEEE identifier (RFC 4291) */
+		if (memcmp(out, zero, 8) && (!other || memcmp(out, other, 8)))
+			return;
+	}
+	memset(out, 0x22, 8);
+	out[7] = other && other[7] == 0x22 ? 0x23 : 0x22;
+}
+
 static void start_session(struct link *l, enum framing f)
 {
 	struct sl_ppp_server *s = l->srv;
@@ -240,10 +350,8 @@ static void start_session(struct link *l, enum framing f)
 	c.hdlc = f == FRAMING_HDLC;
 	if (RAND_bytes((uint8_t *)&c.magic, sizeof(c.magic)) != 1 || !c.magic)
 		c.magic = 0x5a17ce00u ^ (uint32_t)getpid();
-	if (RAND_bytes(c.local_ifid, 8) != 1 || RAND_bytes(c.peer_ifid, 8) != 1) {
-		memset(c.local_ifid, 0x11, 8);
-		memset(c.peer_ifid, 0x22, 8);
-	}
+	memcpy(c.local_ifid, s->cfg.local_ifid, 8);
+	random_ifid(c.peer_ifid, c.local_ifid);
 	memcpy(c.local_ip4, s->cfg.local_ip4, 4);
 	memcpy(c.peer_ip4, s->cfg.peer_ip4, 4);
 	memcpy(c.dns, s->cfg.dns, sizeof(c.dns));
@@ -340,8 +448,13 @@ static void on_tick(struct sl_loop *loop, struct sl_timer *t, void *arg)
 		link_free(l);
 		return;
 	}
-	if (l->framing != FRAMING_UNKNOWN)
-		sl_ppp_session_tick(&l->ppp);
+	if (l->framing == FRAMING_UNKNOWN)
+		return;
+	sl_ppp_session_tick(&l->ppp);
+	l->ra_sent_this_s = false;
+	if (s->cfg.have_prefix6 && sl_ppp_session_ipv6_up(&l->ppp) && s->link == l &&
+	    ++l->since_ra_s >= RA_INTERVAL_S)
+		send_router_advert(l);
 }
 
 static int listen_on(const struct sockaddr_storage *ss, char *err, size_t err_len)
@@ -400,6 +513,8 @@ int sl_ppp_server_new(struct sl_ppp_server **out, struct sl_loop *loop, struct s
 	s->engine = engine;
 	s->cfg = *cfg;
 	s->lfd = -1;
+	if (!memcmp(s->cfg.local_ifid, (uint8_t[8]){0}, 8))
+		random_ifid(s->cfg.local_ifid, NULL);
 	s->tls = server_ctx(cfg, err, err_len);
 	if (!s->tls) {
 		free(s);

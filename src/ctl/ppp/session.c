@@ -11,6 +11,7 @@
 
 #define RETRY_S	  3  /* as openconnect: a Configure-Request every 3 s until acked */
 #define MAX_TRIES 10 /* RFC 1661 4.6 Max-Configure */
+#define MAX_NAKS  5  /* RFC 1661 4.6 Max-Failure, here: Naks of our request in a row */
 #define PKT_MAX	  256
 
 static const uint8_t zero8[8];
@@ -199,7 +200,9 @@ static enum verdict judge_ipv6cp(struct sl_ppp_session *s, const struct sl_ppp_o
 {
 	if (o->type != SL_IPV6CP_IFID || o->len != 8)
 		return REJ;
+	/* RFC 5072 4.1: a zero identifier asks for one; ours would not be unique on the link */
 	if (is_zero(o->value, 8) || !memcmp(o->value, s->cfg.local_ifid, 8)) {
+		s->naked_ifids++;
 		memcpy(nak, s->cfg.peer_ifid, 8);
 		if (!s->cfg.server || is_zero(nak, 8)) {
 			memcpy(nak, s->cfg.local_ifid, 8);
@@ -243,6 +246,8 @@ static void apply_acked(struct sl_ppp_session *s, uint16_t proto, const uint8_t 
 			s->tx_acfc = true;
 		else if (proto == SL_PPP_IPCP && o.type == SL_IPCP_ADDR)
 			memcpy(s->peer_ip4_seen, o.value, 4);
+		else if (proto == SL_PPP_IPV6CP && o.type == SL_IPV6CP_IFID)
+			memcpy(s->peer_ifid_seen, o.value, 8);
 	}
 }
 
@@ -264,6 +269,7 @@ static void on_conf_req(struct sl_ppp_session *s, struct sl_ppp_ncp *n, const st
 			sl_ppp_build_opt(&naks, o.type, nak, o.len);
 			break;
 		case REJ:
+			s->rejected_options++;
 			sl_ppp_build_bytes(&rejs, o.value - 2, o.len + 2u);
 			break;
 		}
@@ -300,13 +306,29 @@ static void on_nak(struct sl_ppp_session *s, struct sl_ppp_ncp *n, const struct 
 		    !s->cfg.server && !is_zero(o.value, 4))
 			memcpy(s->cfg.local_ip4, o.value, 4); /* the address we are given */
 		else if (n->proto == SL_PPP_IPV6CP && o.type == SL_IPV6CP_IFID && o.len == 8 &&
-			 !is_zero(o.value, 8))
-			memcpy(s->cfg.local_ifid, o.value, 8);
+			 !is_zero(o.value, 8) && memcmp(o.value, s->peer_ifid_seen, 8))
+			memcpy(s->cfg.local_ifid, o.value,
+			       8); /* RFC 5072 4.1: take the suggestion */
 		else if (n->proto == SL_PPP_LCP && o.type == SL_LCP_MAGIC && o.len == 4)
 			s->cfg.magic = sl_get_be32(o.value) ^ 0x5a5a5a5au;
 		else if (o.type < 32)
 			n->send_opts &= ~(1u << o.type); /* a value we cannot offer: stop asking */
 	}
+}
+
+/* The peer Naks every request we make: an NCP goes (the other may carry on), LCP ends it. */
+static void give_up_naked(struct sl_ppp_session *s, struct sl_ppp_ncp *n)
+{
+	char why[80];
+
+	snprintf(why, sizeof(why), "%s: the peer Nak'ed %d requests in a row", proto_name(n->proto),
+		 MAX_NAKS);
+	if (n == &s->lcp) {
+		sl_ppp_session_close(s, why);
+		return;
+	}
+	sl_info("ppp: %s; %s off", why, n->proto == SL_PPP_IPCP ? "IPv4" : "IPv6");
+	n->disabled = true;
 }
 
 static void on_answer(struct sl_ppp_session *s, struct sl_ppp_ncp *n, const struct sl_ppp_cp *cp)
@@ -319,8 +341,13 @@ static void on_answer(struct sl_ppp_session *s, struct sl_ppp_ncp *n, const stru
 	switch (cp->code) {
 	case SL_PPP_CONF_ACK:
 		n->ours_acked = true;
+		n->naks = 0;
 		return;
 	case SL_PPP_CONF_NAK:
+		if (++n->naks > MAX_NAKS) {
+			give_up_naked(s, n);
+			return;
+		}
 		on_nak(s, n, cp);
 		break;
 	case SL_PPP_CONF_REJ:
@@ -369,7 +396,7 @@ static void on_lcp_other(struct sl_ppp_session *s, const struct sl_ppp_cp *cp, c
 		if (cp->len >= 2) {
 			struct sl_ppp_ncp *n = ncp_of(s, sl_get_be16(cp->data));
 
-			if (n && n != &s->lcp) {
+			if (n && n != &s->lcp && !n->disabled) {
 				sl_info("ppp: the peer does not speak %s", proto_name(n->proto));
 				n->disabled = true;
 				advance(s);

@@ -51,6 +51,7 @@ struct sl_ppp_ncp {
 	bool disabled;	    /* not wanted, or Protocol-Rejected by the peer */
 	uint32_t send_opts; /* bit n: we still send option n (cleared by Conf-Rej) */
 	uint32_t tries, since_req_s;
+	uint32_t naks; /* Configure-Naks in a row (RFC 1661 4.6 Max-Failure) */
 };
 
 struct sl_ppp_session {
@@ -64,10 +65,13 @@ struct sl_ppp_session {
 	bool tx_acfc, tx_pfc;
 	uint16_t peer_mru;
 	uint32_t peer_magic;
-	uint8_t peer_ip4_seen[4]; /* the address the peer says is its own (client: the server's) */
+	uint8_t peer_ip4_seen[4];  /* the address the peer says is its own (client: the server's) */
+	uint8_t peer_ifid_seen[8]; /* the interface identifier we acked for the peer (RFC 5072) */
 	uint32_t echo_id, echo_outstanding, since_echo_s;
-	uint8_t lcp_id;	      /* for echo/terminate/reject requests */
-	uint64_t bad_packets; /* malformed or unexpected control packets, ignored */
+	uint8_t lcp_id;		   /* for echo/terminate/reject requests */
+	uint64_t bad_packets;	   /* malformed or unexpected control packets, ignored */
+	uint64_t rejected_options; /* options of the peer's requests we Configure-Rejected */
+	uint64_t naked_ifids;	   /* the peer's zero or clashing IPV6CP identifiers we Nak'ed */
 };
 
 void sl_ppp_session_init(struct sl_ppp_session *s, const struct sl_ppp_session_cfg *cfg,
@@ -87,6 +91,12 @@ void sl_ppp_session_close(struct sl_ppp_session *s, const char *reason);
 static inline bool sl_ppp_session_up(const struct sl_ppp_session *s)
 {
 	return s->phase == SL_PPP_NETWORK;
+}
+
+/* In the network phase with IPV6CP Opened (not rejected or closed): IPv6 may flow. */
+static inline bool sl_ppp_session_ipv6_up(const struct sl_ppp_session *s)
+{
+	return s->phase == SL_PPP_NETWORK && !s->ipv6cp.disabled;
 }
 
 #endif
