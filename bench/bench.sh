@@ -10,8 +10,8 @@
 #     (sluice openvpn) against an openvpn server, an openvpn client against the sluice server,
 #     and openvpn against openvpn, so the three rows differ only in who runs each end,
 #   - ocserv with stock openconnect, and ocserv with `sluice connect` (AnyConnect, DTLS, TCP
-#     throughput only; bench/anyconnect.sh; sluice's DTLS data still goes through OpenSSL in
-#     its control plane),
+#     throughput only; bench/anyconnect.sh; sluice's DTLS records are sealed and opened in
+#     its engine, after OpenSSL's handshake),
 # three things through each:
 #   - single-stream TCP throughput: iperf3, BENCH_SECONDS=10, receiver side;
 #   - 64-byte UDP packet rate: bench/pps (sendmmsg, as fast as it can) for PPS_SECONDS=5,
