@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * AnyConnect DTLS (PSK-NEGOTIATE): OpenSSL does the handshake on a socket of
- * our own, then the socket and the session's keys go to the engine, whose
- * SL_WIRE_DTLS path seals and opens every data record in place.
+ * AnyConnect DTLS (PSK-NEGOTIATE, or legacy resumption): OpenSSL does the
+ * handshake on a socket of our own, then the socket and the session's keys go
+ * to the engine, whose SL_WIRE_DTLS path seals and opens every data record in
+ * place.
  */
 #include "ctl/anyconnect/dtls.h"
 
 #include "core/log.h"
 #include "ctl/anyconnect/dtls_keys.h"
-#include "proto/cstp.h"
 #include "sluice/engine_dtls.h"
 
 #include <errno.h>
@@ -192,8 +192,11 @@ static int start_handshake(struct sl_ac_dtls *d)
 		return -EIO;
 	}
 	d->ssl = SSL_new(d->ctx);
-	if (!d->ssl)
+	if (!d->ssl) {
+		take_back(d);
+		set_state(d, D_IDLE);
 		return -ENOMEM;
+	}
 	SSL_set_app_data(d->ssl, d);
 	SSL_set_connect_state(d->ssl);
 	memset(&d->seq, 0, sizeof(d->seq));
@@ -213,6 +216,8 @@ static int start_handshake(struct sl_ac_dtls *d)
 	bio = BIO_new_dgram(d->fd, BIO_NOCLOSE);
 	if (!bio) {
 		drop_ssl(d);
+		take_back(d);
+		set_state(d, D_IDLE);
 		return -ENOMEM;
 	}
 	BIO_ctrl(bio, BIO_CTRL_DGRAM_SET_CONNECTED, 0, &d->peer);
