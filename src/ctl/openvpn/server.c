@@ -64,7 +64,9 @@ struct sl_ovpn_server {
 	struct client clients[MAX_CLIENTS];
 	struct sl_timer t_check, t_session, t_reap;
 	int listen_fd; /* proto tcp-server, else -1 */
-	uint64_t spoofed_resets, bad_cookies;
+	/* Control packets from unknown addresses: answered resets (no state kept), those that
+	 * failed to unwrap or parse, and those whose cookie did not check out. */
+	uint64_t resets_answered, spoofed_resets, bad_cookies;
 };
 
 static uint64_t now_ms(const struct sl_ovpn_server *s)
@@ -586,6 +588,7 @@ void sl_ovpn_server_on_control(void *arg, const uint8_t *pkt, size_t len,
 	}
 	if (in.opcode == SL_OVPN_P_CONTROL_HARD_RESET_CLIENT_V2 && !in.key_id && !in.n_acks) {
 		answer_reset(s, &in, from);
+		s->resets_answered++;
 		return;
 	}
 	if ((in.opcode != SL_OVPN_P_CONTROL_V1 && in.opcode != SL_OVPN_P_ACK_V1) ||
@@ -752,6 +755,27 @@ static void on_check_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 	arm_session_timer(s);
 }
 
+/* `sluice show`: clients, those still in their handshake, and the stateless listener's counts. */
+static size_t ovpn_stats(void *arg, char *out, size_t cap)
+{
+	const struct sl_ovpn_server *s = arg;
+	unsigned clients = 0, pending = 0;
+	int n;
+
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		const struct client *c = &s->clients[i];
+
+		clients += c->used && !c->doomed;
+		pending += c->used && !c->doomed && !c->keys_in;
+	}
+	n = snprintf(out, cap,
+		     "ovpn_clients=%u\novpn_pending=%u\novpn_resets_answered=%llu\n"
+		     "ovpn_bad_packets=%llu\novpn_bad_cookies=%llu\n",
+		     clients, pending, (unsigned long long)s->resets_answered,
+		     (unsigned long long)s->spoofed_resets, (unsigned long long)s->bad_cookies);
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
 /* Set-up */
 
 static int setup_pool(struct sl_ovpn_server *s, char *err, size_t err_len)
@@ -875,6 +899,7 @@ int sl_ovpn_server_new(struct sl_ovpn_server **out, struct sl_loop *loop, struct
 		 "auth [null-digest],keysize 256,key-method 2,tls-server",
 		 conf->tun_mtu);
 	sl_timer_arm(loop, &s->t_check, CHECK_MS * SL_MSEC);
+	sl_engine_set_stats_hook(e, ovpn_stats, s);
 	*out = s;
 	return 0;
 }
@@ -883,6 +908,7 @@ void sl_ovpn_server_free(struct sl_ovpn_server *s)
 {
 	if (!s)
 		return;
+	sl_engine_set_stats_hook(s->e, NULL, NULL);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (s->clients[i].used)
 			drop_now(&s->clients[i]);
