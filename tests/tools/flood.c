@@ -234,54 +234,34 @@ static size_t make_reset(struct flood *f, unsigned char *out)
 	return OVPN_RESET_LEN;
 }
 
-/* One hostile OpenVPN-shaped datagram of the run's kind into out; its length. */
-static size_t make_one_ovpn(struct flood *f, unsigned char *out, uint64_t r,
-			    const struct captured *c)
+/* Random bytes: for ESP at least 8 and never the non-ESP marker (an SPI nobody owns), for
+ * OpenVPN 1..1400 with any first byte. */
+static size_t make_random(struct flood *f, unsigned char *out, uint64_t r)
 {
-	size_t len;
+	size_t len = f->wire == WIRE_OPENVPN ? 1 + (size_t)(r >> 32) % 1400
+					     : 8 + (size_t)(r >> 32) % 1393;
 
-	switch (f->kind) {
-	case RANDOM:
-		len = 1 + (size_t)(r >> 32) % 1400;
-		rng_fill(&f->rng, out, len);
-		return len;
-	case TRUNCATED:
-		len = 1 + (size_t)(r >> 32) % (c->len - 1);
-		memcpy(out, c->data, len);
-		if (len >= OVPN_HDR)
-			put_be32(out + 4, f->seq_next++);
-		return len;
-	case REPLAY:
-		memcpy(out, c->data, c->len);
-		return c->len;
-	case WRONGKEY:
-		memcpy(out, c->data, 4); /* opcode, key id, the legitimate peer id */
-		put_be32(out + 4, f->seq_next++);
-		return seal_wrong_key_ovpn(f, out, c->len);
-	case RESET:
-		return make_reset(f, out);
-	default:
-		break;
-	}
-	return 0;
+	rng_fill(&f->rng, out, len);
+	if (f->wire == WIRE_ESP && !get_be32(out))
+		out[0] = 1;
+	return len;
 }
 
-/* One hostile datagram of the run's kind into out; its length. */
+/*
+ * One hostile datagram of the run's kind into out; its length. Both wires' data packets begin
+ * with 8 bytes whose last 4 are the packet counter (ESP: SPI, sequence number; OpenVPN: opcode
+ * and key id, peer id, packet id), and the first 4 name the receiver (the SPI; the opcode, key
+ * id and peer id), so truncated, replay and wrongkey differ only in how they seal.
+ */
 static size_t make_one(struct flood *f, unsigned char *out)
 {
 	uint64_t r = rng_next(&f->rng);
 	const struct captured *c = f->ncap ? &f->cap[r % f->ncap] : NULL;
 	size_t len;
 
-	if (f->wire == WIRE_OPENVPN)
-		return make_one_ovpn(f, out, r, c);
 	switch (f->kind) {
 	case RANDOM:
-		len = 8 + (size_t)(r >> 32) % 1393;
-		rng_fill(&f->rng, out, len);
-		if (!get_be32(out))
-			out[0] = 1;
-		return len;
+		return make_random(f, out, r);
 	case TRUNCATED:
 		len = 1 + (size_t)(r >> 32) % (c->len - 1);
 		memcpy(out, c->data, len);
@@ -292,9 +272,12 @@ static size_t make_one(struct flood *f, unsigned char *out)
 		memcpy(out, c->data, c->len);
 		return c->len;
 	case WRONGKEY:
-		memcpy(out, c->data, ESP_HDR); /* the legitimate SPI */
+		memcpy(out, c->data, 4); /* the legitimate receiver */
 		put_be32(out + 4, f->seq_next++);
-		return seal_wrong_key(f, out, c->len);
+		return f->wire == WIRE_OPENVPN ? seal_wrong_key_ovpn(f, out, c->len)
+					       : seal_wrong_key(f, out, c->len);
+	case RESET:
+		return make_reset(f, out);
 	default:
 		break;
 	}
