@@ -271,6 +271,10 @@ static void test_control_packets_go_to_the_control_plane(void **state)
 
 		sl_engine_stats(w->a.e, &s);
 		assert_int_equal(s.drops[SL_DROP_MALFORMED - 1], 1);
+		/* Every datagram read is accounted for: one handed on, one a receive drop. */
+		assert_int_equal(s.udp_rx_datagrams, 2);
+		assert_int_equal(s.control_rx, 1);
+		assert_int_equal(s.udp_rx_drops[SL_DROP_MALFORMED - 1], 1);
 	}
 	assert_int_equal(w->a.n_control, 1);
 }
@@ -358,6 +362,9 @@ static void test_tamper_and_replay(void **state)
 	assert_int_equal(harness_stats(w->a.e, PEER_CLIENT).rx_packets, 1);
 	assert_int_equal(harness_stats(w->a.e, PEER_CLIENT).drops[SL_DROP_REPLAY - 1], 1);
 	assert_int_equal(harness_stats(w->a.e, PEER_CLIENT).drops[SL_DROP_AUTH - 1], 1);
+	/* Datagrams read from UDP: their drops also count as receive drops (impair.sh's sums). */
+	assert_int_equal(harness_stats(w->a.e, PEER_CLIENT).udp_rx_drops[SL_DROP_REPLAY - 1], 1);
+	assert_int_equal(harness_stats(w->a.e, PEER_CLIENT).udp_rx_drops[SL_DROP_AUTH - 1], 1);
 	/* ESP keys are refused on an OpenVPN engine's key API and vice versa. */
 	{
 		struct sl_ovpn_key_pair kp = {.cipher = SL_CIPHER_AES256GCM, .key_id = 8};

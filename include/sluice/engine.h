@@ -182,6 +182,7 @@ struct sl_peer_stats {
 	 * datagram can be accounted for: accepted (data, keepalive) or one of these. */
 	uint64_t udp_rx_drops[SL_STAT_DROP__COUNT];
 	uint64_t udp_rx_datagrams; /* interface only: every datagram recvmmsg returned */
+	uint64_t control_rx;	   /* interface only: of those, handed to the control plane */
 	enum sl_transport transport;
 	uint64_t last_rx_ns; /* loop clock of the last authenticated packet, 0 = never */
 	uint8_t key_id[2];   /* per slot */

@@ -626,9 +626,9 @@ void datapath_flush(struct sl_engine *e)
 	flush_all(e);
 }
 
-void datapath_deliver(struct sl_engine *e, struct peer *p, struct sl_pkt *pk)
+void datapath_deliver(struct sl_engine *e, struct peer *p, struct sl_pkt *pk, bool stream)
 {
-	deliver(e, p, pk, 0, false);
+	deliver(e, p, pk, 0, stream);
 }
 
 void datapath_queue(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *to)

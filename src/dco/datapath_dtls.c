@@ -218,5 +218,5 @@ void datapath_dtls_rx(struct sl_engine *e, struct sl_pkt *pk, const struct socka
 		return;
 	}
 	sl_pkt_pull(pk, 1);
-	datapath_deliver(e, p, pk);
+	datapath_deliver(e, p, pk, false);
 }

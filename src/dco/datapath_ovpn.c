@@ -267,11 +267,20 @@ int sl_engine_ovpn_set_client_to_client(struct sl_engine *e, bool on)
 }
 
 /*
+ * A received packet's drop: a datagram read from the UDP socket also counts in udp_rx_drops (so
+ * that each one read is accounted for), one from a TCP stream (no source address) does not.
+ */
+static void drop_rx(struct sl_peer_stats *s, enum sl_drop d, bool stream)
+{
+	(stream ? count_drop : count_udp_rx_drop)(s, d);
+}
+
+/*
  * client-to-client: the inner destination belongs to another peer. Its source must be the
  * sender's own (as deliver() checks for the TUN path); then a copy goes out sealed for the
  * other peer (the rx buffer belongs to the receive batch). True if the packet was taken.
  */
-static bool forward_to_peer(struct sl_engine *e, struct peer *from, struct sl_pkt *pk)
+static bool forward_to_peer(struct sl_engine *e, struct peer *from, struct sl_pkt *pk, bool stream)
 {
 	int family = pk->len && (pk->data[0] >> 4) == 6 ? AF_INET6 : AF_INET;
 	uint32_t src_off = family == AF_INET ? 12 : 8, dst_off = family == AF_INET ? 16 : 24;
@@ -288,23 +297,26 @@ static bool forward_to_peer(struct sl_engine *e, struct peer *from, struct sl_pk
 	to = engine_peer(e, to_id);
 	copy = to ? sl_pool_get(e->pool) : NULL;
 	if (!copy) {
-		count_drop(&from->stats, to ? SL_DROP_NOMEM : SL_DROP_NOROUTE);
+		drop_rx(&from->stats, to ? SL_DROP_NOMEM : SL_DROP_NOROUTE, stream);
 		return true;
 	}
 	memcpy(sl_pkt_put(copy, pk->len), pk->data, pk->len);
 	from->stats.rx_packets++;
 	from->stats.rx_bytes += pk->len;
+	if (stream)
+		from->stats.stream_rx_packets++;
 	datapath_ovpn_tx(e, to, copy);
 	return true;
 }
 
 /* After decryption: framing, then ping / OCC / an IP packet. */
-static void rx_payload(struct sl_engine *e, struct peer *p, struct key_slot *k, struct sl_pkt *pk)
+static void rx_payload(struct sl_engine *e, struct peer *p, struct key_slot *k, struct sl_pkt *pk,
+		       bool stream)
 {
 	uint8_t occ;
 
 	if (sl_ovpn_comp_decode(k->comp, pk) != SL_OVPN_COMP_OK) {
-		count_drop(&p->stats, SL_DROP_MALFORMED);
+		drop_rx(&p->stats, SL_DROP_MALFORMED, stream);
 		return;
 	}
 	if (sl_ovpn_is_ping(pk->data, pk->len)) {
@@ -317,28 +329,31 @@ static void rx_payload(struct sl_engine *e, struct peer *p, struct key_slot *k, 
 			engine_emit(e, SL_EVENT_PEER_EXIT, p->id);
 		return;
 	}
-	if (e->ovpn_client_to_client && forward_to_peer(e, p, pk))
+	if (e->ovpn_client_to_client && forward_to_peer(e, p, pk, stream))
 		return;
-	datapath_deliver(e, p, pk);
+	datapath_deliver(e, p, pk, stream);
 }
 
+/* from: the datagram's source, or NULL for a packet from a TCP stream (sl_engine_ovpn_input). */
 void datapath_ovpn_rx(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *from)
 {
 	struct sl_ovpn_class c;
 	struct key_slot *k;
 	struct peer *p;
 	enum sl_drop d;
-	bool foreign;
+	bool foreign, stream = !from;
 
 	switch (sl_ovpn_classify(pk->data, pk->len, &c)) {
 	case SL_OVPN_KIND_CONTROL:
-		if (e->cfg.on_control)
+		if (e->cfg.on_control) {
+			e->stats.control_rx++;
 			e->cfg.on_control(e->cfg.control_arg, pk->data, pk->len, from);
-		else
-			count_drop(&e->stats, SL_DROP_NOKEY);
+		} else {
+			drop_rx(&e->stats, SL_DROP_NOKEY, stream);
+		}
 		return;
 	case SL_OVPN_KIND_MALFORMED:
-		count_drop(&e->stats, SL_DROP_MALFORMED);
+		drop_rx(&e->stats, SL_DROP_MALFORMED, stream);
 		return;
 	default:
 		break;
@@ -346,20 +361,20 @@ void datapath_ovpn_rx(struct sl_engine *e, struct sl_pkt *pk, const struct socka
 	p = peer_of(e, &c);
 	k = p ? slot_for_key_id(p, c.key_id) : NULL;
 	if (!k) {
-		count_drop(p ? &p->stats : &e->stats, SL_DROP_NOKEY);
+		drop_rx(p ? &p->stats : &e->stats, SL_DROP_NOKEY, stream);
 		return;
 	}
 	/* The auth-failure budget of datapath.c; TCP input (no from) is never charged. */
 	foreign = from && !same_addr(&p->cfg.endpoint, from);
 	if (foreign && !datapath_auth_budget_left(p, sl_loop_now(e->loop))) {
-		count_drop(&p->stats, SL_DROP_RATE);
+		drop_rx(&p->stats, SL_DROP_RATE, stream);
 		return;
 	}
 	d = k->cbc ? sl_ovpn_cbc_open(&k->cbcs->rx, pk) : sl_ovpn_open(&k->orx, pk);
 	if (d != SL_DROP_NONE) {
 		if (foreign && d == SL_DROP_AUTH)
 			p->auth_budget.tokens--;
-		count_drop(&p->stats, d);
+		drop_rx(&p->stats, d, stream);
 		return;
 	}
 	p->stats.last_rx_ns = sl_loop_now(e->loop);
@@ -371,7 +386,7 @@ void datapath_ovpn_rx(struct sl_engine *e, struct sl_pkt *pk, const struct socka
 		if (moved)
 			engine_emit(e, SL_EVENT_ENDPOINT_CHANGED, p->id);
 	}
-	rx_payload(e, p, k, pk);
+	rx_payload(e, p, k, pk, stream);
 }
 
 int sl_engine_ovpn_input(struct sl_engine *e, const uint8_t *pkt, size_t len)

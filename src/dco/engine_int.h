@@ -146,7 +146,8 @@ void count_drop(struct sl_peer_stats *s, enum sl_drop reason);
 void count_udp_rx_drop(struct sl_peer_stats *s, enum sl_drop reason);
 
 /* For datapath_ovpn.c: deliver an opened inner packet to TUN; queue a sealed one for UDP. */
-void datapath_deliver(struct sl_engine *e, struct peer *p, struct sl_pkt *pk);
+/* stream: the packet came over a TCP stream, not a UDP datagram (which counters it counts in) */
+void datapath_deliver(struct sl_engine *e, struct peer *p, struct sl_pkt *pk, bool stream);
 /* Whether a datagram from an address other than p's endpoint may still be opened. */
 bool datapath_auth_budget_left(struct peer *p, sl_time_ns now);
 /* The engine's UDP socket of that family, or NULL. */

@@ -208,6 +208,7 @@ static int op_stats(struct sl_engine *e, const struct sl_uapi_request *req, stru
 		      (unsigned long long)s.tun_gro_tx);
 	print_counters(b, &s);
 	sl_buf_printf(b, "udp_rx_datagrams=%llu\n", (unsigned long long)s.udp_rx_datagrams);
+	sl_buf_printf(b, "control_rx=%llu\n", (unsigned long long)s.control_rx);
 	if (e->stats_hook) {
 		char extra[1024];
 		size_t n = e->stats_hook(e->stats_hook_arg, extra, sizeof(extra));

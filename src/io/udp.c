@@ -154,6 +154,8 @@ static uint32_t gso_run(const struct sl_udp_batch *b, uint32_t i)
 {
 	uint32_t seg = b->pkts[i]->len, total = seg, j = i + 1;
 
+	if (b->gso_seg_max && seg >= b->gso_seg_max)
+		return 1;
 	while (j < b->n && j - i < SL_UDP_GSO_SEGS_MAX && same_addr(&b->addrs[i], &b->addrs[j])) {
 		uint32_t len = b->pkts[j]->len;
 
@@ -224,6 +226,15 @@ int sl_udp_send_batch(int fd, struct sl_udp_batch *b)
 			/* The egress device cannot checksum GSO segments: send them one by one. */
 			b->gso = false;
 			m = build_msgs(b, done, false, msgs, iov, ctl, runs);
+			k = 0;
+			continue;
+		}
+		if (r < 0 && errno == EMSGSIZE && runs[k] > 1) {
+			/* Segments beyond the path MTU (OpenVPN's 1500-byte tun-mtu plus its header
+			 * on a 1500-byte link): from now on, datagrams this long leave one by one.
+			 */
+			b->gso_seg_max = b->pkts[done]->len;
+			m = build_msgs(b, done, true, msgs, iov, ctl, runs);
 			k = 0;
 			continue;
 		}

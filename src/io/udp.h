@@ -29,6 +29,9 @@ struct sl_udp_batch {
 	uint32_t n;
 	bool gso; /* send: join runs of equal-size datagrams to one address with UDP_SEGMENT;
 		     cleared for good when the kernel refuses it (EIO: no checksum offload) */
+	uint32_t gso_seg_max; /* send: 0, or the segment size the kernel refused (EMSGSIZE: larger
+				 than the path MTU): datagrams this long or longer go alone, and
+				 the kernel fragments each as it would any other */
 	uint32_t rxq_dropped; /* recv: the kernel's running count of datagrams it dropped
 				 (SO_RXQ_OVFL) */
 	struct sl_pkt *pkts[SL_UDP_BATCH_MAX];

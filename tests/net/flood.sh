@@ -9,11 +9,19 @@
 # without it are printed (on a 2-CPU machine the flooder, both tunnels and TCP share the CPUs, so
 # the ratio says as much about the machine as about sluice; it is reported, not asserted).
 #
+#
+# With WIRE=openvpn (tests/net/flood_openvpn.sh) both ends are `sluice openvpn --config FILE`
+# (scripts/netns_wire.sh) and the flooder speaks OpenVPN's shape (flood --wire openvpn): random
+# bytes (any opcode: some reach the control plane, which must count each one), truncated and
+# replayed P_DATA_V2, and P_DATA_V2 for the client's peer id and key id under a wrong key.
+#
 #   FLOOD_PER_KIND   datagrams per kind (default 250000)
 #   FLOOD_PPS        pace of the flooder, datagrams per second (default 0: as fast as it can)
 set -eu
 # shellcheck source=scripts/netns.sh
 . "$(dirname "$0")/../../scripts/netns.sh"
+# shellcheck source=scripts/netns_wire.sh
+. "$(dirname "$0")/../../scripts/netns_wire.sh"
 
 PER_KIND=${FLOOD_PER_KIND:-250000}
 PPS=${FLOOD_PPS:-0}
@@ -24,16 +32,16 @@ FLOOD=${FLOOD:-$SL_BUILD/tests/tools/flood}
 RSS_SLACK=${SL_RSS_SLACK_KIB:-8192}
 
 sl_need_root
-sl_need_sluice flood
+sl_need_sluice "$(sl_wire_name flood)"
 sl_need_cmd nc sha256sum tee jq
 if [ ! -x "$FLOOD" ]; then
-	echo "FAIL: flood (no flood tool at $FLOOD: run make)"
+	echo "FAIL: $(sl_wire_name flood) (no flood tool at $FLOOD: run make)"
 	exit 1
 fi
-sl_init flood
+sl_init "$(sl_wire_name flood)"
 sl_netns_pair
 ip -n "$SL_NS_C" addr add "$FLOOD_ADDR/24" dev veth0
-if ! sl_tunnel_pair f || ! sl_wait_for 10 sl_transport_is "$SL_IF_S" udp; then
+if ! sl_wire_pair f || ! sl_wait_for 10 sl_transport_is "$SL_IF_S" udp; then
 	sl_fail "tunnel up" "no ping through the tunnel within 10 s, or not on udp" \
 		"$SL_LOG_S" "$SL_LOG_C"
 	exit 1
@@ -92,11 +100,22 @@ declare -A EXPECT=(
 	[replay]='.peers[0].drops.replay + .peers[0].drops.rate'
 	[wrongkey]='.peers[0].drops.auth + .peers[0].drops.rate'
 )
+FLOOD_WIRE=esp
+if [ "$SL_WIRE" = openvpn ]; then
+	FLOOD_WIRE=openvpn
+	# Any first byte: a data opcode (for the sole peer, or no peer), a control opcode (handed to
+	# the control plane: control_rx), or none (malformed).
+	EXPECT[random]='.drops.nokey + .drops.malformed + .control_rx + .peers[0].drops.nokey
+		+ .peers[0].drops.malformed + .peers[0].drops.auth + .peers[0].drops.replay
+		+ .peers[0].drops.rate'
+fi
+# The control plane's answer to each control packet from an unknown address (OpenVPN wire).
+CONTROL_SHARE='(.ovpn_resets_answered // 0) + (.ovpn_bad_packets // 0) + (.ovpn_bad_cookies // 0)'
 OVERFLOW='.drops.overflow'
 # Datagrams read = accepted + receive drops, at any instant (one reply is one loop iteration).
 ACCOUNT='def rx: [to_entries[] | select(.key | startswith("udp_rx_drop_")) | .value] | add;
 	.udp_rx_datagrams == rx + (.peers | map(rx + .rx_packets - .stream_rx_packets
-		+ .keepalive_rx) | add) + .keepalive_rx'
+		+ .keepalive_rx) | add) + .keepalive_rx + (.control_rx // 0)'
 
 fb0=$(rx_bytes)
 ft0=$(sl_now_ms)
@@ -104,8 +123,8 @@ for kind in random truncated replay wrongkey; do
 	snapshot "$kind-before"
 	c0=$(cpu_ms)
 	TIMEFORMAT='%3U %3S'
-	if ! { time ip netns exec "$SL_NS_C" "$FLOOD" --kind "$kind" --to "$SL_ADDR_S:4500" \
-		--from "$FLOOD_ADDR" --count "$PER_KIND" --pps "$PPS" --seed 3 \
+	if ! { time ip netns exec "$SL_NS_C" "$FLOOD" --wire "$FLOOD_WIRE" --kind "$kind" \
+		--to "$SL_ADDR_S:4500" --from "$FLOOD_ADDR" --count "$PER_KIND" --pps "$PPS" --seed 3 \
 		>"$SL_WORK/flood-$kind.log" 2>&1; } 2>"$SL_WORK/flood-$kind.time"; then
 		sl_fail "$kind: flooder ran" "flood exited non-zero" "$SL_WORK/flood-$kind.log"
 		continue
@@ -126,6 +145,21 @@ for kind in random truncated replay wrongkey; do
 	sl_check "$kind: server still accounts for every datagram read" \
 		"$(field "$kind-after" '{udp_rx_datagrams}')" "$SL_LOG_S" \
 		[ "$(field "$kind-after" "$ACCOUNT")" = true ]
+	why=
+	for r in auth replay nokey malformed rate; do
+		q="(.drops.$r + ([.peers[].drops.$r] | add // 0))"
+		d=$(($(field "$kind-after" "$q") - $(field "$kind-before" "$q")))
+		[ "$d" -gt 0 ] && why="$why $r=+$d"
+	done
+	echo "    $kind: drops by reason:${why:- none}"
+	if [ "$SL_WIRE" = openvpn ] && [ "$kind" = random ]; then
+		ctl=$(($(field "$kind-after" .control_rx) - $(field "$kind-before" .control_rx)))
+		share=$(($(field "$kind-after" "$CONTROL_SHARE") - $(field "$kind-before" "$CONTROL_SHARE")))
+		echo "    $kind: control packets to the control plane +$ctl, counted there +$share" \
+			"($(field "$kind-after" '"answered \(.ovpn_resets_answered), bad \(.ovpn_bad_packets), bad cookie \(.ovpn_bad_cookies)"'))"
+		sl_check "$kind: the control plane counts every control packet it was handed" \
+			"handed $ctl, counted $share" "$SL_LOG_S" [ "$ctl" = "$share" ]
+	fi
 done
 fb1=$(rx_bytes)
 ft1=$(sl_now_ms)

@@ -9,6 +9,22 @@
  *   wrongkey   well-formed ESP for the legitimate SPI, fresh sequence numbers, sealed with
  *              AES-256-GCM (RFC 4106 layout) under a random key: the tag cannot verify
  *
+ * With --wire openvpn the same four kinds take OpenVPN 2.6's shape (P_DATA_V2: opcode 9 and key
+ * id in the first byte, a 3-byte peer id, a 4-byte packet id, the 16-byte tag, the ciphertext):
+ *
+ *   random     random bytes, 1..1400 long, any first byte (so some reach the control plane)
+ *   truncated  a captured P_DATA_V2 cut short, its packet id moved far ahead
+ *   replay     captured P_DATA_V2 sent again verbatim, from another address
+ *   wrongkey   P_DATA_V2 for the legitimate peer id and key id, fresh packet ids, sealed with
+ *              AES-256-GCM (AAD the first 8 bytes, nonce packet id | implicit IV) under a
+ *              random key
+ *   reset      P_CONTROL_HARD_RESET_CLIENT_V2 (no tls-auth/tls-crypt), a fresh random session id
+ *              each: what a server must answer without keeping any state
+ *   cookie     --count handshakes carried one step further, each from its own port: the reset,
+ *              then the P_ACK_V1 that echoes the server's cookie (the session id of its answer),
+ *              so the server takes a client slot for each; they never send TLS. Prints
+ *              "answered=N" (cookies echoed) beside sent=N
+ *
  * Legitimate packets are captured on --iface with an AF_PACKET socket (UDP to --to, seen as they
  * leave or arrive), so the flooder needs no key and no help from sluice: it sees what an attacker
  * on the path sees. Randomness comes from --seed. Datagrams go out in sendmmsg batches of 64, at
@@ -34,25 +50,36 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH	     64
-#define MAX_CAPTURE  1024
-#define MAX_DGRAM    2048
-#define ESP_HDR	     8 /* SPI, sequence number */
-#define GCM_IV	     8
-#define GCM_TAG	     16
-#define SEQ_AHEAD    (1u << 24) /* far ahead of the legitimate sender, far from wrapping */
-#define REPLAY_AGING 500	/* ms between capture and replay: out of the receiver's window */
+#define BATCH	       64
+#define MAX_CAPTURE    1024
+#define MAX_DGRAM      2048
+#define ESP_HDR	       8 /* SPI, sequence number */
+#define OVPN_HDR       8 /* opcode | key id, peer id, packet id */
+#define OVPN_DATA_V2   9
+#define OVPN_ACK_V1    5
+#define OVPN_RESET_C   7 /* P_CONTROL_HARD_RESET_CLIENT_V2 */
+#define OVPN_RESET_S   8 /* P_CONTROL_HARD_RESET_SERVER_V2 */
+#define OVPN_SID       8
+#define OVPN_RESET_LEN (1 + OVPN_SID + 1 + 4) /* opcode, session id, no acks, message id 0 */
+#define GCM_IV	       8
+#define GCM_TAG	       16
+#define SEQ_AHEAD      (1u << 24) /* far ahead of the legitimate sender, far from wrapping */
+#define REPLAY_AGING   500	  /* ms between capture and replay: out of the receiver's window */
 
-enum kind { RANDOM, TRUNCATED, REPLAY, WRONGKEY };
-static const char *const kind_name[] = {"random", "truncated", "replay", "wrongkey"};
+enum kind { RANDOM, TRUNCATED, REPLAY, WRONGKEY, RESET, COOKIE, NKINDS };
+static const char *const kind_name[NKINDS] = {"random",	  "truncated", "replay",
+					      "wrongkey", "reset",     "cookie"};
 
 struct captured {
 	size_t len;
 	unsigned char data[MAX_DGRAM];
 };
 
+enum wire { WIRE_ESP, WIRE_OPENVPN };
+
 struct flood {
 	enum kind kind;
+	enum wire wire;
 	struct sockaddr_in to, from;
 	const char *iface;
 	unsigned long count, pps, ncap_want;
@@ -61,7 +88,7 @@ struct flood {
 	size_t ncap;
 	uint32_t seq_next;
 	EVP_CIPHER_CTX *gcm;
-	unsigned char key[32], salt[4];
+	unsigned char key[32], salt[8]; /* salt: ESP uses 4 bytes, OpenVPN 8 (implicit IV) */
 };
 
 static uint64_t now_ms(void)
@@ -106,7 +133,16 @@ static void put_be32(unsigned char *p, uint32_t v)
 	p[3] = (unsigned char)v;
 }
 
-/* Legitimate ESP datagrams to --to, as they pass --iface; up to 5 s. */
+/* A data packet of the wire (what truncated, replay and wrongkey start from)? */
+static bool is_data(const struct flood *f, const unsigned char *d, size_t len)
+{
+	if (f->wire == WIRE_OPENVPN)
+		return len >= OVPN_HDR + GCM_TAG && d[0] >> 3 == OVPN_DATA_V2;
+	/* ESP only: a first word of zero is a non-ESP marker, one byte a NAT keepalive */
+	return len >= ESP_HDR + GCM_IV + GCM_TAG && get_be32(d);
+}
+
+/* Legitimate data datagrams to --to, as they pass --iface; up to 5 s. */
 static int capture(struct flood *f)
 {
 	/* ETH_P_ALL: a socket bound to one protocol sees only arriving packets, not leaving ones */
@@ -139,9 +175,8 @@ static int capture(struct flood *f)
 			continue;
 		udp = (const void *)(buf + hl);
 		len = (size_t)n - hl - sizeof(*udp);
-		/* ESP only: a first word of zero is a non-ESP marker, one byte a NAT keepalive */
-		if (udp->dest != f->to.sin_port || len < ESP_HDR + GCM_IV + GCM_TAG ||
-		    len > MAX_DGRAM || !get_be32(buf + hl + sizeof(*udp)))
+		if (udp->dest != f->to.sin_port || len > MAX_DGRAM ||
+		    !is_data(f, buf + hl + sizeof(*udp), len))
 			continue;
 		f->cap[f->ncap].len = len;
 		memcpy(f->cap[f->ncap++].data, buf + hl + sizeof(*udp), len);
@@ -170,7 +205,54 @@ static size_t seal_wrong_key(struct flood *f, unsigned char *out, size_t len)
 	return len;
 }
 
-/* One hostile datagram of the run's kind into out; its length. */
+/* OpenVPN's AEAD layout: AAD = opcode | peer id | packet id, nonce = packet id | implicit IV
+ * (8 random bytes), then the tag, then the ciphertext. */
+static size_t seal_wrong_key_ovpn(struct flood *f, unsigned char *out, size_t len)
+{
+	unsigned char nonce[12], *tag = out + OVPN_HDR, *ct = tag + GCM_TAG;
+	size_t plain = len - OVPN_HDR - GCM_TAG;
+	int n;
+
+	memcpy(nonce, out + 4, 4);
+	memcpy(nonce + 4, f->salt, 8);
+	rng_fill(&f->rng, ct, plain);
+	if (!EVP_EncryptInit_ex(f->gcm, NULL, NULL, f->key, nonce) ||
+	    !EVP_EncryptUpdate(f->gcm, NULL, &n, out, OVPN_HDR) ||
+	    !EVP_EncryptUpdate(f->gcm, ct, &n, ct, (int)plain) ||
+	    !EVP_EncryptFinal_ex(f->gcm, ct + n, &n) ||
+	    !EVP_CIPHER_CTX_ctrl(f->gcm, EVP_CTRL_GCM_GET_TAG, GCM_TAG, tag))
+		return 0;
+	return len;
+}
+
+/* A client's first packet: [opcode 7 | key id 0][session id][0 acks][message id 0]. */
+static size_t make_reset(struct flood *f, unsigned char *out)
+{
+	out[0] = OVPN_RESET_C << 3;
+	rng_fill(&f->rng, out + 1, OVPN_SID);
+	memset(out + 1 + OVPN_SID, 0, 5);
+	return OVPN_RESET_LEN;
+}
+
+/* Random bytes: for ESP at least 8 and never the non-ESP marker (an SPI nobody owns), for
+ * OpenVPN 1..1400 with any first byte. */
+static size_t make_random(struct flood *f, unsigned char *out, uint64_t r)
+{
+	size_t len = f->wire == WIRE_OPENVPN ? 1 + (size_t)(r >> 32) % 1400
+					     : 8 + (size_t)(r >> 32) % 1393;
+
+	rng_fill(&f->rng, out, len);
+	if (f->wire == WIRE_ESP && !get_be32(out))
+		out[0] = 1;
+	return len;
+}
+
+/*
+ * One hostile datagram of the run's kind into out; its length. Both wires' data packets begin
+ * with 8 bytes whose last 4 are the packet counter (ESP: SPI, sequence number; OpenVPN: opcode
+ * and key id, peer id, packet id), and the first 4 name the receiver (the SPI; the opcode, key
+ * id and peer id), so truncated, replay and wrongkey differ only in how they seal.
+ */
 static size_t make_one(struct flood *f, unsigned char *out)
 {
 	uint64_t r = rng_next(&f->rng);
@@ -179,11 +261,7 @@ static size_t make_one(struct flood *f, unsigned char *out)
 
 	switch (f->kind) {
 	case RANDOM:
-		len = 8 + (size_t)(r >> 32) % 1393;
-		rng_fill(&f->rng, out, len);
-		if (!get_be32(out))
-			out[0] = 1;
-		return len;
+		return make_random(f, out, r);
 	case TRUNCATED:
 		len = 1 + (size_t)(r >> 32) % (c->len - 1);
 		memcpy(out, c->data, len);
@@ -194,9 +272,14 @@ static size_t make_one(struct flood *f, unsigned char *out)
 		memcpy(out, c->data, c->len);
 		return c->len;
 	case WRONGKEY:
-		memcpy(out, c->data, ESP_HDR); /* the legitimate SPI */
+		memcpy(out, c->data, 4); /* the legitimate receiver */
 		put_be32(out + 4, f->seq_next++);
-		return seal_wrong_key(f, out, c->len);
+		return f->wire == WIRE_OPENVPN ? seal_wrong_key_ovpn(f, out, c->len)
+					       : seal_wrong_key(f, out, c->len);
+	case RESET:
+		return make_reset(f, out);
+	default:
+		break;
 	}
 	return 0;
 }
@@ -241,10 +324,58 @@ static int run(struct flood *f)
 		while (f->pps && sent * 1000 > (now_ms() - start) * f->pps)
 			usleep(1000);
 	}
-	printf("kind=%s sent=%lu captured=%zu ms=%llu retries=%lu\n", kind_name[f->kind], sent,
-	       f->ncap, (unsigned long long)(now_ms() - start), failed);
+	printf("wire=%s kind=%s sent=%lu captured=%zu ms=%llu retries=%lu\n",
+	       f->wire == WIRE_OPENVPN ? "openvpn" : "esp", kind_name[f->kind], sent, f->ncap,
+	       (unsigned long long)(now_ms() - start), failed);
 	close(fd);
 	return sent == f->count ? 0 : 1;
+}
+
+/*
+ * One handshake to the point where the server keeps state: the reset from a fresh port, its
+ * answer [opcode 8][server session id][1 ack][acked id][our session id][message id], then
+ * [opcode 5][our session id][1 ack][message id 0][server session id]. True if answered.
+ */
+static bool one_cookie(struct flood *f)
+{
+	unsigned char out[64], in[256], *p;
+	struct sockaddr_in from = f->from;
+	struct pollfd pfd;
+	bool ok = false;
+	ssize_t n;
+
+	pfd.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	pfd.events = POLLIN;
+	from.sin_port = 0;
+	if (pfd.fd < 0 || bind(pfd.fd, (struct sockaddr *)&from, sizeof(from)) < 0 ||
+	    connect(pfd.fd, (struct sockaddr *)&f->to, sizeof(f->to)) < 0 ||
+	    send(pfd.fd, out, make_reset(f, out), 0) < 0 || poll(&pfd, 1, 1000) != 1)
+		goto done;
+	n = recv(pfd.fd, in, sizeof(in), 0);
+	if (n < 1 + OVPN_SID + 1 + 4 + OVPN_SID || in[0] >> 3 != OVPN_RESET_S || in[9] != 1)
+		goto done;
+	p = out + 1 + OVPN_SID; /* our session id stays in out[1..8] */
+	out[0] = OVPN_ACK_V1 << 3;
+	*p++ = 1;
+	put_be32(p, 0);
+	memcpy(p + 4, in + 1, OVPN_SID);
+	ok = send(pfd.fd, out, (size_t)(p + 4 + OVPN_SID - out), 0) > 0;
+done:
+	if (pfd.fd >= 0)
+		close(pfd.fd);
+	return ok;
+}
+
+static int run_cookies(struct flood *f)
+{
+	unsigned long sent = 0, answered = 0;
+	uint64_t start = now_ms();
+
+	for (; sent < f->count; sent++)
+		answered += one_cookie(f);
+	printf("wire=openvpn kind=cookie sent=%lu answered=%lu ms=%llu\n", sent, answered,
+	       (unsigned long long)(now_ms() - start));
+	return 0;
 }
 
 static int parse_ipv4(const char *s, struct sockaddr_in *a, bool with_port)
@@ -265,10 +396,13 @@ static int parse_ipv4(const char *s, struct sockaddr_in *a, bool with_port)
 }
 
 static const char usage_text[] =
-	"Usage: flood --kind random|truncated|replay|wrongkey --to ADDR:PORT --from ADDR\n"
-	"             [--count N] [--pps N] [--iface IF] [--capture N] [--seed N]\n"
-	"IPv4 only. truncated, replay and wrongkey first capture legitimate ESP to ADDR:PORT on\n"
-	"IF (default veth0).\n";
+	"Usage: flood --kind random|truncated|replay|wrongkey|reset|cookie --to ADDR:PORT\n"
+	"             --from ADDR\n"
+	"             [--wire esp|openvpn] [--count N] [--pps N] [--iface IF] [--capture N]\n"
+	"             [--seed N]\n"
+	"IPv4 only. truncated, replay and wrongkey first capture legitimate data packets (ESP,\n"
+	"or OpenVPN P_DATA_V2) to ADDR:PORT on IF (default veth0). reset and cookie: OpenVPN "
+	"only.\n";
 
 static int parse_args(struct flood *f, int argc, char **argv)
 {
@@ -278,7 +412,7 @@ static int parse_args(struct flood *f, int argc, char **argv)
 		const char *o = argv[i], *v = argv[i + 1];
 
 		if (!strcmp(o, "--kind")) {
-			for (k = 0; k < 4 && strcmp(v, kind_name[k]); k++)
+			for (k = 0; k < NKINDS && strcmp(v, kind_name[k]); k++)
 				;
 		} else if (!strcmp(o, "--to")) {
 			if (parse_ipv4(v, &f->to, true) < 0)
@@ -286,6 +420,10 @@ static int parse_args(struct flood *f, int argc, char **argv)
 		} else if (!strcmp(o, "--from")) {
 			if (parse_ipv4(v, &f->from, false) < 0)
 				return -1;
+		} else if (!strcmp(o, "--wire")) {
+			if (strcmp(v, "esp") && strcmp(v, "openvpn"))
+				return -1;
+			f->wire = strcmp(v, "esp") ? WIRE_OPENVPN : WIRE_ESP;
 		} else if (!strcmp(o, "--count")) {
 			f->count = strtoul(v, NULL, 10);
 		} else if (!strcmp(o, "--pps")) {
@@ -300,8 +438,9 @@ static int parse_args(struct flood *f, int argc, char **argv)
 			return -1;
 		}
 	}
-	if (argc % 2 == 0 || k < 0 || k > 3 || !f->to.sin_port || !f->from.sin_family ||
-	    f->ncap_want < 1 || f->ncap_want > MAX_CAPTURE)
+	if (argc % 2 == 0 || k < 0 || k >= NKINDS || (k >= RESET && f->wire != WIRE_OPENVPN) ||
+	    !f->to.sin_port || !f->from.sin_family || f->ncap_want < 1 ||
+	    f->ncap_want > MAX_CAPTURE)
 		return -1;
 	f->kind = (enum kind)k;
 	return 0;
@@ -316,9 +455,12 @@ int main(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return 2;
 	}
-	if (f.kind != RANDOM) {
+	if (f.kind == COOKIE)
+		return run_cookies(&f);
+	if (f.kind != RANDOM && f.kind != RESET) {
 		if (!(f.cap = calloc(f.ncap_want, sizeof(*f.cap))) || capture(&f) < 0) {
-			fprintf(stderr, "flood: captured no ESP to the target on %s\n", f.iface);
+			fprintf(stderr, "flood: captured no %s data to the target on %s\n",
+				f.wire == WIRE_OPENVPN ? "OpenVPN" : "ESP", f.iface);
 			free(f.cap);
 			return 1;
 		}

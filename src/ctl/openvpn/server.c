@@ -24,11 +24,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_CLIENTS	      254
-#define CHECK_MS	      1000
-#define IV_PROTO_REQUEST_PUSH 4
-#define IV_PROTO_TLS_EKM      8
-#define IV_PROTO_CC_EXIT      128
+#define MAX_CLIENTS 254
+/* Handshakes in progress (no data keys yet), as the native server bounds them: per source
+ * address (any port), and in all, where the oldest gives way to a new one. */
+#define MAX_PENDING_PER_SOURCE 8
+#define MAX_PENDING	       64
+#define CHECK_MS	       1000
+#define IV_PROTO_REQUEST_PUSH  4
+#define IV_PROTO_TLS_EKM       8
+#define IV_PROTO_CC_EXIT       128
 
 struct client {
 	bool used;
@@ -64,7 +68,10 @@ struct sl_ovpn_server {
 	struct client clients[MAX_CLIENTS];
 	struct sl_timer t_check, t_session, t_reap;
 	int listen_fd; /* proto tcp-server, else -1 */
-	uint64_t spoofed_resets, bad_cookies;
+	/* Control packets from unknown addresses: answered resets (no state kept), those that
+	 * failed to unwrap or parse, and those whose cookie did not check out. */
+	uint64_t resets_answered, spoofed_resets, bad_cookies;
+	uint64_t refused_per_source, evicted_pending; /* admit_pending */
 };
 
 static uint64_t now_ms(const struct sl_ovpn_server *s)
@@ -503,6 +510,55 @@ static bool cookie_ok(struct sl_ovpn_server *s, const struct sl_ovpn_ctl *in,
 	return false;
 }
 
+static bool is_pending(const struct client *c)
+{
+	return c->used && !c->doomed && !c->keys_in;
+}
+
+static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)b)->sin6_addr,
+			       sizeof(struct in6_addr));
+	return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+	       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+}
+
+/*
+ * Room for one more handshake from `from` (a UDP client whose cookie came back, or a TCP
+ * connection): none if its address has MAX_PENDING_PER_SOURCE in progress already; with
+ * MAX_PENDING in progress in all, the oldest is dropped to make room. Connected clients are not
+ * counted, so a flood of handshakes can neither fill the table nor touch them.
+ */
+static bool admit_pending(struct sl_ovpn_server *s, const struct sockaddr_storage *from)
+{
+	struct client *oldest = NULL;
+	unsigned total = 0, same = 0;
+
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &s->clients[i];
+
+		if (!is_pending(c))
+			continue;
+		total++;
+		same += same_host(&c->addr, from);
+		if (!oldest || c->created < oldest->created)
+			oldest = c;
+	}
+	if (same >= MAX_PENDING_PER_SOURCE) {
+		s->refused_per_source++;
+		return false;
+	}
+	if (total >= MAX_PENDING) {
+		s->evicted_pending++;
+		drop_client(oldest, "evicted (too many handshakes in progress)");
+	}
+	return true;
+}
+
 static struct client *new_client(struct sl_ovpn_server *s, const struct sl_ovpn_ctl *in,
 				 const struct sockaddr_storage *from)
 {
@@ -586,6 +642,7 @@ void sl_ovpn_server_on_control(void *arg, const uint8_t *pkt, size_t len,
 	}
 	if (in.opcode == SL_OVPN_P_CONTROL_HARD_RESET_CLIENT_V2 && !in.key_id && !in.n_acks) {
 		answer_reset(s, &in, from);
+		s->resets_answered++;
 		return;
 	}
 	if ((in.opcode != SL_OVPN_P_CONTROL_V1 && in.opcode != SL_OVPN_P_ACK_V1) ||
@@ -593,6 +650,8 @@ void sl_ovpn_server_on_control(void *arg, const uint8_t *pkt, size_t len,
 		s->bad_cookies++;
 		return;
 	}
+	if (!admit_pending(s, from))
+		return;
 	c = new_client(s, &in, from);
 	if (!c) {
 		sl_warn("openvpn: no room for another client (%d)", MAX_CLIENTS);
@@ -651,6 +710,10 @@ static void on_accept(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 
 	if (cfd < 0)
 		return;
+	if (!admit_pending(s, &from)) {
+		close(cfd);
+		return;
+	}
 	for (int i = 0; i < MAX_CLIENTS && !c; i++)
 		if (!s->clients[i].used)
 			c = &s->clients[i];
@@ -750,6 +813,30 @@ static void on_check_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 		}
 	}
 	arm_session_timer(s);
+}
+
+/* `sluice show`: clients, those still in their handshake, and the stateless listener's counts. */
+static size_t ovpn_stats(void *arg, char *out, size_t cap)
+{
+	const struct sl_ovpn_server *s = arg;
+	unsigned clients = 0, pending = 0;
+	int n;
+
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		const struct client *c = &s->clients[i];
+
+		clients += c->used && !c->doomed;
+		pending += is_pending(c);
+	}
+	n = snprintf(out, cap,
+		     "ovpn_clients=%u\novpn_pending=%u\novpn_resets_answered=%llu\n"
+		     "ovpn_bad_packets=%llu\novpn_bad_cookies=%llu\novpn_refused_per_source=%llu\n"
+		     "ovpn_evicted_pending=%llu\n",
+		     clients, pending, (unsigned long long)s->resets_answered,
+		     (unsigned long long)s->spoofed_resets, (unsigned long long)s->bad_cookies,
+		     (unsigned long long)s->refused_per_source,
+		     (unsigned long long)s->evicted_pending);
+	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
 /* Set-up */
@@ -875,6 +962,7 @@ int sl_ovpn_server_new(struct sl_ovpn_server **out, struct sl_loop *loop, struct
 		 "auth [null-digest],keysize 256,key-method 2,tls-server",
 		 conf->tun_mtu);
 	sl_timer_arm(loop, &s->t_check, CHECK_MS * SL_MSEC);
+	sl_engine_set_stats_hook(e, ovpn_stats, s);
 	*out = s;
 	return 0;
 }
@@ -883,6 +971,7 @@ void sl_ovpn_server_free(struct sl_ovpn_server *s)
 {
 	if (!s)
 		return;
+	sl_engine_set_stats_hook(s->e, NULL, NULL);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (s->clients[i].used)
 			drop_now(&s->clients[i]);

@@ -1,0 +1,4 @@
+#!/bin/bash
+# tests/net/flood.sh over the OpenVPN 2.6 wire: `sluice openvpn --config FILE` as server and as
+# client (scripts/netns_wire.sh). Same cases, same checks; see flood.sh.
+WIRE=openvpn exec bash "$(dirname "$0")/flood.sh" "$@"
