@@ -7,9 +7,9 @@
  * Every client is a peer of the same engine (its address routed to it); IP
  * packets go through the engine's stream API.
  *
- * Not here yet: DTLS (no X-DTLS-* headers are sent, so clients stay on
- * CSTP), certificate authentication, IPv6 pools, rekey. Runs on the
- * engine's loop.
+ * DTLS 1.2 (PSK-NEGOTIATE) when udp-port is set (server_dtls.h): data goes
+ * over it while it answers, else over CSTP. Not here yet: legacy DTLS,
+ * IPv6 pools, rekey. Runs on the engine's loop.
  */
 #ifndef SL_CTL_ANYCONNECT_SERVER_H
 #define SL_CTL_ANYCONNECT_SERVER_H

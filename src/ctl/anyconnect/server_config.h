@@ -16,6 +16,8 @@
  *   dns = ADDR                    pushed (up to 3)
  *   route = PREFIX                pushed split-include (repeatable; none: all traffic)
  *   dpd = SECONDS, keepalive = SECONDS, mtu = N, device = NAME, max-clients = N
+ *   udp-port = PORT               DTLS 1.2 (PSK-NEGOTIATE) on this UDP port of the listen
+ *                                 address; absent or 0: no DTLS offered, CSTP only
  * Relative paths are relative to the config file.
  */
 #ifndef SL_CTL_ANYCONNECT_SERVER_CONFIG_H
@@ -38,7 +40,7 @@ struct sl_acs_config {
 	unsigned n_dns;
 	struct sl_prefix routes[SL_ACS_ROUTES_MAX];
 	unsigned n_routes;
-	uint32_t dpd_s, keepalive_s, mtu, max_clients;
+	uint32_t dpd_s, keepalive_s, mtu, max_clients, udp_port;
 	char device[16];
 	char ca[SL_ACS_PATH_MAX], user_oid[64];
 	unsigned auth, enable_auth; /* SL_ACS_AUTH_* bits */
