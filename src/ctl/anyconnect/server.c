@@ -512,22 +512,30 @@ static void dtls_on_packet(void *arg, const uint8_t *ip, size_t len)
 static void dtls_on_state(void *arg, bool up)
 {
 	struct conn *c = arg;
+	uint64_t tx, rx;
 
-	sl_info("anyconnect server %s: data now over %s", c->name,
-		up ? "DTLS (OpenSSL in the control plane)" : "CSTP (TLS)");
+	sl_acs_dtls_counts(c->dtls, &tx, &rx);
+	sl_info("anyconnect server %s: data now over %s (so far DTLS data packets sent %llu, "
+		"received %llu)",
+		c->name, up ? "DTLS (OpenSSL in the control plane)" : "CSTP (TLS)",
+		(unsigned long long)tx, (unsigned long long)rx);
 }
 
 /* The X-DTLS-* lines of the CONNECT reply for a client that asked for PSK-NEGOTIATE. */
 static void offer_dtls(struct conn *c, char *h, size_t cap)
 {
 	const struct sl_acs_config *cfg = &c->srv->cfg;
-	uint8_t id[SL_ACS_APP_ID_LEN];
+	uint8_t id[SL_ACS_APP_ID_LEN], psk[SL_ACS_PSK_LEN];
 	char hex[2 * SL_ACS_APP_ID_LEN + 1], name[160];
 
 	h[0] = '\0';
+	if (sl_acs_dtls_psk(sl_tls_stream_ssl(c->tls), psk) < 0) {
+		sl_warn("anyconnect server %s: no TLS exporter for the DTLS PSK", c->name);
+		return;
+	}
 	snprintf(name, sizeof(name), "%s (%s)", c->name, c->user);
-	c->dtls = sl_acs_dtls_attach(c->srv->dtls, sl_tls_stream_ssl(c->tls), name, dtls_on_packet,
-				     dtls_on_state, c, id);
+	c->dtls = sl_acs_dtls_attach(c->srv->dtls, psk, name, dtls_on_packet, dtls_on_state, c, id);
+	OPENSSL_cleanse(psk, sizeof(psk));
 	if (!c->dtls)
 		return;
 	for (size_t i = 0; i < sizeof(id); i++)

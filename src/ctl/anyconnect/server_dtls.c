@@ -350,6 +350,8 @@ static void on_readable(struct sl_loop *loop, int fd, uint32_t events, void *arg
 	}
 }
 
+uint16_t sl_acs_dtls_local_port(const struct sl_acs_dtls *d);
+
 int sl_acs_dtls_new(struct sl_acs_dtls **out, struct sl_loop *loop,
 		    const struct sockaddr_storage *addr, uint16_t port, uint32_t dpd_s, char *err,
 		    size_t err_len)
@@ -393,6 +395,11 @@ int sl_acs_dtls_new(struct sl_acs_dtls **out, struct sl_loop *loop,
 		snprintf(err, err_len, "event loop: %s", strerror(-r));
 		goto fail;
 	}
+	if (a.ss_family == AF_INET)
+		((struct sockaddr_in *)&a)->sin_port = htons(sl_acs_dtls_local_port(d));
+	else
+		((struct sockaddr_in6 *)&a)->sin6_port = htons(sl_acs_dtls_local_port(d));
+	sl_format_endpoint(&a, name, sizeof(name));
 	sl_info("anyconnect server: DTLS 1.2 (PSK-NEGOTIATE) on UDP %s", name);
 	*out = d;
 	return 0;
@@ -460,8 +467,27 @@ void sl_acs_dtls_tick(struct sl_acs_dtls *d)
 		tick_sess(d, s, now);
 }
 
-struct sl_acs_dtls_sess *sl_acs_dtls_attach(struct sl_acs_dtls *d, SSL *cstp_ssl, const char *name,
-					    sl_acs_dtls_packet_fn on_packet,
+int sl_acs_dtls_psk(SSL *cstp_ssl, uint8_t psk[SL_ACS_PSK_LEN])
+{
+	return SSL_export_keying_material(cstp_ssl, psk, PSK_LEN, PSK_LABEL, strlen(PSK_LABEL),
+					  NULL, 0, 0) == 1
+		       ? 0
+		       : -EIO;
+}
+
+uint16_t sl_acs_dtls_local_port(const struct sl_acs_dtls *d)
+{
+	struct sockaddr_storage a;
+	socklen_t l = sizeof(a);
+
+	if (getsockname(d->fd, (struct sockaddr *)&a, &l) < 0)
+		return 0;
+	return ntohs(a.ss_family == AF_INET ? ((struct sockaddr_in *)&a)->sin_port
+					    : ((struct sockaddr_in6 *)&a)->sin6_port);
+}
+
+struct sl_acs_dtls_sess *sl_acs_dtls_attach(struct sl_acs_dtls *d, const uint8_t *psk,
+					    const char *name, sl_acs_dtls_packet_fn on_packet,
 					    sl_acs_dtls_state_fn on_state, void *arg,
 					    uint8_t app_id[SL_ACS_APP_ID_LEN])
 {
@@ -469,14 +495,11 @@ struct sl_acs_dtls_sess *sl_acs_dtls_attach(struct sl_acs_dtls *d, SSL *cstp_ssl
 
 	if (!s)
 		return NULL;
-	if (RAND_bytes(s->app_id, sizeof(s->app_id)) != 1 ||
-	    SSL_export_keying_material(cstp_ssl, s->psk, PSK_LEN, PSK_LABEL, strlen(PSK_LABEL),
-				       NULL, 0, 0) != 1) {
-		sl_warn("anyconnect server %s: no TLS exporter for the DTLS PSK: CSTP only", name);
-		OPENSSL_cleanse(s, sizeof(*s));
+	if (RAND_bytes(s->app_id, sizeof(s->app_id)) != 1) {
 		free(s);
 		return NULL;
 	}
+	memcpy(s->psk, psk, PSK_LEN);
 	s->d = d;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->on_packet = on_packet;

@@ -34,6 +34,7 @@
 #include <sys/socket.h>
 
 #define SL_ACS_APP_ID_LEN 32
+#define SL_ACS_PSK_LEN	  32
 
 struct sl_acs_dtls;
 struct sl_acs_dtls_sess;
@@ -57,12 +58,17 @@ void sl_acs_dtls_stats(const struct sl_acs_dtls *d, struct sl_acs_dtls_stats *ou
 /* Once a second: handshake retransmits and timeouts, DPD, silence. */
 void sl_acs_dtls_tick(struct sl_acs_dtls *d);
 
+/* The PSK of a CSTP session: its TLS exporter's 32 bytes. 0 or -EIO. */
+int sl_acs_dtls_psk(SSL *cstp_ssl, uint8_t psk[SL_ACS_PSK_LEN]);
+/* The UDP port bound (for udp-port 0, tests). */
+uint16_t sl_acs_dtls_local_port(const struct sl_acs_dtls *d);
+
 /*
- * A tunnel's DTLS slot: the PSK from cstp_ssl's exporter, a fresh App-ID in
- * app_id. NULL when the exporter or memory fails (the tunnel stays on CSTP).
+ * A tunnel's DTLS slot for psk (copied), a fresh App-ID in app_id. NULL when
+ * out of memory or random numbers (the tunnel stays on CSTP).
  */
-struct sl_acs_dtls_sess *sl_acs_dtls_attach(struct sl_acs_dtls *d, SSL *cstp_ssl, const char *name,
-					    sl_acs_dtls_packet_fn on_packet,
+struct sl_acs_dtls_sess *sl_acs_dtls_attach(struct sl_acs_dtls *d, const uint8_t *psk,
+					    const char *name, sl_acs_dtls_packet_fn on_packet,
 					    sl_acs_dtls_state_fn on_state, void *arg,
 					    uint8_t app_id[SL_ACS_APP_ID_LEN]);
 /* Logs the session's counters; NULL is fine. */
