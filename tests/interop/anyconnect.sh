@@ -14,6 +14,11 @@
 #   serve-anyconnect: stock openconnect against `sluice serve anyconnect` (ocpasswd file, pool,
 #     CSTP): ping, transfers both ways, a wrong password refused, two clients at once, and
 #     `sluice connect` against it too.
+#   serve-dtls: openconnect against `sluice serve anyconnect` with udp-port: DTLS (PSK-NEGOTIATE)
+#     established, transfers carried by UDP (the server's per-path counters); serve-dtls-blocked:
+#     UDP dropped from the start, all over CSTP; serve-dtls-fallback: UDP dropped mid-transfer
+#     (CSTP takes over, the transfer completes), allowed again (DTLS returns); sluice connect
+#     gets DTLS from it too. ANYCONNECT_DTLS_MIB sets these transfers' size (default 10).
 # Ends with "N passed, N failed". ANYCONNECT_MIB sets the transfer size (default 100).
 set -eu
 # shellcheck source=scripts/netns.sh
