@@ -85,11 +85,11 @@ static int setup(void **state)
 	f->loop = sl_loop_new(&c);
 	in->sin_family = AF_INET;
 	in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (!f->loop || sl_acs_dtls_new(&f->d, f->loop, &ss, 0, DPD_S, err, sizeof(err)) < 0)
+	if (!f->loop || sl_acs_dtls_new(&f->d, f->loop, &ss, 0, DPD_S, NULL, err, sizeof(err)) < 0)
 		return -1;
 	f->port = sl_acs_dtls_local_port(f->d);
 	RAND_bytes(f->psk, sizeof(f->psk));
-	f->s = sl_acs_dtls_attach(f->d, f->psk, "test", on_packet, on_state, f, f->app_id);
+	f->s = sl_acs_dtls_attach(f->d, f->psk, "test", on_packet, on_state, NULL, f, f->app_id);
 	*state = f;
 	return f->s && f->port ? 0 : -1;
 }

@@ -179,7 +179,8 @@ static void tx_packet(struct sl_engine *e, struct sl_pkt *pk)
 		datapath_ovpn_tx(e, p, pk);
 		return;
 	}
-	if (e->cfg.wire == SL_WIRE_DTLS) {
+	/* A DTLS peer with a stream (AnyConnect's server: CSTP) falls back to it like ESP's. */
+	if (e->cfg.wire == SL_WIRE_DTLS && p->transport != SL_TRANSPORT_STREAM) {
 		datapath_dtls_tx(e, p, pk);
 		return;
 	}

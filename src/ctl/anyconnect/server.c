@@ -2,6 +2,7 @@
 /* AnyConnect server: auth over HTTPS, sessions by cookie, CONNECT, CSTP, engine peers. */
 #include "ctl/anyconnect/server.h"
 
+#include "core/drop.h"
 #include "core/log.h"
 #include "ctl/anyconnect/passwd.h"
 #include "ctl/anyconnect/server_dtls.h"
@@ -12,6 +13,8 @@
 #include "proto/ac_dtls.h"
 #include "proto/cstp.h"
 #include "proto/http.h"
+#include "sluice/engine_dtls.h"
+#include "sluice/engine_ovpn.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -100,6 +103,27 @@ static void end_tunnel(struct conn *c)
 	struct sl_acs *s = c->srv;
 
 	if (c->peer_id) {
+		struct sl_peer_stats ps;
+
+		if (c->dtls && s->cfg.dtls_engine &&
+		    sl_peer_stats(s->engine, c->peer_id, &ps) == 0) {
+			char drops[256] = "";
+			size_t n = 0;
+
+			for (int i = 0; i < SL_STAT_DROP__COUNT && n < sizeof(drops) - 32; i++)
+				if (ps.drops[i])
+					n += (size_t)snprintf(drops + n, sizeof(drops) - n,
+							      " %s %llu",
+							      sl_drop_name((enum sl_drop)(i + 1)),
+							      (unsigned long long)ps.drops[i]);
+			sl_info("anyconnect server %s: engine: DPD sent %llu, received %llu; drops "
+				"by "
+				"reason:%s",
+				c->name, (unsigned long long)ps.keepalive_tx,
+				(unsigned long long)ps.keepalive_rx, n ? drops : " none");
+			sl_acs_dtls_counts_add(c->dtls, ps.tx_packets - ps.stream_tx_packets,
+					       ps.rx_packets - ps.stream_rx_packets);
+		}
 		sl_info("anyconnect server %s: CSTP data packets sent %llu, received %llu", c->name,
 			(unsigned long long)c->cstp_tx, (unsigned long long)c->cstp_rx);
 		sl_acs_dtls_detach(c->dtls);
@@ -521,6 +545,24 @@ static void dtls_on_state(void *arg, bool up)
 		(unsigned long long)tx, (unsigned long long)rx);
 }
 
+/* A handshake done, dtls-datapath = engine: the engine carries this tunnel's records now. */
+static int dtls_on_keys(void *arg, const struct sl_dtls_key_pair *kp,
+			const struct sockaddr_storage *peer)
+{
+	struct conn *c = arg;
+	struct sl_engine *e = c->srv->engine;
+	uint32_t dpd = c->srv->cfg.dpd_s;
+	socklen_t len = peer->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						   : sizeof(struct sockaddr_in6);
+	int r = sl_peer_set_endpoint(e, c->peer_id, (const struct sockaddr *)peer, len);
+
+	if (r == 0)
+		r = sl_key_set_dtls(e, c->peer_id, SL_KEY_PRIMARY, kp);
+	if (r == 0) /* DPD every second; silent for 2 * dpd + 1 s: CSTP (as the OpenSSL path) */
+		r = sl_peer_set_keepalive(e, c->peer_id, 1000, (2 * dpd + 1) * 1000);
+	return r;
+}
+
 /* The X-DTLS-* lines of the CONNECT reply for a client that asked for PSK-NEGOTIATE. */
 static void offer_dtls(struct conn *c, char *h, size_t cap)
 {
@@ -534,7 +576,8 @@ static void offer_dtls(struct conn *c, char *h, size_t cap)
 		return;
 	}
 	snprintf(name, sizeof(name), "%s (%s)", c->name, c->user);
-	c->dtls = sl_acs_dtls_attach(c->srv->dtls, psk, name, dtls_on_packet, dtls_on_state, c, id);
+	c->dtls = sl_acs_dtls_attach(c->srv->dtls, psk, name, dtls_on_packet, dtls_on_state,
+				     c->srv->cfg.dtls_engine ? dtls_on_keys : NULL, c, id);
 	OPENSSL_cleanse(psk, sizeof(psk));
 	if (!c->dtls)
 		return;
@@ -851,6 +894,50 @@ static int listen_on(const struct sockaddr_storage *ss, char *err, size_t err_le
 	return fd;
 }
 
+static int engine_udp_send(void *arg, const struct sockaddr_storage *to, const uint8_t *b, size_t n)
+{
+	struct sl_acs *s = arg;
+
+	return sl_engine_udp_send(s->engine, to, b, n);
+}
+
+void sl_acs_control_input(struct sl_acs *s, const uint8_t *pkt, size_t len,
+			  const struct sockaddr_storage *from)
+{
+	if (!s || !s->dtls || !from)
+		return;
+	/* an opened record that is not data or DPD (keepalive, disconnect): liveness only; the
+	 * CSTP channel says DISCONNECT too */
+	if (len && pkt[0] < 16)
+		return;
+	sl_acs_dtls_input(s->dtls, pkt, len, from);
+}
+
+void sl_acs_event(struct sl_acs *s, const struct sl_event *ev)
+{
+	struct sl_peer_stats ps;
+	bool up = ev->type == SL_EVENT_PEER_UDP_OK;
+
+	if (!s || (ev->type != SL_EVENT_PEER_SILENT && !up))
+		return;
+	for (struct conn *c = s->conns; c; c = c->next) {
+		if (c->st != C_CSTP || c->peer_id != ev->peer_id)
+			continue;
+		if (sl_peer_stats(s->engine, c->peer_id, &ps) < 0)
+			return;
+		if (!up)
+			sl_warn("anyconnect server %s: no DTLS record for %u s (the engine's DPD): "
+				"data over CSTP",
+				c->name, 2 * s->cfg.dpd_s + 1);
+		sl_info("anyconnect server %s: data now over %s (so far DTLS data packets sent "
+			"%llu, received %llu)",
+			c->name, up ? "DTLS (the engine's datapath)" : "CSTP (TLS)",
+			(unsigned long long)(ps.tx_packets - ps.stream_tx_packets),
+			(unsigned long long)(ps.rx_packets - ps.stream_rx_packets));
+		return;
+	}
+}
+
 int sl_acs_new(struct sl_acs **out, struct sl_loop *loop, struct sl_engine *engine,
 	       const struct sl_acs_config *cfg, char *err, size_t err_len)
 {
@@ -914,8 +1001,10 @@ int sl_acs_new(struct sl_acs **out, struct sl_loop *loop, struct sl_engine *engi
 		goto fail;
 	}
 	if (cfg->udp_port) {
+		struct sl_acs_dtls_io io = {.send = engine_udp_send, .arg = s};
+
 		r = sl_acs_dtls_new(&s->dtls, loop, &cfg->listen, (uint16_t)cfg->udp_port,
-				    cfg->dpd_s, err, err_len);
+				    cfg->dpd_s, cfg->dtls_engine ? &io : NULL, err, err_len);
 		if (r < 0)
 			goto fail;
 	} else {

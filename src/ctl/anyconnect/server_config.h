@@ -18,6 +18,9 @@
  *   dpd = SECONDS, keepalive = SECONDS, mtu = N, device = NAME, max-clients = N
  *   udp-port = PORT               DTLS 1.2 (PSK-NEGOTIATE) on this UDP port of the listen
  *                                 address; absent or 0: no DTLS offered, CSTP only
+ *   dtls-datapath = engine|openssl  who carries the DTLS records after the handshake: the
+ *                                 engine (SL_WIRE_DTLS, keys exported from OpenSSL, its own
+ *                                 DPD) or OpenSSL in the control plane (the default)
  * Relative paths are relative to the config file.
  */
 #ifndef SL_CTL_ANYCONNECT_SERVER_CONFIG_H
@@ -25,6 +28,7 @@
 
 #include "sluice/engine.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -44,6 +48,7 @@ struct sl_acs_config {
 	char device[16];
 	char ca[SL_ACS_PATH_MAX], user_oid[64];
 	unsigned auth, enable_auth; /* SL_ACS_AUTH_* bits */
+	bool dtls_engine;	    /* dtls-datapath = engine */
 };
 
 #define SL_ACS_AUTH_PLAIN 1u

@@ -4,6 +4,7 @@
 #include "ctl/anyconnect/server_dtls.h"
 
 #include "core/log.h"
+#include "ctl/anyconnect/dtls_keys.h"
 #include "dco/uapi.h"
 #include "proto/ac_dtls.h"
 #include "proto/cstp.h"
@@ -31,6 +32,7 @@ struct link {
 	BIO *rb, *wb;
 	struct sockaddr_storage peer;
 	sl_time_ns since;
+	struct sl_ac_dtls_seq seq; /* OpenSSL's last record numbers, for the key export */
 };
 
 struct sl_acs_dtls_sess {
@@ -40,7 +42,9 @@ struct sl_acs_dtls_sess {
 	uint8_t psk[PSK_LEN];
 	struct link cur, pend; /* the session in use; a handshake under way */
 	bool silent;
+	bool handed; /* cur's keys are the engine's: OpenSSL writes nothing more on it */
 	sl_time_ns last_rx, last_dpd;
+	sl_acs_dtls_keys_fn on_keys;
 	sl_acs_dtls_packet_fn on_packet;
 	sl_acs_dtls_state_fn on_state;
 	void *arg;
@@ -51,7 +55,8 @@ struct sl_acs_dtls_sess {
 struct sl_acs_dtls {
 	struct sl_loop *loop;
 	SSL_CTX *ctx;
-	int fd;
+	int fd; /* -1 with io */
+	struct sl_acs_dtls_io io;
 	uint32_t dpd_s;
 	struct sl_acs_dtls_sess *sessions;
 	struct sl_acs_dtls_stats st;
@@ -103,6 +108,13 @@ static int flush(struct sl_acs_dtls *d, struct link *l)
 	if (n <= 0)
 		return 0;
 	(void)BIO_reset(l->wb); /* more than a datagram's worth: the rest is dropped */
+	if (d->io.send) {
+		int r = d->io.send(d->io.arg, &l->peer, d->buf, (size_t)n);
+
+		if (r < 0)
+			d->st.send_failed++;
+		return r < 0 ? r : 0;
+	}
 	if (sendto(d->fd, d->buf, (size_t)n, 0, (const struct sockaddr *)&l->peer,
 		   addr_len(&l->peer)) < 0) {
 		d->st.send_failed++;
@@ -128,6 +140,7 @@ static void drop_cur(struct sl_acs_dtls_sess *s, const char *why)
 	sl_info("anyconnect server %s: DTLS session ends (%s)", s->name, why);
 	link_free(&s->cur);
 	s->silent = false;
+	s->handed = false;
 	if (was_up)
 		s->on_state(s->arg, false);
 }
@@ -137,7 +150,7 @@ int sl_acs_dtls_send(struct sl_acs_dtls_sess *s, uint8_t type, const void *paylo
 	struct sl_acs_dtls *d = s->d;
 	int r;
 
-	if (!s->cur.ssl)
+	if (!s->cur.ssl || s->handed)
 		return -ENOTCONN;
 	if (len + 1 > sizeof(d->rec))
 		return -EMSGSIZE;
@@ -240,7 +253,30 @@ static void feed_pend(struct sl_acs_dtls_sess *s, const uint8_t *b, size_t n)
 	link_free(&s->cur);
 	s->cur = s->pend;
 	memset(&s->pend, 0, sizeof(s->pend));
+	SSL_set_msg_callback_arg(s->cur.ssl, &s->cur.seq);
 	s->last_rx = sl_loop_now(d->loop);
+	s->handed = false;
+	if (s->on_keys) {
+		struct sl_dtls_key_pair kp;
+		int kr = sl_ac_dtls_key_pair(s->cur.ssl, &s->cur.seq, &kp);
+
+		if (kr == 0)
+			kr = s->on_keys(s->arg, &kp, &s->cur.peer);
+		OPENSSL_cleanse(&kp, sizeof(kp));
+		if (kr == 0) {
+			s->handed = true;
+			s->silent = false;
+			sl_info("anyconnect server %s: DTLS up from %s (%s, %s); its records in "
+				"the "
+				"engine's datapath (SL_WIRE_DTLS, keys exported from OpenSSL)",
+				s->name, peer, SSL_get_version(s->cur.ssl),
+				SSL_get_cipher_name(s->cur.ssl));
+			return;
+		}
+		sl_warn("anyconnect server %s: the engine cannot take the DTLS keys (%s): its "
+			"records stay in OpenSSL",
+			s->name, strerror(-kr));
+	}
 	sl_info("anyconnect server %s: DTLS up from %s (%s, %s); data over DTLS, its records "
 		"through OpenSSL in the control plane (not the engine's DTLS path)",
 		s->name, peer, SSL_get_version(s->cur.ssl), SSL_get_cipher_name(s->cur.ssl));
@@ -270,6 +306,7 @@ static int start_pend(struct sl_acs_dtls_sess *s, const struct sockaddr_storage 
 	SSL_set_bio(l->ssl, l->rb, l->wb);
 	SSL_set_app_data(l->ssl, s);
 	SSL_set_accept_state(l->ssl);
+	sl_ac_dtls_seq_track(l->ssl, &l->seq);
 	SSL_set_options(l->ssl, SSL_OP_NO_QUERY_MTU);
 	DTLS_set_link_mtu(l->ssl, 1500);
 	l->peer = *from;
@@ -323,6 +360,10 @@ static void on_datagram(struct sl_acs_dtls *d, const uint8_t *b, size_t n,
 			return;
 		}
 		if (s->cur.ssl && same_addr(&s->cur.peer, from)) {
+			if (s->handed) { /* not a record the engine could open: not OpenSSL's now */
+				d->st.drop_record++;
+				return;
+			}
 			BIO_write(s->cur.rb, b, (int)n);
 			read_cur(s);
 			return;
@@ -352,9 +393,16 @@ static void on_readable(struct sl_loop *loop, int fd, uint32_t events, void *arg
 
 uint16_t sl_acs_dtls_local_port(const struct sl_acs_dtls *d);
 
+void sl_acs_dtls_input(struct sl_acs_dtls *d, const uint8_t *b, size_t n,
+		       const struct sockaddr_storage *from)
+{
+	d->st.datagrams++;
+	on_datagram(d, b, n, from);
+}
+
 int sl_acs_dtls_new(struct sl_acs_dtls **out, struct sl_loop *loop,
-		    const struct sockaddr_storage *addr, uint16_t port, uint32_t dpd_s, char *err,
-		    size_t err_len)
+		    const struct sockaddr_storage *addr, uint16_t port, uint32_t dpd_s,
+		    const struct sl_acs_dtls_io *io, char *err, size_t err_len)
 {
 	struct sl_acs_dtls *d = calloc(1, sizeof(*d));
 	struct sockaddr_storage a = *addr;
@@ -384,6 +432,14 @@ int sl_acs_dtls_new(struct sl_acs_dtls **out, struct sl_loop *loop,
 	SSL_CTX_set_psk_server_callback(d->ctx, psk_cb);
 	SSL_CTX_set_options(d->ctx, SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_session_cache_mode(d->ctx, SSL_SESS_CACHE_OFF);
+	if (io) {
+		d->io = *io;
+		sl_info("anyconnect server: DTLS 1.2 (PSK-NEGOTIATE) on UDP %s, the engine's "
+			"socket",
+			name);
+		*out = d;
+		return 0;
+	}
 	d->fd = socket(a.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (d->fd < 0 || bind(d->fd, (struct sockaddr *)&a, addr_len(&a)) < 0) {
 		r = -errno;
@@ -417,8 +473,10 @@ void sl_acs_dtls_free(struct sl_acs_dtls *d)
 		return;
 	while (d->sessions)
 		sl_acs_dtls_detach(d->sessions);
-	sl_loop_del_fd(d->loop, d->fd);
-	close(d->fd);
+	if (d->fd >= 0) {
+		sl_loop_del_fd(d->loop, d->fd);
+		close(d->fd);
+	}
 	SSL_CTX_free(d->ctx);
 	free(d);
 }
@@ -441,7 +499,7 @@ static void tick_sess(struct sl_acs_dtls *d, struct sl_acs_dtls_sess *s, sl_time
 			flush(d, &s->pend);
 		}
 	}
-	if (!s->cur.ssl)
+	if (!s->cur.ssl || s->handed) /* the engine's DPD watches a handed session */
 		return;
 	idle = now - s->last_rx;
 	if (idle >= (sl_time_ns)DROP_AFTER_S * SL_SEC && idle >= 4 * dpd) {
@@ -488,7 +546,8 @@ uint16_t sl_acs_dtls_local_port(const struct sl_acs_dtls *d)
 
 struct sl_acs_dtls_sess *sl_acs_dtls_attach(struct sl_acs_dtls *d, const uint8_t *psk,
 					    const char *name, sl_acs_dtls_packet_fn on_packet,
-					    sl_acs_dtls_state_fn on_state, void *arg,
+					    sl_acs_dtls_state_fn on_state,
+					    sl_acs_dtls_keys_fn on_keys, void *arg,
 					    uint8_t app_id[SL_ACS_APP_ID_LEN])
 {
 	struct sl_acs_dtls_sess *s = calloc(1, sizeof(*s));
@@ -504,6 +563,7 @@ struct sl_acs_dtls_sess *sl_acs_dtls_attach(struct sl_acs_dtls *d, const uint8_t
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->on_packet = on_packet;
 	s->on_state = on_state;
+	s->on_keys = on_keys;
 	s->arg = arg;
 	memcpy(app_id, s->app_id, SL_ACS_APP_ID_LEN);
 	s->next = d->sessions;
@@ -521,7 +581,7 @@ void sl_acs_dtls_detach(struct sl_acs_dtls_sess *s)
 		;
 	if (*pp)
 		*pp = s->next;
-	if (s->cur.ssl)
+	if (s->cur.ssl && !s->handed)
 		SSL_shutdown(s->cur.ssl), flush(s->d, &s->cur);
 	link_free(&s->cur);
 	link_free(&s->pend);
@@ -535,7 +595,15 @@ void sl_acs_dtls_detach(struct sl_acs_dtls_sess *s)
 
 bool sl_acs_dtls_up(const struct sl_acs_dtls_sess *s)
 {
-	return s && s->cur.ssl && !s->silent;
+	return s && s->cur.ssl && !s->silent && !s->handed;
+}
+
+void sl_acs_dtls_counts_add(struct sl_acs_dtls_sess *s, uint64_t tx, uint64_t rx)
+{
+	if (s) {
+		s->tx += tx;
+		s->rx += rx;
+	}
 }
 
 void sl_acs_dtls_counts(const struct sl_acs_dtls_sess *s, uint64_t *tx, uint64_t *rx)

@@ -26,6 +26,7 @@
 #define SL_CTL_ANYCONNECT_SERVER_DTLS_H
 
 #include "core/loop.h"
+#include "sluice/engine_dtls.h"
 
 #include <openssl/ssl.h>
 #include <stdbool.h>
@@ -48,11 +49,32 @@ struct sl_acs_dtls_stats {
 
 typedef void (*sl_acs_dtls_packet_fn)(void *arg, const uint8_t *ip, size_t len);
 typedef void (*sl_acs_dtls_state_fn)(void *arg, bool up);
+/*
+ * A finished handshake's data keys for the engine (SL_WIRE_DTLS) and the
+ * client's address: 0 when the engine took them (from then on OpenSSL writes
+ * nothing on that session, the engine carries the records, its DPD decides
+ * the path), or -errno (the records stay in OpenSSL).
+ */
+typedef int (*sl_acs_dtls_keys_fn)(void *arg, const struct sl_dtls_key_pair *kp,
+				   const struct sockaddr_storage *peer);
 
-/* The UDP socket on addr (its port replaced by port). 0 or -errno with err. */
+/* Where datagrams go when the socket is not ours (the engine's, SL_WIRE_DTLS). */
+struct sl_acs_dtls_io {
+	int (*send)(void *arg, const struct sockaddr_storage *to, const uint8_t *b, size_t n);
+	void *arg;
+};
+
+/*
+ * The UDP socket on addr (its port replaced by port); or, with io, no socket:
+ * datagrams come in through sl_acs_dtls_input and go out through io. 0 or
+ * -errno with err.
+ */
 int sl_acs_dtls_new(struct sl_acs_dtls **out, struct sl_loop *loop,
-		    const struct sockaddr_storage *addr, uint16_t port, uint32_t dpd_s, char *err,
-		    size_t err_len);
+		    const struct sockaddr_storage *addr, uint16_t port, uint32_t dpd_s,
+		    const struct sl_acs_dtls_io *io, char *err, size_t err_len);
+/* A datagram for us from the engine's socket (handshakes, alerts, unknown senders). */
+void sl_acs_dtls_input(struct sl_acs_dtls *d, const uint8_t *b, size_t n,
+		       const struct sockaddr_storage *from);
 void sl_acs_dtls_free(struct sl_acs_dtls *d);
 void sl_acs_dtls_stats(const struct sl_acs_dtls *d, struct sl_acs_dtls_stats *out);
 /* Once a second: handshake retransmits and timeouts, DPD, silence. */
@@ -69,15 +91,18 @@ uint16_t sl_acs_dtls_local_port(const struct sl_acs_dtls *d);
  */
 struct sl_acs_dtls_sess *sl_acs_dtls_attach(struct sl_acs_dtls *d, const uint8_t *psk,
 					    const char *name, sl_acs_dtls_packet_fn on_packet,
-					    sl_acs_dtls_state_fn on_state, void *arg,
+					    sl_acs_dtls_state_fn on_state,
+					    sl_acs_dtls_keys_fn on_keys, void *arg,
 					    uint8_t app_id[SL_ACS_APP_ID_LEN]);
 /* Logs the session's counters; NULL is fine. */
 void sl_acs_dtls_detach(struct sl_acs_dtls_sess *s);
-/* Up and not silent: data should go this way. */
+/* Up, not silent, and its records in OpenSSL: data should go this way (sl_acs_dtls_send). */
 bool sl_acs_dtls_up(const struct sl_acs_dtls_sess *s);
 /* One record. 0 or -errno (not up, too big, the socket refused). */
 int sl_acs_dtls_send(struct sl_acs_dtls_sess *s, uint8_t type, const void *payload, size_t len);
 /* Data packets over DTLS: sent, received. */
 void sl_acs_dtls_counts(const struct sl_acs_dtls_sess *s, uint64_t *tx, uint64_t *rx);
+/* Data packets the engine carried for it (its detach log adds them). */
+void sl_acs_dtls_counts_add(struct sl_acs_dtls_sess *s, uint64_t tx, uint64_t rx);
 
 #endif
