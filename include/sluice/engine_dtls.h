@@ -13,8 +13,10 @@
  *       or, undecrypted, any other datagram (first byte a DTLS content type,
  *       20..25: handshake, alert, another epoch).
  *
- * Not used by a control plane yet (issue 6): `sluice connect` still carries
- * DTLS data through OpenSSL.
+ * Used by `sluice serve anyconnect` with dtls-datapath = engine (a peer with
+ * a stream falls back to it when DPD goes unanswered, as ESP's do); `sluice
+ * connect` still carries DTLS data through OpenSSL. A DPD answer echoes the
+ * request's payload (openconnect's MTU probes).
  */
 #ifndef SLUICE_ENGINE_DTLS_H
 #define SLUICE_ENGINE_DTLS_H

@@ -7,9 +7,10 @@
  * callback's SSL3_RT_HEADER), so our first record continues where OpenSSL
  * stopped and the peer's replay window takes it.
  *
- * The engine takes the pair (SL_WIRE_DTLS, sluice/engine_dtls.h), but no
- * control plane uses it yet (issue 6): the AnyConnect client still sends its
- * DTLS data through OpenSSL (ctl/anyconnect/dtls.c). After an export the
+ * The engine takes the pair (SL_WIRE_DTLS, sluice/engine_dtls.h): `serve
+ * anyconnect` with dtls-datapath = engine (server_dtls.c) does; the
+ * AnyConnect client still sends its DTLS data through OpenSSL
+ * (ctl/anyconnect/dtls.c). After an export the
  * caller must not let OpenSSL write on that session again (its next record
  * would reuse our sequence numbers).
  */

@@ -9,10 +9,13 @@
  * by that id (proto/ac_dtls.h); after that datagrams go by source address.
  * A record is | CSTP type (1) | payload |.
  *
- * OpenSSL does the DTLS 1.2 handshake and the records, through memory BIOs
- * (one per tunnel, one datagram at a time), in the control plane: packets
- * reach the engine through its stream API, not through its SL_WIRE_DTLS
- * path. No cookie exchange (HelloVerifyRequest): a handshake starts only for
+ * OpenSSL does the DTLS 1.2 handshake, through memory BIOs (one per tunnel,
+ * one datagram at a time). The records after it: either OpenSSL in the
+ * control plane too (packets reach the engine through its stream API), or,
+ * with an on_keys callback (dtls-datapath = engine), the engine's
+ * SL_WIRE_DTLS path with the keys exported from OpenSSL (dtls_keys.h): then
+ * the socket is the engine's (sl_acs_dtls_io, sl_acs_dtls_input) and its
+ * DPD decides the path. No cookie exchange (HelloVerifyRequest): a handshake starts only for
  * a hello whose session id is a live tunnel's secret App-ID, and the PSK
  * flight sent back is no larger than the hello.
  *
