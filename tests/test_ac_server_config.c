@@ -23,6 +23,7 @@ static const char good[] = "# comment\n"
 			   "route = 10.0.0.0/8\n"
 			   "  dpd = 7\n"
 			   "mtu = 1300\n"
+			   "udp-port = 4443\n"
 			   "device = acs0\n";
 
 static void parse_good(void **state)
@@ -42,9 +43,15 @@ static void parse_good(void **state)
 	assert_int_equal(c.dpd_s, 7);
 	assert_int_equal(c.keepalive_s, 30); /* default */
 	assert_int_equal(c.mtu, 1300);
+	assert_int_equal(c.udp_port, 4443);
 	assert_string_equal(c.device, "acs0");
 	assert_string_equal(c.run_as_user, ""); /* not given: the command's default */
 	assert_string_equal(c.run_as_group, "");
+	/* without udp-port: no DTLS */
+	assert_int_equal(sl_acs_config_parse(&c, good, strstr(good, "udp-port") - good, "t.conf",
+					     "/cfg", err, sizeof(err)),
+			 0);
+	assert_int_equal(c.udp_port, 0);
 }
 
 /* ocserv's run-as-user / run-as-group: whom the server becomes after set-up. */
@@ -127,6 +134,8 @@ static void name_the_mistake(void **state)
 		 "t.conf: enable-auth = certificate is an alternative"},
 		{"ipv4-network = 10.0.0.0/31\n", "t.conf:1: ipv4-network: expected"},
 		{"dpd = 0\n", "t.conf:1: dpd: expected seconds"},
+		{"udp-port = 65536\n", "t.conf:1: udp-port: expected a UDP port"},
+		{"udp-port = 44x\n", "t.conf:1: udp-port: expected a UDP port"},
 		{"colour = blue\n", "t.conf:1: colour: expected a known key"},
 		{"dns = 1.1.1.1\n", "t.conf: listen, server-cert"},
 	};

@@ -16,7 +16,10 @@
  * `sluice connect` (ctl/anyconnect/dtls.c) drives it: OpenSSL does the
  * handshake on a socket that is then handed to the engine
  * (sl_engine_udp_attach) with the keys. The peer's stream (CSTP) carries
- * data while no key is installed and while DPD goes unanswered.
+ * data while no key is installed and while DPD goes unanswered. `sluice
+ * serve anyconnect` with dtls-datapath = engine (server_dtls.c) drives it
+ * too, its handshakes through on_control and sl_engine_udp_send. A DPD
+ * answer echoes the request's payload (openconnect's MTU probes).
  */
 #ifndef SLUICE_ENGINE_DTLS_H
 #define SLUICE_ENGINE_DTLS_H

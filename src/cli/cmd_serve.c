@@ -357,6 +357,18 @@ static int acs_drop_privileges(const struct acs_priv *p, const struct sl_acs_con
 	return r;
 }
 
+/* The engine's SL_WIRE_DTLS socket and events, for the server (NULL until it exists). */
+static void acs_on_control(void *arg, const uint8_t *pkt, size_t len,
+			   const struct sockaddr_storage *from)
+{
+	sl_acs_control_input(*(struct sl_acs **)arg, pkt, len, from);
+}
+
+static void acs_on_event(void *arg, const struct sl_event *ev)
+{
+	sl_acs_event(*(struct sl_acs **)arg, ev);
+}
+
 static int serve_anyconnect(const char *path, const struct acs_priv *priv)
 {
 	struct sl_acs_config cfg;
@@ -393,6 +405,18 @@ static int serve_anyconnect(const char *path, const struct acs_priv *priv)
 	ec.loop = loop;
 	ec.ifname = cfg.device;
 	ec.mtu = 1500;
+	if (cfg.udp_port && cfg.dtls_engine) {
+		ec.wire = SL_WIRE_DTLS;
+		ec.listen[0] = cfg.listen;
+		if (cfg.listen.ss_family == AF_INET)
+			((struct sockaddr_in *)&ec.listen[0])->sin_port = htons(cfg.udp_port);
+		else
+			((struct sockaddr_in6 *)&ec.listen[0])->sin6_port = htons(cfg.udp_port);
+		ec.on_control = acs_on_control;
+		ec.control_arg = &srv;
+		ec.on_event = acs_on_event;
+		ec.event_arg = &srv;
+	}
 	r = sl_engine_new(&engine, &ec);
 	if (r < 0) {
 		engine = NULL;
@@ -421,8 +445,14 @@ static int serve_anyconnect(const char *path, const struct acs_priv *priv)
 	if (acs_drop_privileges(priv, &cfg, path) < 0)
 		goto out;
 	sl_format_endpoint(&cfg.listen, listen, sizeof(listen));
-	sl_info("%s up, AnyConnect (CSTP over TLS) on %s; DTLS not offered yet",
-		sl_engine_ifname(engine), listen);
+	if (cfg.udp_port)
+		sl_info("%s up, AnyConnect (CSTP over TLS) on %s, DTLS on UDP port %u, its records "
+			"through %s",
+			sl_engine_ifname(engine), listen, cfg.udp_port,
+			cfg.dtls_engine ? "the engine's datapath" : "OpenSSL in the control plane");
+	else
+		sl_info("%s up, AnyConnect (CSTP over TLS) on %s; no udp-port: DTLS not offered",
+			sl_engine_ifname(engine), listen);
 	code = sl_loop_run(loop) < 0 ? 1 : 0;
 out:
 	sl_acs_free(srv);

@@ -207,8 +207,10 @@ void datapath_dtls_rx(struct sl_engine *e, struct sl_pkt *pk, const struct socka
 	p->stats.last_rx_ns = sl_loop_now(e->loop);
 	if (pk->data[0] == AC_PKT_DPD_OUT || pk->data[0] == AC_PKT_DPD_RESP) {
 		p->stats.keepalive_rx++;
-		if (pk->data[0] == AC_PKT_DPD_OUT)
-			datapath_dtls_send_dpd(e, p, DPD_REPLY);
+		/* the answer echoes the request's padding: openconnect's MTU probes need it */
+		if (pk->data[0] == AC_PKT_DPD_OUT &&
+		    send_message(e, p, AC_PKT_DPD_RESP, pk->data + 1, pk->len - 1) == 0)
+			p->stats.keepalive_tx++;
 		else
 			timers_on_dpd_reply(e, p);
 		return;

@@ -22,6 +22,11 @@
 #   Least privilege: each `sluice serve` runs as nobody (CapEff 0, Seccomp 2) once set up; serve
 #     anyconnect re-reads its ocpasswd file through the fd it opened as root (a password edited
 #     in place counts; one renamed over it by ocpasswd counts once it is readable by nobody).
+#   serve-dtls: openconnect against `sluice serve anyconnect` with udp-port: DTLS (PSK-NEGOTIATE)
+#     established, transfers carried by UDP (the server's per-path counters); serve-dtls-blocked:
+#     UDP dropped from the start, all over CSTP; serve-dtls-fallback: UDP dropped mid-transfer
+#     (CSTP takes over, the transfer completes), allowed again (DTLS returns); sluice connect
+#     gets DTLS from it too. ANYCONNECT_DTLS_MIB sets these transfers' size (default 10).
 # Ends with "N passed, N failed". ANYCONNECT_MIB sets the transfer size (default 100);
 # ANYCONNECT_CASES=serve runs only the `sluice serve anyconnect` cases (default all).
 set -eu
@@ -640,6 +645,157 @@ sl_check "serve-anyconnect cert: logins after the drop to run-as-user:run-as-gro
 	cert_server_dropped "$srv" "$gid"
 sl_stop "$OC_PID"
 sl_stop "$srv"
+
+# --- sluice serve anyconnect with DTLS ------------------------------------------------------
+# udp-port set: openconnect's DTLS (PSK-NEGOTIATE, GnuTLS) against the server's; DPD 2 s so a
+# silent channel is noticed in about 5 s. The server logs every tunnel's data packets per path
+# when it ends; those counters say which path carried a transfer.
+
+# dtls_counts LOG: the last tunnel's server counters into D_TX D_RX C_TX C_RX.
+dtls_counts() {
+	D_TX=$(sed -n 's/.*: DTLS data packets sent \([0-9]*\), received.*/\1/p' "$1" | tail -n 1)
+	D_RX=$(sed -n 's/.*: DTLS data packets sent [0-9]*, received \([0-9]*\).*/\1/p' "$1" | tail -n 1)
+	C_TX=$(sed -n 's/.*: CSTP data packets sent \([0-9]*\), received.*/\1/p' "$1" | tail -n 1)
+	C_RX=$(sed -n 's/.*: CSTP data packets sent [0-9]*, received \([0-9]*\).*/\1/p' "$1" | tail -n 1)
+	echo "    server counters: DTLS sent ${D_TX:-?} received ${D_RX:-?}, CSTP sent ${C_TX:-?} received ${C_RX:-?}"
+}
+
+# back_on_dtls LOG: after the server's last fallback to CSTP, its data went back to DTLS.
+back_on_dtls() {
+	local at
+	at=$(grep -n "no DTLS record for" "$1" | tail -n 1 | cut -d: -f1)
+	[ -n "$at" ] && tail -n +"$at" "$1" | grep "data now over" | tail -n 1 | grep -q "over DTLS"
+}
+
+# stop_oc PID LOG: openconnect goes; wait for the server to log the tunnel's counters.
+stop_oc() {
+	local before
+	before=$(count_lines "$2" "CSTP data packets sent")
+	sl_stop "$1"
+	sl_wait_for 10 more_lines "$2" "CSTP data packets sent" "$before" || true
+	dtls_counts "$2"
+}
+
+for DP in openssl engine; do
+	DN=serve-dtls-$DP
+	if [ "$DP" = engine ]; then
+		PATH_SAID="its records in the engine's datapath (SL_WIRE_DTLS"
+	else
+		PATH_SAID="data over DTLS, its records through OpenSSL in the control plane"
+	fi
+	sed -e 's/^dpd = .*/dpd = 2/' "$SL_WORK/sluice-ac.conf" >"$SL_WORK/sluice-ac-$DN.conf"
+	printf 'udp-port = %s\ndtls-datapath = %s\n' "$PORT" "$DP" >>"$SL_WORK/sluice-ac-$DN.conf"
+	SRV_LOG=$SL_WORK/serve-anyconnect-$DN.log
+	sl_bg "$SL_NS_S" "$SRV_LOG" "$SLUICE" serve anyconnect "$SL_WORK/sluice-ac-$DN.conf"
+	srv=$SL_LAST_PID
+	sl_wait_for 5 sl_listening "$SL_NS_S" tcp "$PORT" || true
+	sl_check "$DN: the server listens on UDP $PORT for DTLS" "no UDP socket" "$SRV_LOG" \
+		sl_wait_for 5 sl_listening "$SL_NS_S" udp "$PORT"
+	MIB_SAVED=$MIB
+	MIB=${ANYCONNECT_DTLS_MIB:-10}
+
+	# 1. DTLS from the start: the transfers ride UDP.
+	oc_client "$DN" "$OC_IF" test
+	OC_LOG=$SL_WORK/$DN.log
+	sl_check "$DN: openconnect says 'Established DTLS connection'" "not within 20 s" \
+		"$OC_LOG $SRV_LOG" sl_wait_for 20 grep -q "Established DTLS connection" "$OC_LOG"
+	sl_check "$DN: the server says DTLS is up and which path carries it" "no line" "$SRV_LOG" \
+		grep -q "DTLS up from .*(DTLSv1.2, PSK-.*); $PATH_SAID" "$SRV_LOG"
+	# OpenSSL carries records at once; the engine moves data over on its first DPD answer
+	sl_check "$DN: the server's data goes over DTLS" "no switch in 10 s" "$SRV_LOG" \
+		sl_wait_for 10 grep -q "data now over DTLS" "$SRV_LOG"
+	sl_wait_for 10 sl_ping "$SL_NS_C" "$SL_IN_S" || true
+	XFER_TO_C=198.19.0.2
+	transfer "$DN" up "$OC_LOG" "$SRV_LOG"
+	transfer "$DN" down "$OC_LOG" "$SRV_LOG"
+	stop_oc "$OC_PID" "$SRV_LOG"
+	# 10 MiB each way: about 7000 full packets one way and thousands of ACKs the other
+	sl_check "$DN: the transfers went over DTLS (server counters)" \
+		"DTLS sent ${D_TX:-?} received ${D_RX:-?}, CSTP sent ${C_TX:-?} received ${C_RX:-?}" "$SRV_LOG" \
+		[ "${D_TX:-0}" -gt 5000 ] && [ "${D_RX:-0}" -gt 5000 ] && [ "${C_TX:-0}" -lt 100 ] && [ "${C_RX:-0}" -lt 100 ]
+
+	# 2. UDP blocked from the start: CSTP carries everything.
+	udp_block
+	ups_before=$(count_lines "$SRV_LOG" "DTLS up from")
+	oc_client "$DN-blocked" "$OC_IF" test
+	OC_LOG=$SL_WORK/$DN-blocked.log
+	sl_check "$DN-blocked: tunnel up over CSTP with UDP dropped" "no ping in 40 s" \
+		"$OC_LOG $SRV_LOG" sl_wait_for 40 sl_ping "$SL_NS_C" "$SL_IN_S"
+	transfer "$DN-blocked" down "$OC_LOG" "$SRV_LOG"
+	stop_oc "$OC_PID" "$SRV_LOG"
+	udp_unblock
+	sl_check "$DN-blocked: no DTLS session came up" "a 'DTLS up' line" "$SRV_LOG" \
+		[ "$(count_lines "$SRV_LOG" "DTLS up from")" -eq "$ups_before" ]
+	sl_check "$DN-blocked: the transfer went over CSTP (server counters)" \
+		"DTLS sent ${D_TX:-?}, CSTP sent ${C_TX:-?}" "$SRV_LOG" \
+		[ "${D_TX:-1}" -eq 0 ] && [ "${C_TX:-0}" -gt 5000 ]
+
+	# 3. UDP blocked mid-transfer: CSTP takes over, the transfer completes; unblocked, DTLS again.
+	dtls_before=$(count_lines "$SRV_LOG" "data now over DTLS")
+	oc_client "$DN-fallback" "$OC_IF" test
+	OC_LOG=$SL_WORK/$DN-fallback.log
+	sl_check "$DN-fallback: on DTLS before UDP is blocked" "not within 20 s" "$OC_LOG $SRV_LOG" \
+		sl_wait_for 20 grep -q "Established DTLS connection" "$OC_LOG"
+	sl_wait_for 10 more_lines "$SRV_LOG" "data now over DTLS" "$dtls_before" || true
+	sl_wait_for 10 sl_ping "$SL_NS_C" "$SL_IN_S" || true
+	silent_before=$(count_lines "$SRV_LOG" "no DTLS record for")
+	ups_before=$(count_lines "$SRV_LOG" "DTLS up from")
+	# a slower link, so the transfer is still going when UDP goes and comes back
+	shaped=0
+	ip netns exec "$SL_NS_S" tc qdisc add dev veth0 root tbf rate 24mbit burst 32kb latency 100ms \
+		2>/dev/null && shaped=1
+	(
+		sleep 1
+		udp_block
+		sl_wait_for 20 more_lines "$SRV_LOG" "no DTLS record for" "$silent_before" || true
+		sleep 1
+		udp_unblock
+	) &
+	blocker=$!
+	MIB=$((MIB * 3))
+	transfer "$DN-fallback" down "$OC_LOG" "$SRV_LOG"
+	MIB=${ANYCONNECT_DTLS_MIB:-10}
+	wait "$blocker" || true
+	[ "$shaped" = 1 ] && ip netns exec "$SL_NS_S" tc qdisc del dev veth0 root
+	sl_check "$DN-fallback: the server fell back to CSTP when DTLS went silent" "no line" \
+		"$SRV_LOG" more_lines "$SRV_LOG" "no DTLS record for" "$silent_before"
+	sl_check "$DN-fallback: openconnect left DTLS (dead peer, or the firewall refused its send)" "no line" "$OC_LOG" \
+		grep -qE "DTLS Dead Peer Detection detected dead peer|Write error on DTLS session" "$OC_LOG"
+	# openconnect retries its handshake for 12 s, then every 60 s
+	sl_check "$DN-fallback: a new DTLS session once UDP works again" "none in 80 s" \
+		"$OC_LOG $SRV_LOG" sl_wait_for 80 more_lines "$SRV_LOG" "DTLS up from" "$ups_before"
+	# the engine switches back on the first DPD answer (within a second), OpenSSL at once
+	sl_check "$DN-fallback: the server's data back on DTLS" "no switch in 10 s" "$SRV_LOG" \
+		sl_wait_for 10 back_on_dtls "$SRV_LOG"
+	sl_check "$DN-fallback: openconnect established DTLS again" "one 'Established' line" \
+		"$OC_LOG" [ "$(count_lines "$OC_LOG" "Established DTLS connection")" -ge 2 ]
+	back_at=$(grep "data now over DTLS" "$SRV_LOG" | tail -n 1 |
+		sed -n 's/.*so far DTLS data packets sent \([0-9]*\),.*/\1/p')
+	transfer "$DN-return" down "$OC_LOG" "$SRV_LOG"
+	stop_oc "$OC_PID" "$SRV_LOG"
+	sl_check "$DN-fallback: part of the data went over CSTP" "CSTP sent ${C_TX:-?}" "$SRV_LOG" \
+		[ "${C_TX:-0}" -gt 1000 ]
+	sl_check "$DN-fallback: the last switch was back to DTLS" \
+		"$(grep "data now over" "$SRV_LOG" | tail -n 1)" "$SRV_LOG" \
+		sh -c "grep 'data now over' '$SRV_LOG' | tail -n 1 | grep -q 'over DTLS'"
+	# 10 MiB: about 7200 full packets after the switch back
+	sl_check "$DN-fallback: the transfer after the return went over DTLS" \
+		"DTLS sent ${D_TX:-?} in all, ${back_at:-?} before the return" "$SRV_LOG" \
+		[ "$((${D_TX:-0} - ${back_at:-999999}))" -gt 6000 ]
+
+	# 4. sluice's own client against the DTLS server
+	sluice_connect "$DN-sluice"
+	sl_check "$DN: sluice connect gets DTLS from sluice's server" "no 'data now over DTLS'" \
+		"$SLC_LOG $SRV_LOG" sl_wait_for 20 grep -q "data now over DTLS" "$SLC_LOG"
+	sl_check "$DN: sluice connect pings through it" "no ping" "$SLC_LOG" \
+		sl_wait_for 10 sl_ping "$SL_NS_C" "$SL_IN_S"
+	sl_stop "$SLC_PID"
+	MIB=$MIB_SAVED
+	sl_stop "$srv"
+	sl_check "$DN: no DTLS datagram dropped as malformed" \
+		"$(grep 'DTLS datagrams' "$SRV_LOG")" "$SRV_LOG" \
+		grep -q "bad hello 0, no such App-ID [0-9]*, bad record 0" "$SRV_LOG"
+done
 
 echo "$SL_PASSES passed, $SL_FAILS failed"
 sl_finish

@@ -8,7 +8,8 @@
  * stopped and the peer's replay window takes it.
  *
  * The engine takes the pair (SL_WIRE_DTLS, sluice/engine_dtls.h); the
- * AnyConnect client does so after each handshake (ctl/anyconnect/dtls.c).
+ * AnyConnect client does so after each handshake (ctl/anyconnect/dtls.c),
+ * and `serve anyconnect` with dtls-datapath = engine (server_dtls.c).
  * After an export the caller must not let OpenSSL write on that session again
  * (its next record would reuse our sequence numbers).
  */

@@ -2,15 +2,20 @@
 /* AnyConnect server: auth over HTTPS, sessions by cookie, CONNECT, CSTP, engine peers. */
 #include "ctl/anyconnect/server.h"
 
+#include "core/drop.h"
 #include "core/log.h"
 #include "ctl/anyconnect/passwd.h"
 #include "ctl/anyconnect/passwd_file.h"
+#include "ctl/anyconnect/server_dtls.h"
 #include "ctl/native/addrpool.h"
 #include "dco/uapi.h"
 #include "io/tls_stream.h"
 #include "proto/ac_auth.h"
+#include "proto/ac_dtls.h"
 #include "proto/cstp.h"
 #include "proto/http.h"
+#include "sluice/engine_dtls.h"
+#include "sluice/engine_ovpn.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -56,6 +61,8 @@ struct conn {
 	uint8_t addr[4];
 	bool addr_taken;
 	sl_time_ns since, last_rx, last_tx;
+	struct sl_acs_dtls_sess *dtls; /* NULL: CSTP only */
+	uint64_t cstp_tx, cstp_rx;     /* data packets over CSTP */
 	struct conn *next;
 	size_t in_len;
 	uint8_t in[IN_MAX];
@@ -75,6 +82,7 @@ struct sl_acs {
 	struct sl_timer tick;
 	struct sl_acs_stats st;
 	struct sl_ac_passwd_file passwd; /* fd -1 without password logins */
+	struct sl_acs_dtls *dtls; /* NULL: no udp-port, no DTLS offered */
 };
 
 static const struct sl_tls_stream_ops stream_ops;
@@ -97,6 +105,31 @@ static void end_tunnel(struct conn *c)
 	struct sl_acs *s = c->srv;
 
 	if (c->peer_id) {
+		struct sl_peer_stats ps;
+
+		if (c->dtls && s->cfg.dtls_engine &&
+		    sl_peer_stats(s->engine, c->peer_id, &ps) == 0) {
+			char drops[256] = "";
+			size_t n = 0;
+
+			for (int i = 0; i < SL_STAT_DROP__COUNT && n < sizeof(drops) - 32; i++)
+				if (ps.drops[i])
+					n += (size_t)snprintf(drops + n, sizeof(drops) - n,
+							      " %s %llu",
+							      sl_drop_name((enum sl_drop)(i + 1)),
+							      (unsigned long long)ps.drops[i]);
+			sl_info("anyconnect server %s: engine: DPD sent %llu, received %llu; drops "
+				"by "
+				"reason:%s",
+				c->name, (unsigned long long)ps.keepalive_tx,
+				(unsigned long long)ps.keepalive_rx, n ? drops : " none");
+			sl_acs_dtls_counts_add(c->dtls, ps.tx_packets - ps.stream_tx_packets,
+					       ps.rx_packets - ps.stream_rx_packets);
+		}
+		sl_info("anyconnect server %s: CSTP data packets sent %llu, received %llu", c->name,
+			(unsigned long long)c->cstp_tx, (unsigned long long)c->cstp_rx);
+		sl_acs_dtls_detach(c->dtls);
+		c->dtls = NULL;
 		sl_peer_del(s->engine, c->peer_id);
 		c->peer_id = 0;
 		s->st.tunnels_now--;
@@ -413,7 +446,7 @@ static int start_tunnel(struct conn *c, struct session *ss)
 	return 0;
 }
 
-static void send_connected(struct conn *c)
+static void send_connected(struct conn *c, const char *dtls)
 {
 	const struct sl_acs_config *cfg = &c->srv->cfg;
 	char h[4096], a[INET_ADDRSTRLEN], m[INET_ADDRSTRLEN];
@@ -453,16 +486,110 @@ static void send_connected(struct conn *c)
 		      "X-CSTP-Session-Timeout: none\r\n"
 		      "X-CSTP-Base-MTU: 1500\r\n"
 		      "X-CSTP-MTU: %u\r\n"
+		      "%s"
 		      "\r\n",
-		      cfg->keepalive_s, cfg->mtu);
+		      cfg->keepalive_s, cfg->mtu, dtls);
 	if (n < 0 || (size_t)n >= sizeof(h) || sl_tls_stream_send(c->tls, h, (size_t)n) < 0)
 		conn_close(c, "cannot answer CONNECT");
 }
 
+/* What the CONNECT request says of DTLS: 1 PSK-NEGOTIATE asked, 0 only legacy suites, -1 none. */
+static int dtls_request(const struct sl_http_request *r, char *offer, size_t cap)
+{
+	int asked = -1;
+
+	offer[0] = '\0';
+	for (unsigned i = 0; i < r->n; i++) {
+		const struct sl_http_header *h = &r->h[i];
+
+		if (!((h->name_len == 18 && !strncasecmp(h->name, "X-DTLS-CipherSuite", 18)) ||
+		      (h->name_len == 20 && !strncasecmp(h->name, "X-DTLS12-CipherSuite", 20))))
+			continue;
+		if (sl_ac_cipher_list_has(h->value, h->value_len, "PSK-NEGOTIATE"))
+			return 1;
+		asked = 0;
+		snprintf(offer, cap, "%.*s", (int)h->value_len, h->value);
+	}
+	return asked;
+}
+
+static void dtls_on_packet(void *arg, const uint8_t *ip, size_t len)
+{
+	struct conn *c = arg;
+
+	if (c->st == C_CSTP)
+		sl_engine_stream_input(c->srv->engine, c->peer_id, ip, len);
+}
+
+static void dtls_on_state(void *arg, bool up)
+{
+	struct conn *c = arg;
+	uint64_t tx, rx;
+
+	sl_acs_dtls_counts(c->dtls, &tx, &rx);
+	sl_info("anyconnect server %s: data now over %s (so far DTLS data packets sent %llu, "
+		"received %llu)",
+		c->name, up ? "DTLS (OpenSSL in the control plane)" : "CSTP (TLS)",
+		(unsigned long long)tx, (unsigned long long)rx);
+}
+
+/* A handshake done, dtls-datapath = engine: the engine carries this tunnel's records now. */
+static int dtls_on_keys(void *arg, const struct sl_dtls_key_pair *kp,
+			const struct sockaddr_storage *peer)
+{
+	struct conn *c = arg;
+	struct sl_engine *e = c->srv->engine;
+	uint32_t dpd = c->srv->cfg.dpd_s;
+	socklen_t len = peer->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+						   : sizeof(struct sockaddr_in6);
+	int r = sl_peer_set_endpoint(e, c->peer_id, (const struct sockaddr *)peer, len);
+
+	if (r == 0)
+		r = sl_key_set_dtls(e, c->peer_id, SL_KEY_PRIMARY, kp);
+	if (r == 0) /* DPD every second; silent for 2 * dpd + 1 s: CSTP (as the OpenSSL path) */
+		r = sl_peer_set_keepalive(e, c->peer_id, 1000, (2 * dpd + 1) * 1000);
+	return r;
+}
+
+/* The X-DTLS-* lines of the CONNECT reply for a client that asked for PSK-NEGOTIATE. */
+static void offer_dtls(struct conn *c, char *h, size_t cap)
+{
+	const struct sl_acs_config *cfg = &c->srv->cfg;
+	uint8_t id[SL_ACS_APP_ID_LEN], psk[SL_ACS_PSK_LEN];
+	char hex[2 * SL_ACS_APP_ID_LEN + 1], name[160];
+
+	h[0] = '\0';
+	if (sl_acs_dtls_psk(sl_tls_stream_ssl(c->tls), psk) < 0) {
+		sl_warn("anyconnect server %s: no TLS exporter for the DTLS PSK", c->name);
+		return;
+	}
+	snprintf(name, sizeof(name), "%s (%s)", c->name, c->user);
+	c->dtls = sl_acs_dtls_attach(c->srv->dtls, psk, name, dtls_on_packet, dtls_on_state,
+				     c->srv->cfg.dtls_engine ? dtls_on_keys : NULL, c, id);
+	OPENSSL_cleanse(psk, sizeof(psk));
+	if (!c->dtls)
+		return;
+	for (size_t i = 0; i < sizeof(id); i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	OPENSSL_cleanse(id, sizeof(id));
+	snprintf(h, cap,
+		 "X-DTLS-App-ID: %s\r\n"
+		 "X-DTLS-Port: %u\r\n"
+		 "X-DTLS-DPD: %u\r\n"
+		 "X-DTLS-Keepalive: %u\r\n"
+		 "X-DTLS-Rekey-Method: none\r\n"
+		 "X-DTLS-CipherSuite: PSK-NEGOTIATE\r\n"
+		 "X-DTLS-MTU: %u\r\n",
+		 hex, cfg->udp_port, cfg->dpd_s, cfg->keepalive_s, cfg->mtu);
+	OPENSSL_cleanse(hex, sizeof(hex));
+}
+
 static void on_connect(struct conn *c, const struct sl_http_request *r)
 {
-	char cookie[128];
+	char cookie[128], offer[256], dtls[512] = "", a[INET_ADDRSTRLEN];
+	const char *how = "no DTLS offered: no udp-port";
 	struct session *ss;
+	int want;
 
 	if (sl_http_request_cookie(r, "webvpn", cookie, sizeof(cookie)) < 0 ||
 	    !(ss = session_find(c->srv, cookie))) {
@@ -476,20 +603,28 @@ static void on_connect(struct conn *c, const struct sl_http_request *r)
 		refuse_connect(c, "503 Service Unavailable", "no address left in the pool");
 		return;
 	}
-	send_connected(c);
+	want = dtls_request(r, offer, sizeof(offer));
+	if (c->srv->dtls && want == 1) {
+		offer_dtls(c, dtls, sizeof(dtls));
+		how = c->dtls ? "DTLS offered (PSK-NEGOTIATE), CSTP until it is up"
+			      : "DTLS not offered: no PSK from the TLS exporter";
+	} else if (c->srv->dtls && want == 0) {
+		sl_warn("anyconnect server %s: the client offers only legacy DTLS (%s): not "
+			"implemented, CSTP only",
+			c->name, offer);
+		how = "no DTLS: the client has no PSK-NEGOTIATE";
+	} else if (c->srv->dtls) {
+		how = "no DTLS: the client asked for none";
+	}
+	send_connected(c, dtls);
 	if (c->st == C_CLOSED)
 		return;
 	c->st = C_CSTP;
 	c->last_rx = c->last_tx = sl_loop_now(c->srv->loop);
 	c->srv->st.tunnels++;
-	{
-		char a[INET_ADDRSTRLEN];
-
-		sl_info("anyconnect server %s: tunnel for %s, %s, peer %u (CSTP over TLS through "
-			"the "
-			"engine's stream path; no DTLS offered)",
-			c->name, c->user, inet_ntop(AF_INET, c->addr, a, sizeof(a)), c->peer_id);
-	}
+	sl_info("anyconnect server %s: tunnel for %s, %s, peer %u (CSTP over TLS through the "
+		"engine's stream path; %s)",
+		c->name, c->user, inet_ntop(AF_INET, c->addr, a, sizeof(a)), c->peer_id, how);
 }
 
 static int cstp_send(struct conn *c, uint8_t type, const void *p, size_t n)
@@ -508,9 +643,18 @@ static int cstp_send(struct conn *c, uint8_t type, const void *p, size_t n)
 	return r;
 }
 
+/* The engine routes a packet to the client: DTLS when it is up, else CSTP over TLS. */
 static int on_stream_send(void *arg, const uint8_t *ip, size_t len)
 {
-	return cstp_send(arg, SL_CSTP_DATA, ip, len);
+	struct conn *c = arg;
+	int r;
+
+	if (sl_acs_dtls_up(c->dtls) && sl_acs_dtls_send(c->dtls, SL_CSTP_DATA, ip, len) == 0)
+		return 0;
+	r = cstp_send(c, SL_CSTP_DATA, ip, len);
+	if (r == 0)
+		c->cstp_tx++;
+	return r;
 }
 
 static void cstp_input(struct conn *c)
@@ -532,6 +676,7 @@ static void cstp_input(struct conn *c)
 		off += SL_CSTP_HDR_LEN + f.len;
 		switch (f.type) {
 		case SL_CSTP_DATA:
+			c->cstp_rx++;
 			sl_engine_stream_input(c->srv->engine, c->peer_id, p, f.len);
 			break;
 		case SL_CSTP_DPD_REQ:
@@ -691,6 +836,8 @@ static void on_tick(struct sl_loop *loop, struct sl_timer *t, void *arg)
 	struct session **sp = &s->sessions;
 
 	sl_timer_arm(loop, &s->tick, SL_SEC);
+	if (s->dtls)
+		sl_acs_dtls_tick(s->dtls);
 	while (*pp) {
 		struct conn *c = *pp;
 
@@ -733,6 +880,50 @@ static int listen_on(const struct sockaddr_storage *ss, char *err, size_t err_le
 		return r;
 	}
 	return fd;
+}
+
+static int engine_udp_send(void *arg, const struct sockaddr_storage *to, const uint8_t *b, size_t n)
+{
+	struct sl_acs *s = arg;
+
+	return sl_engine_udp_send(s->engine, to, b, n);
+}
+
+void sl_acs_control_input(struct sl_acs *s, const uint8_t *pkt, size_t len,
+			  const struct sockaddr_storage *from)
+{
+	if (!s || !s->dtls || !from)
+		return;
+	/* an opened record that is not data or DPD (keepalive, disconnect): liveness only; the
+	 * CSTP channel says DISCONNECT too */
+	if (len && pkt[0] < 16)
+		return;
+	sl_acs_dtls_input(s->dtls, pkt, len, from);
+}
+
+void sl_acs_event(struct sl_acs *s, const struct sl_event *ev)
+{
+	struct sl_peer_stats ps;
+	bool up = ev->type == SL_EVENT_PEER_UDP_OK;
+
+	if (!s || (ev->type != SL_EVENT_PEER_SILENT && !up))
+		return;
+	for (struct conn *c = s->conns; c; c = c->next) {
+		if (c->st != C_CSTP || c->peer_id != ev->peer_id)
+			continue;
+		if (sl_peer_stats(s->engine, c->peer_id, &ps) < 0)
+			return;
+		if (!up)
+			sl_warn("anyconnect server %s: no DTLS record for %u s (the engine's DPD): "
+				"data over CSTP",
+				c->name, 2 * s->cfg.dpd_s + 1);
+		sl_info("anyconnect server %s: data now over %s (so far DTLS data packets sent "
+			"%llu, received %llu)",
+			c->name, up ? "DTLS (the engine's datapath)" : "CSTP (TLS)",
+			(unsigned long long)(ps.tx_packets - ps.stream_tx_packets),
+			(unsigned long long)(ps.rx_packets - ps.stream_rx_packets));
+		return;
+	}
 }
 
 int sl_acs_new(struct sl_acs **out, struct sl_loop *loop, struct sl_engine *engine,
@@ -800,13 +991,25 @@ int sl_acs_new(struct sl_acs **out, struct sl_loop *loop, struct sl_engine *engi
 		snprintf(err, err_len, "event loop: %s", strerror(-r));
 		goto fail;
 	}
+	if (cfg->udp_port) {
+		struct sl_acs_dtls_io io = {.send = engine_udp_send, .arg = s};
+
+		r = sl_acs_dtls_new(&s->dtls, loop, &cfg->listen, (uint16_t)cfg->udp_port,
+				    cfg->dpd_s, cfg->dtls_engine ? &io : NULL, err, err_len);
+		if (r < 0)
+			goto fail;
+	} else {
+		sl_info("anyconnect server: no udp-port: DTLS not offered, CSTP only");
+	}
 	sl_timer_init(&s->tick, on_tick, s);
 	sl_timer_arm(loop, &s->tick, SL_SEC);
 	*out = s;
 	return 0;
 fail:
-	if (s->lfd >= 0)
+	if (s->lfd >= 0) {
+		sl_loop_del_fd(loop, s->lfd);
 		close(s->lfd);
+	}
 	sl_ac_passwd_file_close(&s->passwd);
 	SSL_CTX_free(s->tls);
 	sl_addrpool_free(&s->pool);
@@ -830,6 +1033,20 @@ void sl_acs_free(struct sl_acs *s)
 
 		s->sessions = ss->next;
 		free(ss);
+	}
+	if (s->dtls) {
+		struct sl_acs_dtls_stats d;
+
+		sl_acs_dtls_stats(s->dtls, &d);
+		sl_info("anyconnect server: DTLS datagrams %llu, handshakes %llu (%llu done); "
+			"dropped: unknown peer %llu, bad hello %llu, no such App-ID %llu, bad "
+			"record %llu, send failed %llu",
+			(unsigned long long)d.datagrams, (unsigned long long)d.handshakes,
+			(unsigned long long)d.handshakes_ok,
+			(unsigned long long)d.drop_unknown_peer,
+			(unsigned long long)d.drop_bad_hello, (unsigned long long)d.drop_no_session,
+			(unsigned long long)d.drop_record, (unsigned long long)d.send_failed);
+		sl_acs_dtls_free(s->dtls);
 	}
 	sl_timer_cancel(s->loop, &s->tick);
 	sl_loop_del_fd(s->loop, s->lfd);

@@ -7,9 +7,9 @@
  * Every client is a peer of the same engine (its address routed to it); IP
  * packets go through the engine's stream API.
  *
- * Not here yet: DTLS (no X-DTLS-* headers are sent, so clients stay on
- * CSTP), certificate authentication, IPv6 pools, rekey. Runs on the
- * engine's loop.
+ * DTLS 1.2 (PSK-NEGOTIATE) when udp-port is set (server_dtls.h): data goes
+ * over it while it answers, else over CSTP. Not here yet: legacy DTLS,
+ * IPv6 pools, rekey. Runs on the engine's loop.
  */
 #ifndef SL_CTL_ANYCONNECT_SERVER_H
 #define SL_CTL_ANYCONNECT_SERVER_H
@@ -34,5 +34,13 @@ int sl_acs_new(struct sl_acs **out, struct sl_loop *loop, struct sl_engine *engi
 /* Say DISCONNECT to every tunnel, close everything, delete the peers. */
 void sl_acs_free(struct sl_acs *s);
 void sl_acs_stats(const struct sl_acs *s, struct sl_acs_stats *out);
+/*
+ * With dtls-datapath = engine the engine (SL_WIRE_DTLS) owns the UDP socket:
+ * give its on_control datagrams and its events here (s may be NULL while
+ * it starts).
+ */
+void sl_acs_control_input(struct sl_acs *s, const uint8_t *pkt, size_t len,
+			  const struct sockaddr_storage *from);
+void sl_acs_event(struct sl_acs *s, const struct sl_event *ev);
 
 #endif

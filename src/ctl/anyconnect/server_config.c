@@ -124,6 +124,17 @@ static int one(struct sl_acs_config *c, const char *k, const char *v, const char
 		*why = "576..1500";
 		return u32_value(&c->mtu, v, 576, 1500);
 	}
+	if (!strcmp(k, "dtls-datapath")) {
+		*why = "engine or openssl";
+		if (strcmp(v, "engine") && strcmp(v, "openssl"))
+			return -EINVAL;
+		c->dtls_engine = !strcmp(v, "engine");
+		return 0;
+	}
+	if (!strcmp(k, "udp-port")) {
+		*why = "a UDP port for DTLS, 1..65535 (0: no DTLS)";
+		return u32_value(&c->udp_port, v, 0, 65535);
+	}
 	if (!strcmp(k, "max-clients")) {
 		*why = "1..4096";
 		return u32_value(&c->max_clients, v, 1, 4096);
@@ -145,8 +156,8 @@ static int one(struct sl_acs_config *c, const char *k, const char *v, const char
 		return 0;
 	}
 	*why = "a known key (listen, server-cert, server-key, auth, ipv4-network, dns, route, dpd, "
-	       "keepalive, mtu, max-clients, device, enable-auth, ca-cert, cert-user-oid, "
-	       "run-as-user, run-as-group)";
+	       "keepalive, mtu, udp-port, dtls-datapath, max-clients, device, enable-auth, "
+	       "ca-cert, cert-user-oid, run-as-user, run-as-group)";
 	return -EINVAL;
 }
 

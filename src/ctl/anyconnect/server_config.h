@@ -18,6 +18,11 @@
  *   dpd = SECONDS, keepalive = SECONDS, mtu = N, device = NAME, max-clients = N
  *   run-as-user = NAME, run-as-group = NAME   as in ocserv: whom the server becomes after
  *                                 set-up ("" = not given: the command's default, nobody)
+ *   udp-port = PORT               DTLS 1.2 (PSK-NEGOTIATE) on this UDP port of the listen
+ *                                 address; absent or 0: no DTLS offered, CSTP only
+ *   dtls-datapath = engine|openssl  who carries the DTLS records after the handshake: the
+ *                                 engine (SL_WIRE_DTLS, keys exported from OpenSSL, its own
+ *                                 DPD) or OpenSSL in the control plane (the default)
  * Relative paths are relative to the config file.
  */
 #ifndef SL_CTL_ANYCONNECT_SERVER_CONFIG_H
@@ -25,6 +30,7 @@
 
 #include "sluice/engine.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -40,11 +46,12 @@ struct sl_acs_config {
 	unsigned n_dns;
 	struct sl_prefix routes[SL_ACS_ROUTES_MAX];
 	unsigned n_routes;
-	uint32_t dpd_s, keepalive_s, mtu, max_clients;
+	uint32_t dpd_s, keepalive_s, mtu, max_clients, udp_port;
 	char device[16];
 	char ca[SL_ACS_PATH_MAX], user_oid[64];
 	unsigned auth, enable_auth; /* SL_ACS_AUTH_* bits */
 	char run_as_user[64], run_as_group[64];
+	bool dtls_engine;	    /* dtls-datapath = engine */
 };
 
 #define SL_ACS_AUTH_PLAIN 1u
