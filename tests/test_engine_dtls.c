@@ -208,6 +208,12 @@ static void dpd_and_control(void **state)
 	assert_int_equal(w.n_control, 2);
 	assert_int_equal(w.control_len, sizeof(handshake_like));
 	assert_memory_equal(w.control, handshake_like, sizeof(handshake_like));
+	{
+		struct sl_peer_stats es;
+
+		assert_int_equal(sl_engine_stats(w.e, &es), 0);
+		assert_int_equal(es.control_rx, 2); /* the keepalive and the handshake record */
+	}
 	world_down(&w);
 }
 
@@ -237,6 +243,9 @@ static void replay_and_tamper(void **state)
 	assert_int_equal(s.rx_packets, 1);
 	assert_int_equal(s.drops[SL_DROP_REPLAY - 1], 1);
 	assert_int_equal(s.drops[SL_DROP_AUTH - 1], 1);
+	/* datagrams read from the socket: in the receive accounting too */
+	assert_int_equal(s.udp_rx_drops[SL_DROP_REPLAY - 1], 1);
+	assert_int_equal(s.udp_rx_drops[SL_DROP_AUTH - 1], 1);
 	pkt_free(&t);
 	sl_dtls_dir_clear(&tx);
 	sl_dtls_dir_clear(&rx);

@@ -179,10 +179,12 @@ static struct key_slot *slot_for_epoch(struct peer *p, uint16_t epoch)
 static void to_control(struct sl_engine *e, const uint8_t *b, size_t n,
 		       const struct sockaddr_storage *from)
 {
-	if (e->cfg.on_control)
+	if (e->cfg.on_control) {
+		e->stats.control_rx++;
 		e->cfg.on_control(e->cfg.control_arg, b, n, from);
-	else
-		count_drop(&e->stats, SL_DROP_NOKEY);
+	} else {
+		count_udp_rx_drop(&e->stats, SL_DROP_NOKEY);
+	}
 }
 
 void datapath_dtls_rx(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *from)
@@ -201,7 +203,7 @@ void datapath_dtls_rx(struct sl_engine *e, struct sl_pkt *pk, const struct socka
 	if (d == SL_DROP_NONE && !pk->len)
 		d = SL_DROP_MALFORMED;
 	if (d != SL_DROP_NONE) {
-		count_drop(&p->stats, d);
+		count_udp_rx_drop(&p->stats, d); /* a datagram read: accounted as the others' */
 		return;
 	}
 	p->stats.last_rx_ns = sl_loop_now(e->loop);
