@@ -182,7 +182,7 @@ static void to_control(struct sl_engine *e, const uint8_t *b, size_t n,
 	if (e->cfg.on_control)
 		e->cfg.on_control(e->cfg.control_arg, b, n, from);
 	else
-		count_drop(&e->stats, SL_DROP_NOKEY);
+		count_udp_rx_drop(&e->stats, SL_DROP_NOKEY);
 }
 
 void datapath_dtls_rx(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *from)
@@ -201,7 +201,7 @@ void datapath_dtls_rx(struct sl_engine *e, struct sl_pkt *pk, const struct socka
 	if (d == SL_DROP_NONE && !pk->len)
 		d = SL_DROP_MALFORMED;
 	if (d != SL_DROP_NONE) {
-		count_drop(&p->stats, d);
+		count_udp_rx_drop(&p->stats, d);
 		return;
 	}
 	p->stats.last_rx_ns = sl_loop_now(e->loop);

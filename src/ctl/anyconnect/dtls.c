@@ -63,6 +63,7 @@ struct sl_ac_dtls {
 	size_t app_id_len;
 	sl_time_ns since;
 	uint64_t handshakes, ignored;
+	uint64_t own_rx; /* datagrams read off the socket while it is ours (handshake, discards) */
 	uint8_t buf[HANDSHAKE_BUF];
 };
 
@@ -182,6 +183,19 @@ static int open_socket(struct sl_ac_dtls *d)
 	return 0;
 }
 
+/* Counts every datagram OpenSSL reads off our socket, so that the datagrams the socket got
+ * can be accounted for: OpenSSL's (the handshake), then the engine's. */
+static long count_reads(BIO *b, int oper, const char *argp, size_t len, int argi, long argl,
+			int ret, size_t *processed)
+{
+	struct sl_ac_dtls *d = (struct sl_ac_dtls *)BIO_get_callback_arg(b);
+
+	(void)argp, (void)len, (void)argi, (void)argl;
+	if (d && oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && processed && *processed)
+		d->own_rx++;
+	return ret;
+}
+
 static int start_handshake(struct sl_ac_dtls *d)
 {
 	BIO *bio;
@@ -216,6 +230,8 @@ static int start_handshake(struct sl_ac_dtls *d)
 		return -ENOMEM;
 	}
 	BIO_ctrl(bio, BIO_CTRL_DGRAM_SET_CONNECTED, 0, &d->peer);
+	BIO_set_callback_arg(bio, (char *)d);
+	BIO_set_callback_ex(bio, count_reads);
 	SSL_set_bio(d->ssl, bio, bio);
 	SSL_set_options(d->ssl, SSL_OP_NO_QUERY_MTU);
 	DTLS_set_link_mtu(d->ssl, 1500);
@@ -280,7 +296,8 @@ static void on_readable(struct sl_loop *loop, int fd, uint32_t events, void *arg
 	int r, e;
 
 	if (d->state != D_HANDSHAKE || !d->ssl) {
-		recv(fd, d->buf, sizeof(d->buf), MSG_DONTWAIT); /* no handshake: discard */
+		if (recv(fd, d->buf, sizeof(d->buf), MSG_DONTWAIT) >= 0) /* no handshake: discard */
+			d->own_rx++;
 		return;
 	}
 	ERR_clear_error();
@@ -492,4 +509,9 @@ void sl_ac_dtls_free(struct sl_ac_dtls *d)
 	sl_info("anyconnect: DTLS handshakes %llu; messages ignored %llu",
 		(unsigned long long)d->handshakes, (unsigned long long)d->ignored);
 	free(d);
+}
+
+uint64_t sl_ac_dtls_own_rx(const struct sl_ac_dtls *d)
+{
+	return d ? d->own_rx : 0;
 }
