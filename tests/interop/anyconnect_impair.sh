@@ -20,6 +20,8 @@
 #
 #   relay s2c_forwarded = nft-dropped (after the transfer, see below) + kernel drops
 #                         (the namespace's Udp InErrors + NoPorts) + datagrams the client read
+#   kernel drops at the client's full receive queue (Udp RcvbufErrors) = the engine's overflow
+#                         count (SO_RXQ_OVFL on the DTLS socket)
 #   client read         = outside the engine (OpenSSL's handshake) + by the engine
 #   by the engine       = data + DPD + to the control plane + dropped (each reason)
 #
@@ -211,7 +213,7 @@ balanced() {
 # return are timed and checked.
 run_case() {
 	local name=$1 t_relay relay_log stats relay_pid k0 k1 late fwd rcv own eng data dpd ctl drops why
-	local tx rx s0 cstp_tx
+	local tx rx s0 cstp_tx q0 q1 ovf
 	shift
 	relay_log=$SL_WORK/$name-relay.log
 	stats=$SL_WORK/$name-relay.stats
@@ -221,7 +223,7 @@ run_case() {
 		--to "$SL_ADDR_S:$PORT" --both --seed 7 --stats-file "$stats" "$@"
 	relay_pid=$SL_LAST_PID
 	sl_wait_for 5 sl_listening "$SL_NS_S" udp "$RELAY_PORT" || true
-	k0=$(kernel_drops)
+	k0=$(kernel_drops) q0=$(udp_mib RcvbufErrors)
 	s0=$(udp_mib InErrors "$SL_NS_S")
 	start_client "$name"
 	if ! up_on_dtls "$SLC_LOG"; then
@@ -255,7 +257,7 @@ run_case() {
 	sl_stop "$relay_pid"
 	late=$(settle_count)
 	settle_unblock
-	k1=$(kernel_drops)
+	k1=$(kernel_drops) q1=$(udp_mib RcvbufErrors)
 	fwd=$(relay_stat s2c_forwarded "$relay_log")
 	echo "    relay s2c: $(grep '^s2c_' "$relay_log" | tail -n 10 | sed 's/^s2c_//' | tr '\n' ' ')"
 	grep "DTLS datagrams received" "$SLC_LOG" | sed 's/^sluice: info: anyconnect: /    client: /'
@@ -267,6 +269,7 @@ run_case() {
 	ctl=$(acct "$SLC_LOG" 'control plane \([0-9]*\),')
 	drops=$(acct "$SLC_LOG" 'dropped \([0-9]*\) ')
 	why=$(acct "$SLC_LOG" 'by reason:\([^)]*\))')
+	ovf=$(acct "$SLC_LOG" 'at a full queue \([0-9]*\)')
 	tx=$(sed -n 's/.*DTLS data packets sent \([0-9]*\), received [0-9]* (sealed.*/\1/p' "$SLC_LOG")
 	rx=$(sed -n 's/.*DTLS data packets sent [0-9]*, received \([0-9]*\) (sealed.*/\1/p' "$SLC_LOG")
 	echo "    kernel drops (Udp InErrors + NoPorts) $((k1 - k0)), dropped by the settle rule ${late:-?};" \
@@ -291,6 +294,9 @@ run_case() {
 	sl_check "$name: relay delivered = settle-dropped + kernel drops + client read" \
 		"relay ${fwd:-?}, settle ${late:-?} + kernel $((k1 - k0)) + client ${rcv:-?}" \
 		"$SLC_LOG $relay_log" [ "${fwd:-x}" = "$((${late:-0} + k1 - k0 + ${rcv:-0}))" ]
+	sl_check "$name: the engine counted the kernel's drops at its full queue (SO_RXQ_OVFL)" \
+		"engine overflow ${ovf:-?}, the namespace's Udp RcvbufErrors $((q1 - q0))" "$SLC_LOG" \
+		[ "${ovf:-x}" = "$((q1 - q0))" ]
 	sl_check "$name: client read = handshake + engine; engine = data + DPD + control + drops" \
 		"read ${rcv:-?} = ${own:-?} + ${eng:-?}; engine ${eng:-?} = ${data:-?} + ${dpd:-?} + ${ctl:-?} + ${drops:-?} (${why:-?})" \
 		"$SLC_LOG" balanced "${rcv:-x}" "${own:-0}" "${eng:-x}" "${data:-0}" "${dpd:-0}" \

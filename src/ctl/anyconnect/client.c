@@ -790,12 +790,14 @@ static void log_udp_accounting(const struct sl_ac_client *c, const struct sl_pee
 	}
 	sl_info("anyconnect: DTLS datagrams received %llu: outside the engine %llu (handshake), "
 		"by the engine %llu: data %llu, DPD %llu, to the control plane %llu, dropped "
-		"%llu (by reason:%s)",
+		"%llu (by reason:%s); dropped by the kernel at a full queue %llu",
 		(unsigned long long)(c->dtls_own_rx + es.udp_rx_datagrams),
 		(unsigned long long)c->dtls_own_rx, (unsigned long long)es.udp_rx_datagrams,
 		(unsigned long long)(st->rx_packets - st->stream_rx_packets),
 		(unsigned long long)st->keepalive_rx, (unsigned long long)c->dtls_ctl_rx,
-		(unsigned long long)drops, off ? why : " none");
+		(unsigned long long)drops, off ? why : " none",
+		(unsigned long long)(es.drops[SL_DROP_OVERFLOW - 1] +
+				     st->drops[SL_DROP_OVERFLOW - 1]));
 }
 
 void sl_ac_client_free(struct sl_ac_client *c)

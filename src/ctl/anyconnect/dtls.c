@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define PSK_LABEL	"EXPORTER-openconnect-psk"
@@ -174,6 +175,11 @@ static int open_socket(struct sl_ac_dtls *d)
 	d->fd = socket(d->peer.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (d->fd < 0)
 		return -errno;
+	/* As the engine's own sockets: a large receive queue (capped at rmem_max), and the
+	 * kernel's count of datagrams dropped at a full one, which the engine adds to its
+	 * overflow drops once it has the socket. */
+	(void)setsockopt(d->fd, SOL_SOCKET, SO_RCVBUF, &(int){4 << 20}, sizeof(int));
+	(void)setsockopt(d->fd, SOL_SOCKET, SO_RXQ_OVFL, &(int){1}, sizeof(int));
 	if (connect(d->fd, (struct sockaddr *)&d->peer, len) < 0 ||
 	    sl_loop_add_fd(d->loop, d->fd, SL_EV_READ, on_readable, d) < 0) {
 		close(d->fd);
