@@ -243,9 +243,19 @@ static void replay_and_tamper(void **state)
 	assert_int_equal(s.rx_packets, 1);
 	assert_int_equal(s.drops[SL_DROP_REPLAY - 1], 1);
 	assert_int_equal(s.drops[SL_DROP_AUTH - 1], 1);
-	/* datagrams read from the socket: in the receive accounting too */
+	/* as datagrams read from the socket too: each one the engine read is accounted for */
 	assert_int_equal(s.udp_rx_drops[SL_DROP_REPLAY - 1], 1);
 	assert_int_equal(s.udp_rx_drops[SL_DROP_AUTH - 1], 1);
+	{
+		struct sl_peer_stats es;
+		uint64_t accepted = s.rx_packets - s.stream_rx_packets + s.keepalive_rx;
+		uint64_t dropped = 0;
+
+		assert_int_equal(sl_engine_stats(w.e, &es), 0);
+		for (int i = 0; i < SL_DROP__COUNT - 1; i++)
+			dropped += s.udp_rx_drops[i] + es.udp_rx_drops[i];
+		assert_int_equal(es.udp_rx_datagrams, accepted + dropped + w.n_control);
+	}
 	pkt_free(&t);
 	sl_dtls_dir_clear(&tx);
 	sl_dtls_dir_clear(&rx);

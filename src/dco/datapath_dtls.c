@@ -210,11 +210,10 @@ void datapath_dtls_rx(struct sl_engine *e, struct sl_pkt *pk, const struct socka
 	if (pk->data[0] == AC_PKT_DPD_OUT || pk->data[0] == AC_PKT_DPD_RESP) {
 		p->stats.keepalive_rx++;
 		/* the answer echoes the request's padding: openconnect's MTU probes need it */
-		if (pk->data[0] == AC_PKT_DPD_OUT &&
-		    send_message(e, p, AC_PKT_DPD_RESP, pk->data + 1, pk->len - 1) == 0)
-			p->stats.keepalive_tx++;
-		else
+		if (pk->data[0] == AC_PKT_DPD_RESP)
 			timers_on_dpd_reply(e, p);
+		else if (send_message(e, p, AC_PKT_DPD_RESP, pk->data + 1, pk->len - 1) == 0)
+			p->stats.keepalive_tx++; /* a request whose answer failed proves nothing */
 		return;
 	}
 	if (pk->data[0] != AC_PKT_DATA) { /* keepalive, disconnect, ...: for the control plane */

@@ -5,6 +5,7 @@
  */
 #include "ctl/anyconnect/client.h"
 
+#include "core/drop.h"
 #include "core/log.h"
 #include "ctl/anyconnect/dtls.h"
 #include "ctl/anyconnect/tunnel_info.h"
@@ -63,6 +64,8 @@ struct sl_ac_client {
 	struct sl_ac_dtls *dtls;
 	uint8_t dtls_secret[SL_AC_DTLS_SECRET_LEN]; /* the last CONNECT's X-DTLS-Master-Secret */
 	uint64_t cstp_tx, cstp_rx, dropped;
+	uint64_t dtls_own_rx; /* of DTLS sessions replaced: datagrams read outside the engine */
+	uint64_t dtls_ctl_rx; /* records the engine passed up (handshake, alert, Cisco control) */
 	size_t in_len;
 	uint8_t in[IN_MAX];
 };
@@ -425,9 +428,11 @@ static void on_connect_reply(struct sl_ac_client *c, const struct sl_http_respon
 			: c->info.rekey_method == SL_AC_REKEY_NEW_TUNNEL ? "new-tunnel"
 									 : "none");
 	}
-	if (!c->cfg.no_dtls)
+	if (!c->cfg.no_dtls) {
+		c->dtls_own_rx += sl_ac_dtls_own_rx(c->dtls);
 		sl_ac_dtls_restart(&c->dtls, c->loop, c->engine, PEER_ID, &c->cfg.server, &c->info,
 				   sl_tls_stream_ssl(c->stream), c->dtls_secret);
+	}
 }
 
 /* ---- CSTP ------------------------------------------------------------------------------ */
@@ -757,6 +762,44 @@ int sl_ac_client_new(struct sl_ac_client **out, struct sl_loop *loop, struct sl_
 	return 0;
 }
 
+/*
+ * Where every datagram the DTLS socket got went: read by OpenSSL (the handshake) or
+ * discarded before the engine had the socket, or read by the engine and then accepted (data,
+ * DPD, a record for the control plane) or dropped, counted by reason.
+ */
+static void log_udp_accounting(const struct sl_ac_client *c, const struct sl_peer_stats *st)
+{
+	struct sl_peer_stats es;
+	char why[256] = "";
+	size_t off = 0;
+	uint64_t drops = 0;
+
+	if (sl_engine_stats(c->engine, &es) < 0)
+		return;
+	for (int i = 0; i < SL_DROP__COUNT - 1; i++) {
+		uint64_t n = st->udp_rx_drops[i] + es.udp_rx_drops[i];
+		int w;
+
+		if (!n)
+			continue;
+		drops += n;
+		w = snprintf(why + off, sizeof(why) - off, " %s=%llu", sl_drop_name(i + 1),
+			     (unsigned long long)n);
+		if (w > 0 && (size_t)w < sizeof(why) - off)
+			off += (size_t)w;
+	}
+	sl_info("anyconnect: DTLS datagrams received %llu: outside the engine %llu (handshake), "
+		"by the engine %llu: data %llu, DPD %llu, to the control plane %llu, dropped "
+		"%llu (by reason:%s); dropped by the kernel at a full queue %llu",
+		(unsigned long long)(c->dtls_own_rx + es.udp_rx_datagrams),
+		(unsigned long long)c->dtls_own_rx, (unsigned long long)es.udp_rx_datagrams,
+		(unsigned long long)(st->rx_packets - st->stream_rx_packets),
+		(unsigned long long)st->keepalive_rx, (unsigned long long)c->dtls_ctl_rx,
+		(unsigned long long)drops, off ? why : " none",
+		(unsigned long long)(es.drops[SL_DROP_OVERFLOW - 1] +
+				     st->drops[SL_DROP_OVERFLOW - 1]));
+}
+
 void sl_ac_client_free(struct sl_ac_client *c)
 {
 	static const char bye[] = "\xb0"
@@ -766,6 +809,7 @@ void sl_ac_client_free(struct sl_ac_client *c)
 		return;
 	if (c->state == ST_CSTP)
 		cstp_send(c, SL_CSTP_DISCONNECT, bye, sizeof(bye) - 1);
+	c->dtls_own_rx += sl_ac_dtls_own_rx(c->dtls);
 	sl_ac_dtls_free(c->dtls);
 	if (c->stream)
 		sl_tls_stream_free(c->stream);
@@ -779,6 +823,8 @@ void sl_ac_client_free(struct sl_ac_client *c)
 				(unsigned long long)(st.rx_packets - st.stream_rx_packets),
 				(unsigned long long)st.keepalive_tx,
 				(unsigned long long)st.keepalive_rx);
+		if (sl_peer_stats(c->engine, PEER_ID, &st) == 0)
+			log_udp_accounting(c, &st);
 		sl_peer_del(c->engine, PEER_ID);
 	}
 	if (c->script_connected && c->cfg.script[0])
@@ -800,8 +846,10 @@ void sl_ac_client_on_event(struct sl_ac_client *c, const struct sl_event *ev)
 
 void sl_ac_client_on_udp(struct sl_ac_client *c, const uint8_t *pkt, size_t len)
 {
-	if (c)
-		sl_ac_dtls_on_udp(c->dtls, pkt, len);
+	if (!c)
+		return;
+	c->dtls_ctl_rx++;
+	sl_ac_dtls_on_udp(c->dtls, pkt, len);
 }
 
 const char *sl_ac_client_transport(const struct sl_ac_client *c)

@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define PSK_LABEL	"EXPORTER-openconnect-psk"
@@ -63,6 +64,7 @@ struct sl_ac_dtls {
 	size_t app_id_len;
 	sl_time_ns since;
 	uint64_t handshakes, ignored;
+	uint64_t own_rx; /* datagrams read off the socket while it is ours (handshake, discards) */
 	uint8_t buf[HANDSHAKE_BUF];
 };
 
@@ -173,6 +175,11 @@ static int open_socket(struct sl_ac_dtls *d)
 	d->fd = socket(d->peer.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (d->fd < 0)
 		return -errno;
+	/* As the engine's own sockets: a large receive queue (capped at rmem_max), and the
+	 * kernel's count of datagrams dropped at a full one, which the engine adds to its
+	 * overflow drops once it has the socket. */
+	(void)setsockopt(d->fd, SOL_SOCKET, SO_RCVBUF, &(int){4 << 20}, sizeof(int));
+	(void)setsockopt(d->fd, SOL_SOCKET, SO_RXQ_OVFL, &(int){1}, sizeof(int));
 	if (connect(d->fd, (struct sockaddr *)&d->peer, len) < 0 ||
 	    sl_loop_add_fd(d->loop, d->fd, SL_EV_READ, on_readable, d) < 0) {
 		close(d->fd);
@@ -180,6 +187,19 @@ static int open_socket(struct sl_ac_dtls *d)
 		return -EIO;
 	}
 	return 0;
+}
+
+/* Counts every datagram OpenSSL reads off our socket, so that the datagrams the socket got
+ * can be accounted for: OpenSSL's (the handshake), then the engine's. */
+static long count_reads(BIO *b, int oper, const char *argp, size_t len, int argi, long argl,
+			int ret, size_t *processed)
+{
+	struct sl_ac_dtls *d = (struct sl_ac_dtls *)BIO_get_callback_arg(b);
+
+	(void)argp, (void)len, (void)argi, (void)argl;
+	if (d && oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && processed && *processed)
+		d->own_rx++;
+	return ret;
 }
 
 static int start_handshake(struct sl_ac_dtls *d)
@@ -221,6 +241,8 @@ static int start_handshake(struct sl_ac_dtls *d)
 		return -ENOMEM;
 	}
 	BIO_ctrl(bio, BIO_CTRL_DGRAM_SET_CONNECTED, 0, &d->peer);
+	BIO_set_callback_arg(bio, (char *)d);
+	BIO_set_callback_ex(bio, count_reads);
 	SSL_set_bio(d->ssl, bio, bio);
 	SSL_set_options(d->ssl, SSL_OP_NO_QUERY_MTU);
 	DTLS_set_link_mtu(d->ssl, 1500);
@@ -285,7 +307,8 @@ static void on_readable(struct sl_loop *loop, int fd, uint32_t events, void *arg
 	int r, e;
 
 	if (d->state != D_HANDSHAKE || !d->ssl) {
-		recv(fd, d->buf, sizeof(d->buf), MSG_DONTWAIT); /* no handshake: discard */
+		if (recv(fd, d->buf, sizeof(d->buf), MSG_DONTWAIT) >= 0) /* no handshake: discard */
+			d->own_rx++;
 		return;
 	}
 	ERR_clear_error();
@@ -497,4 +520,9 @@ void sl_ac_dtls_free(struct sl_ac_dtls *d)
 	sl_info("anyconnect: DTLS handshakes %llu; messages ignored %llu",
 		(unsigned long long)d->handshakes, (unsigned long long)d->ignored);
 	free(d);
+}
+
+uint64_t sl_ac_dtls_own_rx(const struct sl_ac_dtls *d)
+{
+	return d ? d->own_rx : 0;
 }

@@ -65,5 +65,7 @@ void sl_ac_dtls_on_udp(struct sl_ac_dtls *d, const uint8_t *pkt, size_t len);
 /* Once a second: handshake retransmits, giving up and trying again. */
 void sl_ac_dtls_tick(struct sl_ac_dtls *d);
 void sl_ac_dtls_free(struct sl_ac_dtls *d);
+/* Datagrams read off the DTLS socket outside the engine: the handshake's and discarded ones. */
+uint64_t sl_ac_dtls_own_rx(const struct sl_ac_dtls *d);
 
 #endif
