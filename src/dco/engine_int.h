@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The engine's internal state. One engine runs on one loop and is touched
- * only by that loop's thread: no locks. Files:
+ * The engine's internal state, in two parts (docs/workers.md):
+ *   struct sl_engine  shared: configuration, peers, key slots, routes, the SPI index, the
+ *                     control socket. Written only by the control thread (the engine's loop).
+ *   struct sl_worker  one data path: its TUN queue fd, super-packet buffer, tunq, pool, UDP
+ *                     sockets with their batches, and its engine-wide counters. Touched only by
+ *                     the thread that runs the worker's loop.
+ * With Workers = 1 (the only count that runs yet) the one worker is workers[0] on the engine's
+ * own loop and thread: no locks, exactly the single-loop engine. Files:
  *   engine.c    lifecycle, peers, routes and the control API (validate, then commit)
  *   keyslots.c  key slots: install, swap, delete, SPI index
  *   datapath.c  TUN -> seal -> UDP and UDP -> open -> TUN, in batches
@@ -106,22 +112,34 @@ struct tunq {
 /* A TUN super-packet (64 KiB of IP packet plus the virtio header) and some slack. */
 #define SL_TUN_SUPER_CAP (65536u + 1024u)
 
-struct sl_engine {
-	struct sl_engine_cfg cfg;
+/*
+ * One data path. Owned by the thread that runs loop; nothing else reads or writes it (the
+ * counters are read by sl_engine_stats on the same thread while Workers = 1).
+ */
+struct sl_worker {
+	struct sl_engine *e; /* the shared state: read here, written by the control thread */
+	uint32_t index;	     /* 0 .. nworkers - 1 */
 	struct sl_loop *loop;
-	struct sl_tun tun;
-	bool own_tun;
-	uint8_t *tun_big; /* SL_TUN_SUPER_CAP bytes for super-packet reads, when offloading */
+	struct sl_tun tun; /* this worker's queue fd of the TUN device */
+	uint8_t *tun_big;  /* SL_TUN_SUPER_CAP bytes for super-packet reads, when offloading */
 	struct tunq tunq;
 	struct sl_uring *tun_uring; /* cfg.tun_uring and io_uring works: tunq.c writes through it */
 	struct sl_pool *pool;
 	struct udp_out udp[2];
-	struct sl_idmap peers; /* id -> struct peer */
-	struct sl_idmap spis;  /* rx SPI -> struct peer */
+	struct sl_peer_stats stats; /* drops and counts not attributable to a peer */
+};
+
+struct sl_engine {
+	struct sl_engine_cfg cfg;
+	struct sl_loop *loop; /* the control thread's loop (and worker 0's while Workers = 1) */
+	bool own_tun;
+	uint32_t nworkers;
+	struct sl_worker *workers; /* [nworkers]; workers[0] also answers control-path sends */
+	struct sl_idmap peers;	   /* id -> struct peer */
+	struct sl_idmap spis;	   /* rx SPI -> struct peer */
 	uint32_t npeers;
 	struct peer *sole_takes_all[2]; /* v4, v6: the only peer, when it owns the default route */
 	struct sl_route_table *routes;
-	struct sl_peer_stats stats; /* drops and counts not attributable to a peer */
 	struct sl_ctl_server *ctl;
 	sl_stats_hook stats_hook; /* the control plane's counters, for op=stats */
 	void *stats_hook_arg;
@@ -140,39 +158,44 @@ struct key_slot *keys_find_rx(struct peer *p, uint32_t spi);
 void datapath_on_tun(struct sl_loop *loop, int fd, uint32_t events, void *arg);
 void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg);
 /* Seal and send one keepalive/DPD message (type DPD_REQUEST or DPD_REPLY) to the peer now. */
-int datapath_send_dpd(struct sl_engine *e, struct peer *p, uint8_t type);
+int datapath_send_dpd(struct sl_worker *w, struct peer *p, uint8_t type);
 void count_drop(struct sl_peer_stats *s, enum sl_drop reason);
 /* count_drop for a datagram read from the UDP socket: also counted in udp_rx_drops. */
 void count_udp_rx_drop(struct sl_peer_stats *s, enum sl_drop reason);
 
 /* For datapath_ovpn.c: deliver an opened inner packet to TUN; queue a sealed one for UDP. */
-void datapath_deliver(struct sl_engine *e, struct peer *p, struct sl_pkt *pk);
+void datapath_deliver(struct sl_worker *w, struct peer *p, struct sl_pkt *pk);
 /* Whether a datagram from an address other than p's endpoint may still be opened. */
 bool datapath_auth_budget_left(struct peer *p, sl_time_ns now);
-/* The engine's UDP socket of that family, or NULL. */
-struct udp_out *udp_for(struct sl_engine *e, int family);
-void datapath_queue(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *to);
-void datapath_flush(struct sl_engine *e);
+/* The worker's UDP socket of that family, or NULL. */
+struct udp_out *udp_for(struct sl_worker *w, int family);
+void datapath_queue(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr_storage *to);
+void datapath_flush(struct sl_worker *w);
+/* The worker that sends for the control thread (keepalives, control messages): worker 0. */
+static inline struct sl_worker *engine_ctl_worker(struct sl_engine *e)
+{
+	return &e->workers[0];
+}
 
 /* datapath_ovpn.c: the SL_WIRE_OPENVPN data path */
-void datapath_ovpn_tx(struct sl_engine *e, struct peer *p, struct sl_pkt *pk); /* takes pk */
-void datapath_ovpn_rx(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *from);
-int datapath_ovpn_send_ping(struct sl_engine *e, struct peer *p);
+void datapath_ovpn_tx(struct sl_worker *w, struct peer *p, struct sl_pkt *pk); /* takes pk */
+void datapath_ovpn_rx(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr_storage *from);
+int datapath_ovpn_send_ping(struct sl_worker *w, struct peer *p);
 void keys_ovpn_clear(struct key_slot *k);
 
 /* datapath_dtls.c: the SL_WIRE_DTLS data path */
-void datapath_dtls_tx(struct sl_engine *e, struct peer *p, struct sl_pkt *pk); /* takes pk */
-void datapath_dtls_rx(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *from);
+void datapath_dtls_tx(struct sl_worker *w, struct peer *p, struct sl_pkt *pk); /* takes pk */
+void datapath_dtls_rx(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr_storage *from);
 void keys_dtls_clear(struct key_slot *k);
 /* A Cisco DPD request or reply (DPD_REQUEST, DPD_REPLY) sealed for the peer, sent now. */
-int datapath_dtls_send_dpd(struct sl_engine *e, struct peer *p, uint8_t type);
+int datapath_dtls_send_dpd(struct sl_worker *w, struct peer *p, uint8_t type);
 
 /* The payload of an ESP packet with next header 59 (RFC 4303 dummy packet): our keepalive/DPD. */
 enum { DPD_REQUEST = 1, DPD_REPLY = 2 };
 
 /* tunq.c: queue an opened packet for the TUN (within a receive round); write the queue out. */
-void tunq_add(struct sl_engine *e, uint32_t peer_id, const struct sl_pkt *pk);
-void tunq_flush(struct sl_engine *e);
+void tunq_add(struct sl_worker *w, uint32_t peer_id, const struct sl_pkt *pk);
+void tunq_flush(struct sl_worker *w);
 
 /* timers.c */
 void timers_peer_start(struct sl_engine *e, struct peer *p);
