@@ -122,15 +122,15 @@ static void queue_udp(struct sl_worker *w, struct udp_out *out, struct sl_pkt *p
 		flush_udp(w, out);
 }
 
-static bool tx_over_stream(struct peer *p, struct sl_pkt *pk)
+static bool tx_over_stream(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
 {
 	if (!p->cfg.stream_send || p->cfg.stream_send(p->cfg.stream_arg, pk->data, pk->len) < 0) {
-		count_drop(&p->stats, SL_DROP_IO);
+		count_drop(peer_stats(w, p), SL_DROP_IO);
 		return false;
 	}
-	p->stats.tx_packets++;
-	p->stats.tx_bytes += pk->len;
-	p->stats.stream_tx_packets++;
+	peer_stats(w, p)->tx_packets++;
+	peer_stats(w, p)->tx_bytes += pk->len;
+	peer_stats(w, p)->stream_tx_packets++;
 	return true;
 }
 
@@ -187,22 +187,22 @@ static void tx_packet(struct sl_worker *w, struct sl_pkt *pk)
 		return;
 	}
 	if (p->transport == SL_TRANSPORT_STREAM || !p->cfg.endpoint.ss_family) {
-		tx_over_stream(p, pk);
+		tx_over_stream(w, p, pk);
 		goto put;
 	}
 	k = udp_slot(w, p, &out);
 	if (!k) {
 		d = p->slots[SL_KEY_PRIMARY].present ? SL_DROP_IO : SL_DROP_NOKEY;
-		count_drop(&p->stats, d);
+		count_drop(peer_stats(w, p), d);
 		goto put;
 	}
 	d = sl_esp_seal(&k->tx, pk, v.family == AF_INET ? SL_ESP_NH_IPV4 : SL_ESP_NH_IPV6);
 	if (d != SL_DROP_NONE) {
-		count_drop(&p->stats, d);
+		count_drop(peer_stats(w, p), d);
 		goto put;
 	}
-	p->stats.tx_packets++;
-	p->stats.tx_bytes += inner_len;
+	peer_stats(w, p)->tx_packets++;
+	peer_stats(w, p)->tx_bytes += inner_len;
 	queue_udp(w, out, pk, &p->cfg.endpoint);
 	/* Last: the handler may rekey (or even delete the peer) from inside the event. */
 	if (key_near_limit(p, k))
@@ -264,12 +264,12 @@ static void tx_super(struct sl_worker *w, const struct sl_gso *g)
 			&k->tx, seg, hdr, g->hdr_len + plen,
 			g->len - (uint32_t)(hdr + g->hdr_len + plen - g->pkt) + g->tail_room, nh);
 		if (d != SL_DROP_NONE) {
-			count_drop(&p->stats, d);
+			count_drop(peer_stats(w, p), d);
 			sl_pool_put(w->pool, seg);
 			continue;
 		}
-		p->stats.tx_packets++;
-		p->stats.tx_bytes += g->hdr_len + plen;
+		peer_stats(w, p)->tx_packets++;
+		peer_stats(w, p)->tx_bytes += g->hdr_len + plen;
 		queue_udp(w, out, seg, &p->cfg.endpoint);
 	}
 	/* Last, as in tx_packet: the handler may rekey or delete the peer. */
@@ -360,13 +360,13 @@ static void deliver(struct sl_worker *w, struct peer *p, struct sl_pkt *pk, uint
 	if (d == SL_DROP_NONE && sl_tun_write(&w->tun, pk) < 0)
 		d = SL_DROP_IO;
 	if (d != SL_DROP_NONE) {
-		(stream ? count_drop : count_udp_rx_drop)(&p->stats, d);
+		(stream ? count_drop : count_udp_rx_drop)(peer_stats(w, p), d);
 		return;
 	}
-	p->stats.rx_packets++;
-	p->stats.rx_bytes += pk->len;
+	peer_stats(w, p)->rx_packets++;
+	peer_stats(w, p)->rx_bytes += pk->len;
 	if (stream)
-		p->stats.stream_rx_packets++;
+		peer_stats(w, p)->stream_rx_packets++;
 }
 
 static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -409,7 +409,7 @@ int datapath_send_dpd(struct sl_worker *w, struct peer *p, uint8_t type)
 		sl_pool_put(w->pool, pk);
 		return -ENOKEY;
 	}
-	p->stats.keepalive_tx++;
+	peer_stats(w, p)->keepalive_tx++;
 	queue_udp(w, out, pk, &p->cfg.endpoint);
 	flush_udp(w, out);
 	return 0;
@@ -418,7 +418,7 @@ int datapath_send_dpd(struct sl_worker *w, struct peer *p, uint8_t type)
 /* Our keepalive/DPD rides in ESP dummy packets (next header 59), authenticated like data. */
 static void on_dpd(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
 {
-	p->stats.keepalive_rx++;
+	peer_stats(w, p)->keepalive_rx++;
 	if (pk->len >= 1 && pk->data[0] == DPD_REQUEST)
 		datapath_send_dpd(w, p, DPD_REPLY);
 	else if (pk->len >= 1 && pk->data[0] == DPD_REPLY)
@@ -471,18 +471,18 @@ static bool rx_esp(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr
 	}
 	foreign = !same_endpoint(&p->cfg.endpoint, from);
 	if (foreign && !datapath_auth_budget_left(p, sl_loop_now(w->loop))) {
-		count_udp_rx_drop(&p->stats, SL_DROP_RATE);
+		count_udp_rx_drop(peer_stats(w, p), SL_DROP_RATE);
 		return false;
 	}
 	d = sl_esp_open(&k->rx, pk, &nh);
 	if (d != SL_DROP_NONE) {
 		if (foreign && d == SL_DROP_AUTH)
 			p->auth_budget.tokens--;
-		count_udp_rx_drop(&p->stats, d);
+		count_udp_rx_drop(peer_stats(w, p), d);
 		return false;
 	}
 	/* Authenticated: only now may the packet move the peer's endpoint (roaming). */
-	p->stats.last_rx_ns = sl_loop_now(w->loop);
+	peer_stats(w, p)->last_rx_ns = sl_loop_now(w->loop);
 	if (p->cfg.follow_endpoint && foreign) {
 		moved = p->cfg.endpoint.ss_family != 0;
 		memcpy(&p->cfg.endpoint, from, sockaddr_len(from));
@@ -497,7 +497,7 @@ static bool rx_esp(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr
 	else if (nh == SL_ESP_NH_IPV4 || nh == SL_ESP_NH_IPV6)
 		deliver(w, p, pk, nh, false);
 	else
-		count_udp_rx_drop(&p->stats, SL_DROP_MALFORMED);
+		count_udp_rx_drop(peer_stats(w, p), SL_DROP_MALFORMED);
 	return moved;
 }
 
@@ -603,12 +603,12 @@ int sl_engine_stream_input(struct sl_engine *e, uint32_t peer_id, const uint8_t 
 	if (!p)
 		return -ENOENT;
 	if (len > e->cfg.mtu) {
-		count_drop(&p->stats, SL_DROP_TOOBIG);
+		count_drop(peer_stats(w, p), SL_DROP_TOOBIG);
 		return -EMSGSIZE;
 	}
 	pk = sl_pool_get(w->pool);
 	if (!pk) {
-		count_drop(&p->stats, SL_DROP_NOMEM);
+		count_drop(peer_stats(w, p), SL_DROP_NOMEM);
 		return -ENOBUFS;
 	}
 	/* The one copy on this path: TLS records do not land in our buffers. */

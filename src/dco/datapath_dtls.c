@@ -95,18 +95,18 @@ void datapath_dtls_tx(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
 	enum sl_drop d;
 
 	if (!type) {
-		count_drop(&p->stats, SL_DROP_TOOBIG);
+		count_drop(peer_stats(w, p), SL_DROP_TOOBIG);
 		sl_pool_put(w->pool, pk);
 		return;
 	}
 	*type = AC_PKT_DATA;
 	d = seal_and_queue(w, p, pk);
 	if (d != SL_DROP_NONE) {
-		count_drop(&p->stats, d);
+		count_drop(peer_stats(w, p), d);
 		return;
 	}
-	p->stats.tx_packets++;
-	p->stats.tx_bytes += inner_len;
+	peer_stats(w, p)->tx_packets++;
+	peer_stats(w, p)->tx_bytes += inner_len;
 }
 
 static int send_message(struct sl_worker *w, struct peer *p, uint8_t type, const uint8_t *payload,
@@ -145,7 +145,7 @@ int datapath_dtls_send_dpd(struct sl_worker *w, struct peer *p, uint8_t type)
 	int r = send_message(w, p, type == DPD_REPLY ? AC_PKT_DPD_RESP : AC_PKT_DPD_OUT, NULL, 0);
 
 	if (!r)
-		p->stats.keepalive_tx++;
+		peer_stats(w, p)->keepalive_tx++;
 	return r;
 }
 
@@ -201,12 +201,12 @@ void datapath_dtls_rx(struct sl_worker *w, struct sl_pkt *pk, const struct socka
 	if (d == SL_DROP_NONE && !pk->len)
 		d = SL_DROP_MALFORMED;
 	if (d != SL_DROP_NONE) {
-		count_drop(&p->stats, d);
+		count_drop(peer_stats(w, p), d);
 		return;
 	}
-	p->stats.last_rx_ns = sl_loop_now(w->loop);
+	peer_stats(w, p)->last_rx_ns = sl_loop_now(w->loop);
 	if (pk->data[0] == AC_PKT_DPD_OUT || pk->data[0] == AC_PKT_DPD_RESP) {
-		p->stats.keepalive_rx++;
+		peer_stats(w, p)->keepalive_rx++;
 		if (pk->data[0] == AC_PKT_DPD_OUT)
 			datapath_dtls_send_dpd(w, p, DPD_REPLY);
 		else

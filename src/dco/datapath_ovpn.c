@@ -150,11 +150,11 @@ static bool send_sealed(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
 
 		sl_pool_put(w->pool, pk);
 		if (!ok)
-			count_drop(&p->stats, SL_DROP_IO);
+			count_drop(peer_stats(w, p), SL_DROP_IO);
 		return ok;
 	}
 	if (!p->cfg.endpoint.ss_family) {
-		count_drop(&p->stats, SL_DROP_NOKEY); /* no address to send to yet */
+		count_drop(peer_stats(w, p), SL_DROP_NOKEY); /* no address to send to yet */
 		sl_pool_put(w->pool, pk);
 		return false;
 	}
@@ -169,16 +169,16 @@ void datapath_ovpn_tx(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
 	enum sl_drop d = seal(k, pk);
 
 	if (d != SL_DROP_NONE) {
-		count_drop(&p->stats, d);
+		count_drop(peer_stats(w, p), d);
 		sl_pool_put(w->pool, pk);
 		return;
 	}
 	if (!send_sealed(w, p, pk))
 		return;
-	p->stats.tx_packets++;
-	p->stats.tx_bytes += inner_len;
+	peer_stats(w, p)->tx_packets++;
+	peer_stats(w, p)->tx_bytes += inner_len;
 	if (p->cfg.stream_send)
-		p->stats.stream_tx_packets++;
+		peer_stats(w, p)->stream_tx_packets++;
 	/* Last: the handler may renegotiate from inside the event. */
 	if (!k->near_limit_reported &&
 	    (k->cbc ? k->cbcs->tx.packet_id >= SL_OVPN_PACKET_ID_WRAP_TRIGGER
@@ -214,7 +214,7 @@ int datapath_ovpn_send_ping(struct sl_worker *w, struct peer *p)
 	int r = send_message(w, p, sl_ovpn_ping_magic, SL_OVPN_PING_LEN);
 
 	if (!r)
-		p->stats.keepalive_tx++;
+		peer_stats(w, p)->keepalive_tx++;
 	return r;
 }
 
@@ -290,12 +290,12 @@ static bool forward_to_peer(struct sl_worker *w, struct peer *from, struct sl_pk
 	to = engine_peer(e, to_id);
 	copy = to ? sl_pool_get(w->pool) : NULL;
 	if (!copy) {
-		count_drop(&from->stats, to ? SL_DROP_NOMEM : SL_DROP_NOROUTE);
+		count_drop(peer_stats(w, from), to ? SL_DROP_NOMEM : SL_DROP_NOROUTE);
 		return true;
 	}
 	memcpy(sl_pkt_put(copy, pk->len), pk->data, pk->len);
-	from->stats.rx_packets++;
-	from->stats.rx_bytes += pk->len;
+	peer_stats(w, from)->rx_packets++;
+	peer_stats(w, from)->rx_bytes += pk->len;
 	datapath_ovpn_tx(w, to, copy);
 	return true;
 }
@@ -306,15 +306,16 @@ static void rx_payload(struct sl_worker *w, struct peer *p, struct key_slot *k, 
 	uint8_t occ;
 
 	if (sl_ovpn_comp_decode(k->comp, pk) != SL_OVPN_COMP_OK) {
-		count_drop(&p->stats, SL_DROP_MALFORMED);
+		count_drop(peer_stats(w, p), SL_DROP_MALFORMED);
 		return;
 	}
 	if (sl_ovpn_is_ping(pk->data, pk->len)) {
-		p->stats.keepalive_rx++;
+		peer_stats(w, p)->keepalive_rx++;
 		return;
 	}
 	if (sl_ovpn_is_occ(pk->data, pk->len, &occ)) {
-		p->stats.keepalive_rx++; /* OCC requests are not answered; EXIT is reported */
+		peer_stats(w, p)
+			->keepalive_rx++; /* OCC requests are not answered; EXIT is reported */
 		if (occ == SL_OVPN_OCC_EXIT)
 			engine_emit(w->e, SL_EVENT_PEER_EXIT, p->id);
 		return;
@@ -349,23 +350,23 @@ void datapath_ovpn_rx(struct sl_worker *w, struct sl_pkt *pk, const struct socka
 	p = peer_of(e, &c);
 	k = p ? slot_for_key_id(p, c.key_id) : NULL;
 	if (!k) {
-		count_drop(p ? &p->stats : &w->stats, SL_DROP_NOKEY);
+		count_drop(p ? peer_stats(w, p) : &w->stats, SL_DROP_NOKEY);
 		return;
 	}
 	/* The auth-failure budget of datapath.c; TCP input (no from) is never charged. */
 	foreign = from && !same_addr(&p->cfg.endpoint, from);
 	if (foreign && !datapath_auth_budget_left(p, sl_loop_now(w->loop))) {
-		count_drop(&p->stats, SL_DROP_RATE);
+		count_drop(peer_stats(w, p), SL_DROP_RATE);
 		return;
 	}
 	d = k->cbc ? sl_ovpn_cbc_open(&k->cbcs->rx, pk) : sl_ovpn_open(&k->orx, pk);
 	if (d != SL_DROP_NONE) {
 		if (foreign && d == SL_DROP_AUTH)
 			p->auth_budget.tokens--;
-		count_drop(&p->stats, d);
+		count_drop(peer_stats(w, p), d);
 		return;
 	}
-	p->stats.last_rx_ns = sl_loop_now(w->loop);
+	peer_stats(w, p)->last_rx_ns = sl_loop_now(w->loop);
 	/* Authenticated: the peer may float to a new address (OpenVPN's --float for V2). */
 	if (foreign && p->cfg.follow_endpoint) {
 		bool moved = p->cfg.endpoint.ss_family != 0;

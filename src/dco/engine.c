@@ -350,7 +350,7 @@ int sl_peer_new(struct sl_engine *e, uint32_t peer_id, const struct sl_peer_cfg 
 		return -EINVAL;
 	if (engine_peer(e, peer_id))
 		return -EEXIST;
-	p = calloc(1, sizeof(*p));
+	p = calloc(1, sizeof(*p) + e->nworkers * sizeof(p->stats[0]));
 	if (!p)
 		return -ENOMEM;
 	p->id = peer_id;
@@ -457,6 +457,27 @@ int sl_peer_route_del(struct sl_engine *e, uint32_t peer_id, const struct sl_pre
 	return route_change(e, peer_id, pfx, false);
 }
 
+/* Adds the counters of b to a (not the fields that describe state: transport, keys, endpoint). */
+static void counters_add(struct sl_peer_stats *a, const struct sl_peer_stats *b)
+{
+	a->rx_packets += b->rx_packets;
+	a->rx_bytes += b->rx_bytes;
+	a->tx_packets += b->tx_packets;
+	a->tx_bytes += b->tx_bytes;
+	a->stream_rx_packets += b->stream_rx_packets;
+	a->stream_tx_packets += b->stream_tx_packets;
+	a->keepalive_rx += b->keepalive_rx;
+	a->keepalive_tx += b->keepalive_tx;
+	a->tun_super_rx += b->tun_super_rx;
+	a->udp_gro_rx += b->udp_gro_rx;
+	a->tun_gro_tx += b->tun_gro_tx;
+	a->udp_rx_datagrams += b->udp_rx_datagrams;
+	for (int i = 0; i < SL_STAT_DROP__COUNT; i++) {
+		a->drops[i] += b->drops[i];
+		a->udp_rx_drops[i] += b->udp_rx_drops[i];
+	}
+}
+
 /* OpenVPN keys have no SPI; their sequence is the packet-id. */
 static void fill_key_stats(const struct sl_engine *e, const struct peer *p,
 			   struct sl_peer_stats *out)
@@ -483,7 +504,12 @@ int sl_peer_stats(struct sl_engine *e, uint32_t peer_id, struct sl_peer_stats *o
 
 	if (!p)
 		return -ENOENT;
-	*out = p->stats;
+	*out = p->stats[0];
+	for (uint32_t i = 1; i < e->nworkers; i++) {
+		counters_add(out, &p->stats[i]);
+		if (p->stats[i].last_rx_ns > out->last_rx_ns)
+			out->last_rx_ns = p->stats[i].last_rx_ns;
+	}
 	out->transport = p->transport;
 	out->endpoint = p->cfg.endpoint;
 	fill_key_stats(e, p, out);
@@ -494,27 +520,6 @@ void sl_engine_set_stats_hook(struct sl_engine *e, sl_stats_hook fn, void *arg)
 {
 	e->stats_hook = fn;
 	e->stats_hook_arg = arg;
-}
-
-/* Adds the counters of b to a (not the fields that describe state: transport, keys, endpoint). */
-static void counters_add(struct sl_peer_stats *a, const struct sl_peer_stats *b)
-{
-	a->rx_packets += b->rx_packets;
-	a->rx_bytes += b->rx_bytes;
-	a->tx_packets += b->tx_packets;
-	a->tx_bytes += b->tx_bytes;
-	a->stream_rx_packets += b->stream_rx_packets;
-	a->stream_tx_packets += b->stream_tx_packets;
-	a->keepalive_rx += b->keepalive_rx;
-	a->keepalive_tx += b->keepalive_tx;
-	a->tun_super_rx += b->tun_super_rx;
-	a->udp_gro_rx += b->udp_gro_rx;
-	a->tun_gro_tx += b->tun_gro_tx;
-	a->udp_rx_datagrams += b->udp_rx_datagrams;
-	for (int i = 0; i < SL_STAT_DROP__COUNT; i++) {
-		a->drops[i] += b->drops[i];
-		a->udp_rx_drops[i] += b->udp_rx_drops[i];
-	}
 }
 
 int sl_engine_stats(struct sl_engine *e, struct sl_peer_stats *out)

@@ -71,7 +71,6 @@ struct peer {
 	sl_time_ns last_dpd_reply; /* last proof that UDP works both ways */
 	sl_time_ns udp_since;	   /* when UDP was last (re)tried: start of the silence clock */
 	struct sl_timer keepalive;
-	struct sl_peer_stats stats;
 	/* Auth failures from sources other than cfg.endpoint (datapath.c auth_budget_*): a
 	 * token bucket so that a flood of well-formed, wrong-key datagrams costs one SPI
 	 * lookup each instead of an AEAD open. The peer's own endpoint is never charged. */
@@ -79,6 +78,9 @@ struct peer {
 		sl_time_ns last;
 		uint32_t tokens;
 	} auth_budget;
+	/* The counters, one set per worker (engine->nworkers), each written by its worker only
+	 * (peer_stats); sl_peer_stats sums them. last_rx_ns is the latest of them. */
+	struct sl_peer_stats stats[];
 };
 
 /* Pending UDP sends of one socket, flushed at the end of a TUN batch. */
@@ -145,6 +147,12 @@ struct sl_engine {
 	void *stats_hook_arg;
 	bool ovpn_client_to_client; /* datapath_ovpn.c: forward peer to peer without the TUN */
 };
+
+/* The peer's counters that worker w writes. */
+static inline struct sl_peer_stats *peer_stats(const struct sl_worker *w, struct peer *p)
+{
+	return &p->stats[w->index];
+}
 
 struct peer *engine_peer(struct sl_engine *e, uint32_t id);
 void engine_emit(struct sl_engine *e, enum sl_event_type type, uint32_t peer_id);

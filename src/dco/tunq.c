@@ -23,7 +23,7 @@
 static void count_written(struct sl_worker *w, const struct tunq_item *it, bool ok)
 {
 	struct peer *p = engine_peer(w->e, it->peer_id); /* the peer may have gone meanwhile */
-	struct sl_peer_stats *s = p ? &p->stats : &w->stats;
+	struct sl_peer_stats *s = p ? peer_stats(w, p) : &w->stats;
 
 	if (!ok) {
 		/* The queue only holds packets that came by UDP. */
