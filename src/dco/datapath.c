@@ -146,15 +146,17 @@ static struct key_slot *udp_slot(struct sl_worker *w, struct peer *p, struct udp
 }
 
 /* True when the peer's tx key has been used enough that the control plane should rekey. */
-static bool key_near_limit(struct peer *p, struct key_slot *k)
+static bool key_near_limit(struct sl_worker *w, struct peer *p, struct key_slot *k)
 {
 	uint64_t limit = p->cfg.rekey_after_packets;
 
 	if (!k->tx.esn && limit > SL_ESP_SEQ_SOFT_LIMIT)
 		limit = SL_ESP_SEQ_SOFT_LIMIT;
-	if (k->near_limit_reported || k->tx.seq < limit)
+	if (k->near_limit_reported || tx_seq(k) < limit)
 		return false;
-	k->near_limit_reported = true;
+	/* With workers the flag is the control thread's (workers.c run_event): only ask. */
+	if (!w->threaded)
+		k->near_limit_reported = true;
 	return true;
 }
 
@@ -196,7 +198,7 @@ static void tx_packet(struct sl_worker *w, struct sl_pkt *pk)
 		count_drop(peer_stats(w, p), d);
 		goto put;
 	}
-	d = sl_esp_seal(&k->tx, pk, v.family == AF_INET ? SL_ESP_NH_IPV4 : SL_ESP_NH_IPV6);
+	d = sl_esp_seal(tx_sa(w, k), pk, v.family == AF_INET ? SL_ESP_NH_IPV4 : SL_ESP_NH_IPV6);
 	if (d != SL_DROP_NONE) {
 		count_drop(peer_stats(w, p), d);
 		goto put;
@@ -205,8 +207,8 @@ static void tx_packet(struct sl_worker *w, struct sl_pkt *pk)
 	peer_stats(w, p)->tx_bytes += inner_len;
 	queue_udp(w, out, pk, &p->cfg.endpoint);
 	/* Last: the handler may rekey (or even delete the peer) from inside the event. */
-	if (key_near_limit(p, k))
-		engine_emit(e, SL_EVENT_KEY_NEAR_LIMIT, p->id);
+	if (key_near_limit(w, p, k))
+		worker_emit(w, SL_EVENT_KEY_NEAR_LIMIT, p->id);
 	return;
 put:
 	sl_pool_put(w->pool, pk);
@@ -261,7 +263,7 @@ static void tx_super(struct sl_worker *w, const struct sl_gso *g)
 		hdr = sl_gso_seg_payload(g, i) - g->hdr_len;
 		sl_gso_seg_headers(g, i, hdr);
 		d = sl_esp_seal_ext(
-			&k->tx, seg, hdr, g->hdr_len + plen,
+			tx_sa(w, k), seg, hdr, g->hdr_len + plen,
 			g->len - (uint32_t)(hdr + g->hdr_len + plen - g->pkt) + g->tail_room, nh);
 		if (d != SL_DROP_NONE) {
 			count_drop(peer_stats(w, p), d);
@@ -273,8 +275,8 @@ static void tx_super(struct sl_worker *w, const struct sl_gso *g)
 		queue_udp(w, out, seg, &p->cfg.endpoint);
 	}
 	/* Last, as in tx_packet: the handler may rekey or delete the peer. */
-	if (k && key_near_limit(p, k))
-		engine_emit(e, SL_EVENT_KEY_NEAR_LIMIT, p->id);
+	if (k && key_near_limit(w, p, k))
+		worker_emit(w, SL_EVENT_KEY_NEAR_LIMIT, p->id);
 }
 
 /* Read one packet (or super-packet) from the TUN and send it on. Returns -EAGAIN when drained. */
@@ -405,7 +407,7 @@ int datapath_send_dpd(struct sl_worker *w, struct peer *p, uint8_t type)
 	}
 	b = sl_pkt_put(pk, 1);
 	b[0] = type;
-	if (sl_esp_seal(&k->tx, pk, SL_ESP_NH_NONE) != SL_DROP_NONE) {
+	if (sl_esp_seal(tx_sa(w, k), pk, SL_ESP_NH_NONE) != SL_DROP_NONE) {
 		sl_pool_put(w->pool, pk);
 		return -ENOKEY;
 	}
@@ -415,6 +417,16 @@ int datapath_send_dpd(struct sl_worker *w, struct peer *p, uint8_t type)
 	return 0;
 }
 
+static void on_dpd_reply(struct sl_worker *w, struct peer *p)
+{
+	struct worker_event ev = {.type = WEV_DPD_REPLY, .peer_id = p->id};
+
+	if (w->threaded)
+		worker_post(w, &ev); /* timers are the control thread's */
+	else
+		timers_on_dpd_reply(w->e, p);
+}
+
 /* Our keepalive/DPD rides in ESP dummy packets (next header 59), authenticated like data. */
 static void on_dpd(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
 {
@@ -422,7 +434,7 @@ static void on_dpd(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
 	if (pk->len >= 1 && pk->data[0] == DPD_REQUEST)
 		datapath_send_dpd(w, p, DPD_REPLY);
 	else if (pk->len >= 1 && pk->data[0] == DPD_REPLY)
-		timers_on_dpd_reply(w->e, p);
+		on_dpd_reply(w, p);
 }
 
 /*
@@ -483,7 +495,13 @@ static bool rx_esp(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr
 	}
 	/* Authenticated: only now may the packet move the peer's endpoint (roaming). */
 	peer_stats(w, p)->last_rx_ns = sl_loop_now(w->loop);
-	if (p->cfg.follow_endpoint && foreign) {
+	if (p->cfg.follow_endpoint && foreign && w->threaded) {
+		/* Other workers read the endpoint: the control thread moves it (workers.c). */
+		struct worker_event ev = {.type = WEV_ROAM, .peer_id = p->id};
+
+		memcpy(&ev.addr, from, sockaddr_len(from));
+		worker_post(w, &ev);
+	} else if (p->cfg.follow_endpoint && foreign) {
 		moved = p->cfg.endpoint.ss_family != 0;
 		memcpy(&p->cfg.endpoint, from, sockaddr_len(from));
 		*peer_id = p->id;
@@ -522,7 +540,7 @@ static void rx_datagram(struct sl_worker *w, struct sl_pkt *pk, const struct soc
 	switch (sl_esp_classify(pk->data, pk->len)) {
 	case SL_ESP_KIND_ESP:
 		if (rx_esp(w, pk, from, &moved_peer))
-			engine_emit(e, SL_EVENT_ENDPOINT_CHANGED, moved_peer);
+			engine_emit(e, SL_EVENT_ENDPOINT_CHANGED, moved_peer); /* !threaded */
 		return;
 	case SL_ESP_KIND_NAT_KEEPALIVE:
 		w->stats.keepalive_rx++;

@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "crypto/aead.h"
+#include "io/steer.h"
 #include "io/tun_uring.h"
 #include "proto/proto.h"
 
@@ -75,6 +76,14 @@ void engine_update_sole(struct sl_engine *e)
 		e->sole_takes_all[1] = engine_peer(e, id);
 }
 
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
 static int open_udp(struct sl_worker *w)
 {
 	const struct sl_engine_cfg *cfg = &w->e->cfg;
@@ -89,7 +98,16 @@ static int open_udp(struct sl_worker *w)
 			continue;
 		len = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in)
 					       : sizeof(struct sockaddr_in6);
-		fd = sl_udp_open((const struct sockaddr *)ss, len);
+		if (!w->threaded) {
+			fd = sl_udp_open((const struct sockaddr *)ss, len);
+		} else {
+			/* One reuseport group, in worker order: the steering indexes it. */
+			struct sockaddr_storage at = *ss;
+
+			if (w->index)
+				set_port(&at, sl_udp_local_port(w->e->workers[0].udp[i].fd));
+			fd = sl_udp_open_reuseport((const struct sockaddr *)&at, len);
+		}
 		if (fd < 0)
 			return fd;
 		u->fd = fd;
@@ -103,7 +121,8 @@ static int open_udp(struct sl_worker *w)
 			if (!u->gro_pool)
 				(void)setsockopt(fd, SOL_UDP, UDP_GRO, &(int){0}, sizeof(int));
 		}
-		if (sl_loop_add_fd(w->loop, fd, SL_EV_READ, datapath_on_udp, w) < 0)
+		if (sl_loop_add_fd(w->loop, fd, SL_EV_READ,
+				   w->threaded ? worker_on_udp : datapath_on_udp, w) < 0)
 			return -EIO;
 	}
 	return 0;
@@ -125,7 +144,9 @@ static int open_tun(struct sl_worker *w)
 			 e->cfg.ifname ? e->cfg.ifname : "");
 		e->own_tun = false;
 	} else {
-		int r = sl_tun_open(&w->tun, e->cfg.ifname, e->cfg.vnet_hdr, false);
+		/* Workers > 1: queue w of one multi-queue device, named by the first. */
+		const char *name = w->index ? e->workers[0].tun.name : e->cfg.ifname;
+		int r = sl_tun_open(&w->tun, name, e->cfg.vnet_hdr, w->threaded);
 
 		if (r < 0)
 			return r;
@@ -139,7 +160,8 @@ static int open_tun(struct sl_worker *w)
 					w->tun.name, strerror(-r));
 		}
 	}
-	return sl_loop_add_fd(w->loop, w->tun.fd, SL_EV_READ, datapath_on_tun, w);
+	return sl_loop_add_fd(w->loop, w->tun.fd, SL_EV_READ,
+			      w->threaded ? worker_on_tun : datapath_on_tun, w);
 }
 
 /* A worker's own resources: pool, TUN queue, UDP sockets, io_uring. */
@@ -190,6 +212,26 @@ static void worker_close(struct sl_worker *w)
 	sl_pool_free(w->pool);
 	free(w->tun_big);
 	sl_uring_free(w->tun_uring);
+	if (w->threaded) {
+		sl_loop_free(w->loop);
+		pthread_mutex_destroy(&w->lock);
+	}
+}
+
+/* Workers > 1: each datagram to the socket of worker SPI % N (io/steer.c). */
+static int steer(struct sl_engine *e)
+{
+	for (int i = 0; i < 2; i++) {
+		int fd = e->workers[0].udp[i].fd;
+		int r = fd >= 0 ? sl_steer_attach_spi(fd, e->nworkers) : 0;
+
+		if (r < 0) {
+			sl_warn("Workers = %u: cannot attach the SPI steering program: %s",
+				e->nworkers, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
 }
 
 static int check_cfg(const struct sl_engine_cfg *cfg)
@@ -201,6 +243,11 @@ static int check_cfg(const struct sl_engine_cfg *cfg)
 		return -EINVAL;
 	if (cfg->wire != SL_WIRE_ESP && cfg->wire != SL_WIRE_OPENVPN && cfg->wire != SL_WIRE_DTLS)
 		return -EINVAL;
+	if (cfg->workers > SL_STEER_WORKERS_MAX)
+		return -EINVAL;
+	/* Workers > 1 steers by SPI and needs a TUN of its own with a queue per worker. */
+	if (cfg->workers > 1 && (cfg->wire != SL_WIRE_ESP || cfg->tun_fd >= 0))
+		return -ENOTSUP;
 	return 0;
 }
 
@@ -219,7 +266,7 @@ int sl_engine_new(struct sl_engine **out, const struct sl_engine_cfg *cfg)
 	sl_idmap_init(&e->peers);
 	sl_idmap_init(&e->spis);
 	/* Workers = 1: the one worker runs on the engine's loop (docs/workers.md). */
-	e->nworkers = 1;
+	e->nworkers = cfg->workers > 1 ? cfg->workers : 1;
 	e->workers = calloc(e->nworkers, sizeof(*e->workers));
 	e->routes = sl_route_new();
 	if (!e->workers || !e->routes) {
@@ -234,16 +281,24 @@ int sl_engine_new(struct sl_engine **out, const struct sl_engine_cfg *cfg)
 		w->loop = e->loop;
 		w->tun.fd = -1;
 		w->udp[0].fd = w->udp[1].fd = -1;
+		w->wake_fd = w->ev_fd = -1;
 	}
-	for (uint32_t i = 0; i < e->nworkers; i++)
+	for (uint32_t i = 0; i < e->nworkers; i++) {
+		if (e->nworkers > 1 && (r = workers_init_one(&e->workers[i])) < 0)
+			goto fail;
 		if ((r = worker_open(&e->workers[i])) < 0)
 			goto fail;
+	}
+	if (e->nworkers > 1 && (r = steer(e)) < 0)
+		goto fail;
 	if (cfg->ctl_path) {
 		r = sl_ctl_server_new(&e->ctl, e, cfg->ctl_path);
 		if (r < 0)
 			goto fail;
 	}
 	e->cfg.ifname = e->workers[0].tun.name;
+	if (e->nworkers > 1 && (r = workers_start(e)) < 0)
+		goto fail;
 	*out = e;
 	return 0;
 fail:
@@ -261,6 +316,7 @@ void sl_engine_free(struct sl_engine *e)
 {
 	if (!e)
 		return;
+	workers_stop(e);
 	sl_engine_foreach_peer(e, free_peer_cb, e);
 	sl_ctl_server_free(e->ctl);
 	for (uint32_t i = 0; e->workers && i < e->nworkers; i++)
@@ -490,7 +546,7 @@ static void fill_key_stats(const struct sl_engine *e, const struct peer *p,
 		out->key_id[i] = k->key_id;
 		out->rx_spi[i] = esp ? k->rx.spi : 0;
 		out->tx_spi[i] = esp ? k->tx.spi : 0;
-		out->tx_seq[i] = esp			       ? k->tx.seq
+		out->tx_seq[i] = esp			       ? tx_seq(k)
 				 : !k->present		       ? 0
 				 : e->cfg.wire == SL_WIRE_DTLS ? k->dtx.seq
 				 : k->cbc		       ? k->cbcs->tx.packet_id
@@ -527,6 +583,22 @@ int sl_engine_stats(struct sl_engine *e, struct sl_peer_stats *out)
 	*out = e->workers[0].stats;
 	for (uint32_t i = 1; i < e->nworkers; i++)
 		counters_add(out, &e->workers[i].stats);
+	return 0;
+}
+
+uint32_t sl_engine_workers(const struct sl_engine *e)
+{
+	return e->nworkers;
+}
+
+int sl_engine_worker_stats(struct sl_engine *e, uint32_t i, struct sl_peer_stats *out)
+{
+	if (i >= e->nworkers)
+		return -EINVAL;
+	*out = e->workers[i].stats;
+	for (uint32_t k = 0; k < e->peers.cap; k++)
+		if (e->peers.slots[k].state == 1)
+			counters_add(out, &((struct peer *)e->peers.slots[k].value)->stats[i]);
 	return 0;
 }
 

@@ -29,12 +29,24 @@
 #include "proto/ovpn_data.h"
 #include "sluice/engine.h"
 
+#include <pthread.h>
+#include <semaphore.h>
+
 struct sl_ctl_server;
 struct sl_uring;
 
 /* A key pair in a slot: the rx SA is found by its SPI, the tx SA seals for the peer. */
 struct ovpn_cbc_pair {
 	struct sl_ovpn_cbc_sa rx, tx;
+};
+
+/*
+ * With Workers > 1 any worker seals for any peer: each with its own copy of the tx SA (its own
+ * AEAD context), all drawing sequence numbers from seq (keyslots.c). Worker w > 0 uses sa[w - 1].
+ */
+struct esp_tx_copies {
+	_Atomic uint64_t seq;
+	struct sl_esp_sa sa[];
 };
 
 /*
@@ -49,7 +61,8 @@ struct key_slot {
 	enum sl_ovpn_comp comp;
 	union {
 		struct {
-			struct sl_esp_sa rx, tx; /* SL_WIRE_ESP */
+			struct sl_esp_sa rx, tx;   /* SL_WIRE_ESP; tx is worker 0's */
+			struct esp_tx_copies *wtx; /* Workers > 1: the other workers' tx SAs */
 		};
 		struct {
 			struct sl_ovpn_sa orx, otx; /* SL_WIRE_OPENVPN (datapath_ovpn.c), AEAD */
@@ -115,8 +128,31 @@ struct tunq {
 #define SL_TUN_SUPER_CAP (65536u + 1024u)
 
 /*
- * One data path. Owned by the thread that runs loop; nothing else reads or writes it (the
- * counters are read by sl_engine_stats on the same thread while Workers = 1).
+ * What a worker hands to the control thread (Workers > 1, workers.c): it may not call the
+ * control plane or write shared state itself.
+ */
+enum worker_event_type {
+	WEV_EMIT,      /* engine_emit(type, peer_id) */
+	WEV_ROAM,      /* an authenticated datagram came from addr: move the endpoint */
+	WEV_DPD_REPLY, /* timers_on_dpd_reply */
+};
+
+struct worker_event {
+	uint8_t type;  /* enum worker_event_type */
+	uint8_t event; /* WEV_EMIT: enum sl_event_type */
+	uint32_t peer_id;
+	struct sockaddr_storage addr; /* WEV_ROAM */
+};
+
+#define SL_WORKER_EVENTS 64
+
+/*
+ * One data path. With Workers = 1 it runs on the engine's loop in the caller's thread: no
+ * lock. With Workers = N >= 2 each runs its own loop in its own thread (workers.c) and holds
+ * lock for each fd callback (a batch); the control thread holds every worker's lock whenever it
+ * is awake and drops them only while it sleeps in epoll_wait. So: the worker's own fields are
+ * touched by its thread, or by the control thread holding lock; the engine's shared state is
+ * written only by the control thread, which then holds every lock.
  */
 struct sl_worker {
 	struct sl_engine *e; /* the shared state: read here, written by the control thread */
@@ -129,6 +165,16 @@ struct sl_worker {
 	struct sl_pool *pool;
 	struct udp_out udp[2];
 	struct sl_peer_stats stats; /* drops and counts not attributable to a peer */
+	/* Workers > 1 only (workers.c). */
+	bool threaded; /* has its own loop, lock and eventfds */
+	bool started;  /* its thread runs */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	int wake_fd; /* eventfd on loop: stop the thread */
+	int ev_fd;   /* eventfd on the control loop: events[] has something */
+	uint32_t nevents;
+	uint64_t events_lost; /* the ring was full */
+	struct worker_event events[SL_WORKER_EVENTS];
 };
 
 struct sl_engine {
@@ -136,6 +182,9 @@ struct sl_engine {
 	struct sl_loop *loop; /* the control thread's loop (and worker 0's while Workers = 1) */
 	bool own_tun;
 	uint32_t nworkers;
+	sem_t workers_ready; /* each started thread posts once */
+	bool start_tried;    /* sl_engine_start_workers ran (Workers > 1) */
+	bool hooked;	     /* Workers > 1: the lock hooks are on loop, which holds the locks */
 	struct sl_worker *workers; /* [nworkers]; workers[0] also answers control-path sends */
 	struct sl_idmap peers;	   /* id -> struct peer */
 	struct sl_idmap spis;	   /* rx SPI -> struct peer */
@@ -148,6 +197,18 @@ struct sl_engine {
 	bool ovpn_client_to_client; /* datapath_ovpn.c: forward peer to peer without the TUN */
 };
 
+/* The tx SA of slot k that worker w seals with. */
+static inline struct sl_esp_sa *tx_sa(const struct sl_worker *w, struct key_slot *k)
+{
+	return w->index ? &k->wtx->sa[w->index - 1] : &k->tx;
+}
+
+/* The last sequence number sent under slot k's tx SA. */
+static inline uint64_t tx_seq(const struct key_slot *k)
+{
+	return k->wtx ? atomic_load_explicit(&k->wtx->seq, memory_order_relaxed) : k->tx.seq;
+}
+
 /* The peer's counters that worker w writes. */
 static inline struct sl_peer_stats *peer_stats(const struct sl_worker *w, struct peer *p)
 {
@@ -157,6 +218,21 @@ static inline struct sl_peer_stats *peer_stats(const struct sl_worker *w, struct
 struct peer *engine_peer(struct sl_engine *e, uint32_t id);
 void engine_emit(struct sl_engine *e, enum sl_event_type type, uint32_t peer_id);
 void engine_update_sole(struct sl_engine *e);
+
+/* workers.c: Workers > 1 */
+/* Make worker w's loop, lock and eventfds (before its fds are added to w->loop). */
+int workers_init_one(struct sl_worker *w);
+/* From now on the control thread holds the locks while awake; the threads start with
+ * sl_engine_start_workers, or when the loop first sleeps. */
+int workers_start(struct sl_engine *e);
+/* Stop and join the threads (safe if not started); frees the loops and eventfds. */
+void workers_stop(struct sl_engine *e);
+/* Hand an event to the control thread (Workers > 1), or run it now (Workers = 1). */
+void worker_emit(struct sl_worker *w, enum sl_event_type type, uint32_t peer_id);
+void worker_post(struct sl_worker *w, const struct worker_event *ev);
+/* The fd callbacks of a worker thread: its lock around the datapath's. */
+void worker_on_tun(struct sl_loop *loop, int fd, uint32_t events, void *arg);
+void worker_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg);
 
 /* keyslots.c */
 void keys_clear_slot(struct sl_engine *e, struct peer *p, int slot);
