@@ -124,7 +124,16 @@ static void queue_udp(struct sl_worker *w, struct udp_out *out, struct sl_pkt *p
 
 static bool tx_over_stream(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
 {
-	if (!p->cfg.stream_send || p->cfg.stream_send(p->cfg.stream_arg, pk->data, pk->len) < 0) {
+	int r = -ENOTCONN;
+
+	/* With workers, two may send at once; the control plane's stream is one object. */
+	if (w->threaded)
+		pthread_mutex_lock(&w->e->stream_lock);
+	if (p->cfg.stream_send)
+		r = p->cfg.stream_send(p->cfg.stream_arg, pk->data, pk->len);
+	if (w->threaded)
+		pthread_mutex_unlock(&w->e->stream_lock);
+	if (r < 0) {
 		count_drop(peer_stats(w, p), SL_DROP_IO);
 		return false;
 	}
@@ -465,6 +474,32 @@ bool datapath_auth_budget_left(struct peer *p, sl_time_ns now)
 	return p->auth_budget.tokens > 0;
 }
 
+/*
+ * Roaming: an authenticated datagram from another address moves the peer's endpoint. Rare,
+ * and kept out of rx_esp so that the per-packet path stays small enough to inline. Returns
+ * true if an endpoint that was set moved (the caller reports it after it is done with p).
+ */
+static __attribute__((noinline, cold)) bool
+follow(struct sl_worker *w, struct peer *p, const struct sockaddr_storage *from, uint32_t *peer_id)
+{
+	bool moved = p->cfg.endpoint.ss_family != 0;
+
+	if (w->threaded) {
+		/* Other workers read the endpoint: the control thread moves it (workers.c). */
+		struct worker_event ev = {.type = WEV_ROAM, .peer_id = p->id};
+
+		memcpy(&ev.addr, from, sockaddr_len(from));
+		worker_post(w, &ev);
+		return false;
+	}
+	memcpy(&p->cfg.endpoint, from, sockaddr_len(from));
+	*peer_id = p->id;
+	/* A new path: ask at once whether it works both ways, rather than at the next tick. */
+	if (p->transport == SL_TRANSPORT_STREAM && p->cfg.keepalive_ms)
+		datapath_send_dpd(w, p, DPD_REQUEST);
+	return moved;
+}
+
 /* Returns true if the peer's endpoint moved (the caller reports it after it is done with p). */
 static bool rx_esp(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr_storage *from,
 		   uint32_t *peer_id)
@@ -495,21 +530,8 @@ static bool rx_esp(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr
 	}
 	/* Authenticated: only now may the packet move the peer's endpoint (roaming). */
 	peer_stats(w, p)->last_rx_ns = sl_loop_now(w->loop);
-	if (p->cfg.follow_endpoint && foreign && w->threaded) {
-		/* Other workers read the endpoint: the control thread moves it (workers.c). */
-		struct worker_event ev = {.type = WEV_ROAM, .peer_id = p->id};
-
-		memcpy(&ev.addr, from, sockaddr_len(from));
-		worker_post(w, &ev);
-	} else if (p->cfg.follow_endpoint && foreign) {
-		moved = p->cfg.endpoint.ss_family != 0;
-		memcpy(&p->cfg.endpoint, from, sockaddr_len(from));
-		*peer_id = p->id;
-		/* A new path: ask at once whether it works both ways, rather than at the next tick.
-		 */
-		if (p->transport == SL_TRANSPORT_STREAM && p->cfg.keepalive_ms)
-			datapath_send_dpd(w, p, DPD_REQUEST);
-	}
+	if (p->cfg.follow_endpoint && foreign)
+		moved = follow(w, p, from, peer_id);
 	if (nh == SL_ESP_NH_NONE)
 		on_dpd(w, p, pk);
 	else if (nh == SL_ESP_NH_IPV4 || nh == SL_ESP_NH_IPV6)

@@ -183,8 +183,11 @@ struct sl_engine {
 	bool own_tun;
 	uint32_t nworkers;
 	sem_t workers_ready; /* each started thread posts once */
-	bool start_tried;    /* sl_engine_start_workers ran (Workers > 1) */
-	bool hooked;	     /* Workers > 1: the lock hooks are on loop, which holds the locks */
+	/* Workers > 1: between workers sending on a peer's stream (the control plane's TLS
+	 * stream, touched by the control thread only while no worker runs). */
+	pthread_mutex_t stream_lock;
+	bool start_tried; /* sl_engine_start_workers ran (Workers > 1) */
+	bool hooked;	  /* Workers > 1: the lock hooks are on loop, which holds the locks */
 	struct sl_worker *workers; /* [nworkers]; workers[0] also answers control-path sends */
 	struct sl_idmap peers;	   /* id -> struct peer */
 	struct sl_idmap spis;	   /* rx SPI -> struct peer */

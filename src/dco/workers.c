@@ -223,6 +223,10 @@ int workers_start(struct sl_engine *e)
 	}
 	if (sem_init(&e->workers_ready, 0, 0) < 0)
 		return -errno;
+	if (pthread_mutex_init(&e->stream_lock, NULL)) {
+		sem_destroy(&e->workers_ready);
+		return -ENOMEM;
+	}
 	/* The caller is awake, so it holds the locks from now on. */
 	locks_take(e);
 	e->hooked = true;
@@ -269,6 +273,7 @@ void workers_stop(struct sl_engine *e)
 				pthread_join(e->workers[i].thread, NULL);
 		sl_loop_set_wait_hooks(e->loop, NULL, NULL, NULL);
 		sem_destroy(&e->workers_ready);
+		pthread_mutex_destroy(&e->stream_lock);
 		e->hooked = false;
 	}
 	for (uint32_t i = 0; e->workers && i < e->nworkers; i++) {
