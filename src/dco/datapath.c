@@ -449,29 +449,35 @@ static void on_dpd(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
 /*
  * Auth-failure budget. A datagram with a known SPI costs a full AEAD open before it can be
  * refused, so a flood of well-formed datagrams under the wrong key is the most expensive kind.
- * Sources other than the peer's current endpoint share one bucket per peer: each auth failure
- * from them takes a token, and with none left they are dropped before decryption (rate).
- * The peer's current endpoint is never charged, so an attacker who cannot spoof that address
- * cannot shut the peer out; one who can spoof it costs us what it costs today (an AEAD open
- * each), never more. A peer that roams to a new address while a flood runs competes for the
- * tokens: its first datagram to win one authenticates, moves the endpoint, and is exempt
- * from then on (a delay of the order of burst/refill, not a lock-out).
+ * Sources other than the peer's current endpoint share one bucket per peer (and worker,
+ * engine_int.h struct peer_share): each auth failure from them takes a token, and with none left
+ * they are dropped before decryption (rate). The peer's current endpoint is never charged, so an
+ * attacker who cannot spoof that address cannot shut the peer out; one who can spoof it costs us
+ * what it costs today (an AEAD open each), never more. A peer that roams to a new address while a
+ * flood runs competes for the tokens: its first datagram to win one authenticates, moves the
+ * endpoint, and is exempt from then on (a delay of the order of burst/refill, not a lock-out).
  */
 #define AUTH_BUDGET_BURST  64u
 #define AUTH_BUDGET_REFILL (SL_MSEC / 2) /* one token per 0.5 ms: 2000 failures/s */
 
-bool datapath_auth_budget_left(struct peer *p, sl_time_ns now)
+bool datapath_auth_budget_left(struct sl_worker *w, struct peer *p, sl_time_ns now)
 {
-	uint64_t add = (now - p->auth_budget.last) / AUTH_BUDGET_REFILL;
+	struct peer_share *sh = &p->share[w->index];
+	uint64_t add = (now - sh->auth_budget.last) / AUTH_BUDGET_REFILL;
 
 	if (add) {
-		p->auth_budget.tokens =
-			add >= AUTH_BUDGET_BURST || p->auth_budget.tokens + add >= AUTH_BUDGET_BURST
-				? AUTH_BUDGET_BURST
-				: p->auth_budget.tokens + (uint32_t)add;
-		p->auth_budget.last = now;
+		sh->auth_budget.tokens = add >= AUTH_BUDGET_BURST || sh->auth_budget.tokens + add >=
+									     AUTH_BUDGET_BURST
+						 ? AUTH_BUDGET_BURST
+						 : sh->auth_budget.tokens + (uint32_t)add;
+		sh->auth_budget.last = now;
 	}
-	return p->auth_budget.tokens > 0;
+	return sh->auth_budget.tokens > 0;
+}
+
+void datapath_auth_budget_charge(struct sl_worker *w, struct peer *p)
+{
+	p->share[w->index].auth_budget.tokens--;
 }
 
 /*
@@ -517,14 +523,14 @@ static bool rx_esp(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr
 		return false;
 	}
 	foreign = !same_endpoint(&p->cfg.endpoint, from);
-	if (foreign && !datapath_auth_budget_left(p, sl_loop_now(w->loop))) {
+	if (foreign && !datapath_auth_budget_left(w, p, sl_loop_now(w->loop))) {
 		count_udp_rx_drop(peer_stats(w, p), SL_DROP_RATE);
 		return false;
 	}
 	d = sl_esp_open(&k->rx, pk, &nh);
 	if (d != SL_DROP_NONE) {
 		if (foreign && d == SL_DROP_AUTH)
-			p->auth_budget.tokens--;
+			datapath_auth_budget_charge(w, p);
 		count_udp_rx_drop(peer_stats(w, p), d);
 		return false;
 	}

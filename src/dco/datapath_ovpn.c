@@ -355,14 +355,14 @@ void datapath_ovpn_rx(struct sl_worker *w, struct sl_pkt *pk, const struct socka
 	}
 	/* The auth-failure budget of datapath.c; TCP input (no from) is never charged. */
 	foreign = from && !same_addr(&p->cfg.endpoint, from);
-	if (foreign && !datapath_auth_budget_left(p, sl_loop_now(w->loop))) {
+	if (foreign && !datapath_auth_budget_left(w, p, sl_loop_now(w->loop))) {
 		count_drop(peer_stats(w, p), SL_DROP_RATE);
 		return;
 	}
 	d = k->cbc ? sl_ovpn_cbc_open(&k->cbcs->rx, pk) : sl_ovpn_open(&k->orx, pk);
 	if (d != SL_DROP_NONE) {
 		if (foreign && d == SL_DROP_AUTH)
-			p->auth_budget.tokens--;
+			datapath_auth_budget_charge(w, p);
 		count_drop(peer_stats(w, p), d);
 		return;
 	}

@@ -406,7 +406,7 @@ int sl_peer_new(struct sl_engine *e, uint32_t peer_id, const struct sl_peer_cfg 
 		return -EINVAL;
 	if (engine_peer(e, peer_id))
 		return -EEXIST;
-	p = calloc(1, sizeof(*p) + e->nworkers * sizeof(p->stats[0]));
+	p = calloc(1, sizeof(*p) + e->nworkers * sizeof(p->share[0]));
 	if (!p)
 		return -ENOMEM;
 	p->id = peer_id;
@@ -560,11 +560,11 @@ int sl_peer_stats(struct sl_engine *e, uint32_t peer_id, struct sl_peer_stats *o
 
 	if (!p)
 		return -ENOENT;
-	*out = p->stats[0];
+	*out = p->share[0].stats;
 	for (uint32_t i = 1; i < e->nworkers; i++) {
-		counters_add(out, &p->stats[i]);
-		if (p->stats[i].last_rx_ns > out->last_rx_ns)
-			out->last_rx_ns = p->stats[i].last_rx_ns;
+		counters_add(out, &p->share[i].stats);
+		if (p->share[i].stats.last_rx_ns > out->last_rx_ns)
+			out->last_rx_ns = p->share[i].stats.last_rx_ns;
 	}
 	out->transport = p->transport;
 	out->endpoint = p->cfg.endpoint;
@@ -598,7 +598,8 @@ int sl_engine_worker_stats(struct sl_engine *e, uint32_t i, struct sl_peer_stats
 	*out = e->workers[i].stats;
 	for (uint32_t k = 0; k < e->peers.cap; k++)
 		if (e->peers.slots[k].state == 1)
-			counters_add(out, &((struct peer *)e->peers.slots[k].value)->stats[i]);
+			counters_add(out,
+				     &((struct peer *)e->peers.slots[k].value)->share[i].stats);
 	return 0;
 }
 

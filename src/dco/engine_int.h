@@ -75,6 +75,22 @@ struct key_slot {
 	};
 };
 
+/*
+ * A peer's state written by one worker. Counters: sl_peer_stats sums them (last_rx_ns is the
+ * latest). Auth budget: failures from sources other than cfg.endpoint (datapath.c
+ * auth_budget_*): a token bucket so that a flood of well-formed, wrong-key datagrams costs one
+ * SPI lookup each instead of an AEAD open; the peer's own endpoint is never charged. With
+ * Workers = N each worker has its own bucket (its own CPU is what it protects), so the peer's
+ * total allowance is N buckets.
+ */
+struct peer_share {
+	struct sl_peer_stats stats;
+	struct {
+		sl_time_ns last;
+		uint32_t tokens;
+	} auth_budget;
+};
+
 struct peer {
 	uint32_t id;
 	struct sl_engine *engine;
@@ -84,16 +100,9 @@ struct peer {
 	sl_time_ns last_dpd_reply; /* last proof that UDP works both ways */
 	sl_time_ns udp_since;	   /* when UDP was last (re)tried: start of the silence clock */
 	struct sl_timer keepalive;
-	/* Auth failures from sources other than cfg.endpoint (datapath.c auth_budget_*): a
-	 * token bucket so that a flood of well-formed, wrong-key datagrams costs one SPI
-	 * lookup each instead of an AEAD open. The peer's own endpoint is never charged. */
-	struct {
-		sl_time_ns last;
-		uint32_t tokens;
-	} auth_budget;
-	/* The counters, one set per worker (engine->nworkers), each written by its worker only
-	 * (peer_stats); sl_peer_stats sums them. last_rx_ns is the latest of them. */
-	struct sl_peer_stats stats[];
+	/* What each worker writes for the peer, one per worker (engine->nworkers): no two
+	 * workers write the same one. */
+	struct peer_share share[];
 };
 
 /* Pending UDP sends of one socket, flushed at the end of a TUN batch. */
@@ -215,7 +224,7 @@ static inline uint64_t tx_seq(const struct key_slot *k)
 /* The peer's counters that worker w writes. */
 static inline struct sl_peer_stats *peer_stats(const struct sl_worker *w, struct peer *p)
 {
-	return &p->stats[w->index];
+	return &p->share[w->index].stats;
 }
 
 struct peer *engine_peer(struct sl_engine *e, uint32_t id);
@@ -253,7 +262,9 @@ void count_udp_rx_drop(struct sl_peer_stats *s, enum sl_drop reason);
 /* For datapath_ovpn.c: deliver an opened inner packet to TUN; queue a sealed one for UDP. */
 void datapath_deliver(struct sl_worker *w, struct peer *p, struct sl_pkt *pk);
 /* Whether a datagram from an address other than p's endpoint may still be opened. */
-bool datapath_auth_budget_left(struct peer *p, sl_time_ns now);
+bool datapath_auth_budget_left(struct sl_worker *w, struct peer *p, sl_time_ns now);
+/* An auth failure from a foreign source: one token of w's bucket. */
+void datapath_auth_budget_charge(struct sl_worker *w, struct peer *p);
 /* The worker's UDP socket of that family, or NULL. */
 struct udp_out *udp_for(struct sl_worker *w, int family);
 void datapath_queue(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr_storage *to);
