@@ -263,6 +263,7 @@ int sl_engine_new(struct sl_engine **out, const struct sl_engine_cfg *cfg)
 		return -ENOMEM;
 	e->cfg = *cfg;
 	e->loop = cfg->loop;
+	e->control_thread = pthread_self();
 	sl_idmap_init(&e->peers);
 	sl_idmap_init(&e->spis);
 	/* Workers = 1: the one worker runs on the engine's loop (docs/workers.md). */
@@ -400,6 +401,7 @@ int sl_peer_new(struct sl_engine *e, uint32_t peer_id, const struct sl_peer_cfg 
 	struct peer *p;
 	int r = check_peer_cfg(cfg);
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (r < 0)
 		return r;
 	if (peer_id > SL_PEER_ID_MAX)
@@ -431,6 +433,7 @@ int sl_peer_del(struct sl_engine *e, uint32_t peer_id)
 {
 	struct peer *p = engine_peer(e, peer_id);
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (!p)
 		return -ENOENT;
 	timers_peer_stop(e, p);
@@ -449,6 +452,7 @@ int sl_peer_set_endpoint(struct sl_engine *e, uint32_t peer_id, const struct soc
 {
 	struct peer *p = engine_peer(e, peer_id);
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (!p)
 		return -ENOENT;
 	if ((sa->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
@@ -466,6 +470,7 @@ int sl_peer_set_keepalive(struct sl_engine *e, uint32_t peer_id, uint32_t keepal
 {
 	struct peer *p = engine_peer(e, peer_id);
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (!p)
 		return -ENOENT;
 	if (keepalive_ms && silent_ms <= keepalive_ms)
@@ -491,6 +496,7 @@ static int route_change(struct sl_engine *e, uint32_t peer_id, const struct sl_p
 {
 	int r = check_prefix(pfx);
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (r < 0)
 		return r;
 	if (!engine_peer(e, peer_id))
@@ -558,6 +564,7 @@ int sl_peer_stats(struct sl_engine *e, uint32_t peer_id, struct sl_peer_stats *o
 {
 	struct peer *p = engine_peer(e, peer_id);
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (!p)
 		return -ENOENT;
 	*out = p->share[0].stats;

@@ -29,6 +29,7 @@
 #include "proto/ovpn_data.h"
 #include "sluice/engine.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <semaphore.h>
 
@@ -178,6 +179,7 @@ struct sl_worker {
 	bool threaded; /* has its own loop, lock and eventfds */
 	bool started;  /* its thread runs */
 	pthread_t thread;
+	pthread_t self; /* written by the thread itself, for ENGINE_ASSERT_WORKER */
 	pthread_mutex_t lock;
 	int wake_fd; /* eventfd on loop: stop the thread */
 	int ev_fd;   /* eventfd on the control loop: events[] has something */
@@ -195,8 +197,9 @@ struct sl_engine {
 	/* Workers > 1: between workers sending on a peer's stream (the control plane's TLS
 	 * stream, touched by the control thread only while no worker runs). */
 	pthread_mutex_t stream_lock;
-	bool start_tried; /* sl_engine_start_workers ran (Workers > 1) */
-	bool hooked;	  /* Workers > 1: the lock hooks are on loop, which holds the locks */
+	pthread_t control_thread; /* the one that made the engine: control calls come from it */
+	bool start_tried;	  /* sl_engine_start_workers ran (Workers > 1) */
+	bool hooked; /* Workers > 1: the lock hooks are on loop, which holds the locks */
 	struct sl_worker *workers; /* [nworkers]; workers[0] also answers control-path sends */
 	struct sl_idmap peers;	   /* id -> struct peer */
 	struct sl_idmap spis;	   /* rx SPI -> struct peer */
@@ -226,6 +229,13 @@ static inline struct sl_peer_stats *peer_stats(const struct sl_worker *w, struct
 {
 	return &p->share[w->index].stats;
 }
+
+/*
+ * Thread ownership, checked in debug builds: the engine's shared state is changed by the
+ * control thread only; a worker thread's callbacks run on that thread.
+ */
+#define ENGINE_ASSERT_CONTROL(e) assert(pthread_equal(pthread_self(), (e)->control_thread))
+#define ENGINE_ASSERT_WORKER(w)	 assert(pthread_equal(pthread_self(), (w)->self))
 
 struct peer *engine_peer(struct sl_engine *e, uint32_t id);
 void engine_emit(struct sl_engine *e, enum sl_event_type type, uint32_t peer_id);

@@ -108,6 +108,7 @@ int sl_key_set(struct sl_engine *e, uint32_t peer_id, enum sl_key_slot slot,
 	size_t klen;
 	int r;
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (!p)
 		return -ENOENT;
 	r = check_key_pair(e, p, slot, kp);
@@ -149,6 +150,7 @@ int sl_key_swap(struct sl_engine *e, uint32_t peer_id)
 	struct peer *p = engine_peer(e, peer_id);
 	struct key_slot tmp;
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (!p)
 		return -ENOENT;
 	if (!p->slots[SL_KEY_SECONDARY].present)
@@ -165,6 +167,7 @@ int sl_key_del(struct sl_engine *e, uint32_t peer_id, enum sl_key_slot slot)
 {
 	struct peer *p = engine_peer(e, peer_id);
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (!p)
 		return -ENOENT;
 	if (slot != SL_KEY_PRIMARY && slot != SL_KEY_SECONDARY)

@@ -51,6 +51,7 @@ void worker_on_tun(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct sl_worker *w = arg;
 
+	ENGINE_ASSERT_WORKER(w);
 	pthread_mutex_lock(&w->lock);
 	datapath_on_tun(loop, fd, events, w);
 	pthread_mutex_unlock(&w->lock);
@@ -60,6 +61,7 @@ void worker_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 {
 	struct sl_worker *w = arg;
 
+	ENGINE_ASSERT_WORKER(w);
 	pthread_mutex_lock(&w->lock);
 	datapath_on_udp(loop, fd, events, w);
 	pthread_mutex_unlock(&w->lock);
@@ -157,6 +159,7 @@ static void on_events(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 
 	(void)loop;
 	(void)events;
+	ENGINE_ASSERT_CONTROL(w->e);
 	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		sl_debug("worker %u: eventfd: %s", w->index, strerror(errno));
 	/* Copied out first: a handler may send (worker 0's pool) or even free the engine's peers.
@@ -203,6 +206,7 @@ static void *worker_main(void *arg)
 	struct sl_worker *w = arg;
 	int r;
 
+	w->self = pthread_self();
 	/* The C library's own thread set-up (robust futex list, rseq) is done by now. */
 	sem_post(&w->e->workers_ready);
 	r = sl_loop_run(w->loop);

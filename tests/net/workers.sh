@@ -9,6 +9,10 @@
 #   WORKERS_TEST_SECONDS   how long each transfer runs (default 12)
 #   WORKERS_CONF_EXTRA     more [Interface] lines for both ends (the ThreadSanitizer run:
 #                          "Seccomp = no", since the filter does not know TSan's system calls)
+# ThreadSanitizer: CC=clang meson setup build-tsan -Dbuildtype=debug -Db_sanitize=thread
+#   -Db_lundef=false; ninja -C build-tsan sluice; then
+#   TSAN_OPTIONS=log_path=/tmp/tsan/report BUILD=build-tsan WORKERS_CONF_EXTRA="Seccomp = no" \
+#   bash tests/net/workers.sh   (reports, if any, land in /tmp/tsan/report.PID)
 set -eu
 # shellcheck source=scripts/netns.sh
 . "$(dirname "$0")/../../scripts/netns.sh"
