@@ -428,12 +428,13 @@ static void test_workers(void **state)
 	assert_int_equal(cfg.workers, 1);
 	assert_int_equal(parse(IFACE_SERVER "Workers = 1\n" SERVER_MIN), 0);
 	assert_int_equal(cfg.workers, 1);
-	/* Until the per-worker engine exists, more workers are refused, never run on one thread. */
-	expect_error(IFACE_SERVER "Workers = 2\n",
-		     "t.conf:6: Workers: expected 1 (more data-path workers are not implemented "
-		     "yet), got '2'");
-	expect_error(IFACE_SERVER "Workers = auto\n", "got 'auto'");
-	expect_error(IFACE_SERVER "Workers = 0\n", "got '0'");
+	assert_int_equal(parse(IFACE_SERVER "Workers = 2\n" SERVER_MIN), 0);
+	assert_int_equal(cfg.workers, 2);
+	assert_int_equal(parse(IFACE_SERVER "Workers = auto\n" SERVER_MIN), 0);
+	assert_int_equal(cfg.workers, 0); /* one per CPU, resolved by sluice up */
+	assert_int_equal(parse(IFACE_SERVER "Workers = 0\n" SERVER_MIN), 0);
+	assert_int_equal(cfg.workers, 0);
+	expect_error(IFACE_SERVER "Workers = two\n", "Workers: expected a number 0..64, got 'two'");
 	expect_error(IFACE_SERVER "Workers = 65\n", "Workers: expected a number 0..64, got '65'");
 }
 

@@ -675,6 +675,52 @@ static void test_seq_exhaustion(void **state)
 	}
 }
 
+/*
+ * Two copies of one tx SA (two workers, docs/workers.md) drawing from one shared counter: every
+ * packet gets its own sequence number whichever copy sealed it, the receiver opens them all, and
+ * an exhausted counter refuses both copies.
+ */
+static void test_shared_seq_two_copies(void **state)
+{
+	static const uint64_t last[] = {0xffffffffull, UINT64_MAX};
+
+	for (int esn = 0; esn <= 1; esn++) {
+		struct sl_esp_sa tx[2], rx;
+		_Atomic uint64_t seq = 0;
+		struct sealed s[6];
+		struct test_pkt t;
+		uint8_t payload[20] = {0x45};
+
+		sa_pair(SL_CIPHER_AES256GCM, esn, &tx[0], &rx);
+		assert_int_equal(sl_esp_sa_init(&tx[1], SL_CIPHER_AES256GCM, test_key, 32,
+						test_salt, TEST_SPI, esn, true, 0),
+				 0);
+		tx[0].shared_seq = tx[1].shared_seq = &seq;
+		for (int i = 0; i < 6; i++) {
+			seal_one(&tx[i % 3 == 0], &s[i], 40);
+			assert_int_equal(sl_get_be32(s[i].bytes + 4), (uint32_t)(i + 1));
+		}
+		assert_int_equal(atomic_load(&seq), 6);
+		assert_int_equal(tx[0].seq, 0); /* the SA's own counter is not used */
+		for (int i = 5; i >= 0; i--)	/* out of order, as two workers may send */
+			expect_open(&rx, s[i].bytes, s[i].len, SL_DROP_NONE);
+		expect_open(&rx, s[2].bytes, s[2].len, SL_DROP_REPLAY);
+
+		atomic_store(&seq, last[esn] - 1);
+		pkt_make_roomy(&t, payload, sizeof(payload));
+		assert_int_equal(sl_esp_seal(&tx[1], &t.p, 4), SL_DROP_NONE);
+		pkt_free(&t);
+		for (int c = 0; c < 2; c++) {
+			pkt_make_roomy(&t, payload, sizeof(payload));
+			assert_int_equal(sl_esp_seal(&tx[c], &t.p, 4), SL_DROP_NOKEY);
+			assert_int_equal(t.p.len, sizeof(payload));
+			pkt_free(&t);
+		}
+		sl_esp_sa_clear(&tx[1]);
+		sa_pair_clear(&tx[0], &rx);
+	}
+}
+
 static void test_wrong_direction(void **state)
 {
 	struct sl_esp_sa tx, rx;
@@ -785,6 +831,7 @@ int main(void)
 		cmocka_unit_test(test_esn_inference_across_boundary),
 		cmocka_unit_test(test_esn_nothing_before_first_subspace),
 		cmocka_unit_test(test_seq_exhaustion),
+		cmocka_unit_test(test_shared_seq_two_copies),
 		cmocka_unit_test(test_wrong_direction),
 		cmocka_unit_test(test_sa_init_invalid),
 		cmocka_unit_test(test_classify),

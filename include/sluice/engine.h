@@ -69,6 +69,10 @@ struct sl_engine_cfg {
 	void (*on_control)(void *arg, const uint8_t *pkt, size_t len,
 			   const struct sockaddr_storage *from);
 	void *control_arg;
+	/* Data-path threads (docs/workers.md). 0 or 1: none, the data path runs on loop. N >= 2
+	 * (at most 64): N threads, each with a queue of a multi-queue TUN and a reuseport UDP
+	 * socket steered by SPI; SL_WIRE_ESP on a TUN of the engine's own only (-ENOTSUP). */
+	uint32_t workers;
 };
 
 enum sl_wire {
@@ -208,6 +212,17 @@ const char *sl_offloads_format(uint32_t bits, char *out, size_t len);
 int sl_peer_stats(struct sl_engine *e, uint32_t peer_id, struct sl_peer_stats *out);
 /* Drops not attributable to a peer (unknown SPI, no route, no buffer...). */
 int sl_engine_stats(struct sl_engine *e, struct sl_peer_stats *out);
+/* Data-path workers (1 without threads), and the counters of worker i: its engine-wide ones plus
+ * its share of every peer's. */
+uint32_t sl_engine_workers(const struct sl_engine *e);
+/*
+ * Workers > 1: start the data-path threads now (idempotent; 0 with Workers = 1). Otherwise they
+ * start when the engine's loop first sleeps. Threads take their identity and capabilities from
+ * the thread that starts them: a program that drops privileges calls this after the drop (and
+ * installs a seccomp filter with TSYNC after it), as `sluice up` does.
+ */
+int sl_engine_start_workers(struct sl_engine *e);
+int sl_engine_worker_stats(struct sl_engine *e, uint32_t i, struct sl_peer_stats *out);
 /*
  * A control plane's own counters, shown by `sluice show` beside the interface's: fn writes
  * "name=number\n" lines into out (at most cap bytes) and returns how many it wrote. NULL removes

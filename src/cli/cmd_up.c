@@ -140,6 +140,16 @@ static int make_ctl_dir(const char *path)
 	return 0;
 }
 
+/* Workers = auto (0): one per online CPU, at most 64. */
+static uint32_t resolve_workers(uint32_t n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n)
+		return n;
+	return cpus < 1 ? 1 : cpus > 64 ? 64 : (uint32_t)cpus;
+}
+
 static void fill_engine_cfg(struct tunnel *t, struct sl_engine_cfg *ec)
 {
 	const struct sl_config *c = &t->cfg;
@@ -150,6 +160,7 @@ static void fill_engine_cfg(struct tunnel *t, struct sl_engine_cfg *ec)
 	ec->mtu = c->mtu;
 	ec->offload = c->offload;
 	ec->tun_uring = c->tun_uring;
+	ec->workers = resolve_workers(c->workers);
 	ec->ctl_path = c->control_socket[0] ? c->control_socket : NULL;
 	ec->on_event = on_engine_event;
 	ec->event_arg = t;
@@ -258,11 +269,24 @@ static int setup_server_link(struct tunnel *t, char *up_line, size_t len)
  * CAP_NET_ADMIN to configure its interface on each reconnect, a server
  * keeps nothing. The seccomp filter comes last: it forbids setuid & co.
  */
-static int drop_privileges(const struct sl_config *c)
+static int start_workers(void *arg)
 {
+	int r = sl_engine_start_workers(arg);
+
+	if (r < 0)
+		sl_err("cannot start the data-path workers: %s", strerror(-r));
+	return r;
+}
+
+static int drop_privileges(const struct tunnel *t)
+{
+	const struct sl_config *c = &t->cfg;
 	uint64_t keep = c->mode == SL_MODE_CLIENT ? SL_PRIVDROP_CLIENT_CAPS : 0;
 
-	return sl_privdrop_apply(c->user, keep, c->seccomp, "User =", "Seccomp = no");
+	/* The engine's data-path threads start between the drop and the filter: they inherit the
+	 * dropped identity and capabilities, and the filter covers them (TSYNC). */
+	return sl_privdrop_apply_with(c->user, NULL, keep, c->seccomp, "User =", "Seccomp = no",
+				      start_workers, t->engine);
 }
 
 static int run(struct tunnel *t)
@@ -297,7 +321,7 @@ static int run(struct tunnel *t)
 		sl_err("%s", err);
 		return 1;
 	}
-	if (drop_privileges(&t->cfg) < 0)
+	if (drop_privileges(t) < 0)
 		return 1;
 	if (up[0])
 		sl_info("%s", up); /* a client says so when its CONFIG arrives */

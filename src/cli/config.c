@@ -338,10 +338,9 @@ static int parse_io_backend(struct parser *p, const char *v)
 }
 
 /*
- * Workers = N (issue 4): data-path threads. Only 1, today's single event loop,
- * runs yet: the SPI steering of io/steer.c exists, the per-worker engine does
- * not, so any other value (0 or auto = one per online CPU, 2..64) is refused
- * here rather than silently run on one thread.
+ * Workers = N (issue 4, docs/workers.md): data-path threads. 1 (the default) is the single
+ * event loop; 2..64 run that many threads, each with a TUN queue and a UDP socket steered by
+ * SPI; 0 or auto is one per online CPU (resolved by `sluice up`).
  */
 static int parse_workers(struct parser *p, const char *v)
 {
@@ -349,8 +348,6 @@ static int parse_workers(struct parser *p, const char *v)
 
 	if (strcasecmp(v, "auto") && parse_u32(p, v, 0, 64, &n) < 0)
 		return -EINVAL;
-	if (n != 1)
-		return fail(p, "1 (more data-path workers are not implemented yet)", v);
 	p->c->workers = n;
 	return 0;
 }

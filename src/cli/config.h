@@ -22,7 +22,7 @@
  *   User = nobody                     (run as this user after set-up; root = stay root)
  *   Seccomp = yes                     (yes: system call allowlist after set-up; no)
  *   Offload = yes                     (TUN super-packets, UDP GSO/GRO where the kernel has them)
- *   Workers = 1                       (data-path threads; only 1 is implemented yet)
+ *   Workers = 1                       (data-path threads: 1, 2..64, or auto / 0 = one per CPU)
  *   IoBackend = epoll                 (io_uring: a receive round's TUN writes in one system call)
  *
  *   [Server]
@@ -70,7 +70,7 @@ struct sl_config {
 	bool seccomp;				 /* default true */
 	bool offload;				 /* default true */
 	bool tun_uring;				 /* IoBackend = io_uring; default epoll */
-	uint32_t workers;			 /* default 1; only 1 runs yet */
+	uint32_t workers;			 /* default 1; 0 = one per online CPU */
 	/* server */
 	uint32_t n_listen;
 	struct sockaddr_storage listen[SL_CONFIG_MAX_LISTEN];

@@ -354,6 +354,9 @@ int sl_seccomp_install(char *err, size_t err_len)
 		return -ENOMEM;
 	}
 	r = add_rules(ctx);
+	/* Every thread: the engine's data-path threads (Workers > 1) run by now. */
+	if (r == 0)
+		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (r < 0) {
 		fail(err, err_len, r, "seccomp: cannot add a rule");
 	} else if ((r = seccomp_load(ctx)) < 0) {
@@ -366,11 +369,20 @@ int sl_seccomp_install(char *err, size_t err_len)
 int sl_privdrop_apply(const char *user, uint64_t keep_caps, bool seccomp, const char *user_knob,
 		      const char *seccomp_knob)
 {
-	return sl_privdrop_apply_group(user, NULL, keep_caps, seccomp, user_knob, seccomp_knob);
+	return sl_privdrop_apply_with(user, NULL, keep_caps, seccomp, user_knob, seccomp_knob, NULL,
+				      NULL);
 }
 
 int sl_privdrop_apply_group(const char *user, const char *group, uint64_t keep_caps, bool seccomp,
 			    const char *user_knob, const char *seccomp_knob)
+{
+	return sl_privdrop_apply_with(user, group, keep_caps, seccomp, user_knob, seccomp_knob,
+				      NULL, NULL);
+}
+
+int sl_privdrop_apply_with(const char *user, const char *group, uint64_t keep_caps, bool seccomp,
+			   const char *user_knob, const char *seccomp_knob,
+			   int (*between)(void *arg), void *arg)
 {
 	char err[256];
 	int r;
@@ -383,6 +395,8 @@ int sl_privdrop_apply_group(const char *user, const char *group, uint64_t keep_c
 		sl_err("%s", err);
 		return r;
 	}
+	if (between && (r = between(arg)) < 0)
+		return r;
 	if (!seccomp) {
 		sl_warn("%s: running without a system call filter", seccomp_knob);
 		return 0;

@@ -67,6 +67,7 @@ int sl_privdrop(const char *user, char *err, size_t err_len);
  * exit-time leak check of LeakSanitizer uses ptrace and is killed, so run
  * them with ASAN_OPTIONS=detect_leaks=0 (or Seccomp = no).
  */
+/* The filter applies to every thread of the process (SECCOMP_FILTER_FLAG_TSYNC). */
 int sl_seccomp_install(char *err, size_t err_len);
 
 /*
@@ -78,6 +79,16 @@ int sl_seccomp_install(char *err, size_t err_len);
  */
 int sl_privdrop_apply(const char *user, uint64_t keep_caps, bool seccomp, const char *user_knob,
 		      const char *seccomp_knob);
+/*
+ * The same with a step between the two: between(arg) runs once user and capabilities are
+ * dropped and before the filter, and may start threads, which inherit the identity and
+ * capabilities (both per thread in Linux) and then get the filter too (installed with
+ * TSYNC). A negative return from between is returned, logged by between.
+ * group as sl_privdrop_apply_group's.
+ */
+int sl_privdrop_apply_with(const char *user, const char *group, uint64_t keep_caps, bool seccomp,
+			   const char *user_knob, const char *seccomp_knob,
+			   int (*between)(void *arg), void *arg);
 
 /* sl_privdrop_apply with a group (NULL: the user's primary group; ignored when staying root). */
 int sl_privdrop_apply_group(const char *user, const char *group, uint64_t keep_caps, bool seccomp,

@@ -41,6 +41,10 @@ struct sl_loop {
 	uint32_t heap_cap;
 	uint64_t arm_seq; /* last sequence number given to an arming */
 	bool stopping;
+	/* Called around epoll_wait (sl_loop_set_wait_hooks): the engine's worker locks. */
+	void (*before_wait)(void *arg);
+	void (*after_wait)(void *arg);
+	void *wait_arg;
 };
 
 static sl_time_ns monotonic_now(void *arg)
@@ -379,10 +383,16 @@ int sl_loop_run_once(struct sl_loop *loop, int timeout_ms)
 {
 	struct epoll_event ev[MAX_EVENTS];
 	int ran = sl_loop_run_timers(loop);
-	int n = epoll_wait(loop->epfd, ev, MAX_EVENTS, ran ? 0 : wait_ms(loop, timeout_ms));
+	int n, err, timeout = ran ? 0 : wait_ms(loop, timeout_ms);
 
+	if (loop->before_wait)
+		loop->before_wait(loop->wait_arg);
+	n = epoll_wait(loop->epfd, ev, MAX_EVENTS, timeout);
+	err = errno;
+	if (loop->after_wait)
+		loop->after_wait(loop->wait_arg);
 	if (n < 0)
-		return errno == EINTR ? ran : -errno;
+		return err == EINTR ? ran : -err;
 	for (int i = 0; i < n; i++)
 		ran += dispatch(loop, &ev[i]);
 	return ran;
@@ -396,6 +406,17 @@ int sl_loop_run(struct sl_loop *loop)
 		r = sl_loop_run_once(loop, -1);
 	loop->stopping = false;
 	return r < 0 ? r : 0;
+}
+
+int sl_loop_set_wait_hooks(struct sl_loop *loop, void (*before)(void *), void (*after)(void *),
+			   void *arg)
+{
+	if (before && loop->before_wait)
+		return -EBUSY;
+	loop->before_wait = before;
+	loop->after_wait = after;
+	loop->wait_arg = arg;
+	return 0;
 }
 
 void sl_loop_stop(struct sl_loop *loop)

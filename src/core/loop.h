@@ -70,6 +70,13 @@ int sl_loop_run_once(struct sl_loop *loop, int timeout_ms);
 int sl_loop_run_timers(struct sl_loop *loop);
 /* Run until sl_loop_stop; returns 0 or -errno. */
 int sl_loop_run(struct sl_loop *loop);
+/*
+ * before() runs just before the loop sleeps in epoll_wait, after() as soon as it wakes (with a
+ * zero timeout too): the engine drops and retakes its workers' locks there (docs/workers.md).
+ * One pair per loop: -EBUSY if another is set; NULL functions remove them.
+ */
+int sl_loop_set_wait_hooks(struct sl_loop *loop, void (*before)(void *), void (*after)(void *),
+			   void *arg);
 void sl_loop_stop(struct sl_loop *loop);
 
 #endif

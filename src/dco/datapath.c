@@ -7,7 +7,9 @@
  * write
  *
  * No allocation, no lock, no copy of the payload. Every packet that does
- * not reach the other side increments exactly one drop counter.
+ * not reach the other side increments exactly one drop counter. Each
+ * function runs for one worker (struct sl_worker, engine_int.h): its pool,
+ * sockets, TUN queue and counters; peers, keys and routes are the engine's.
  */
 #include "dco/engine_int.h"
 
@@ -78,11 +80,11 @@ static struct peer *route_lookup(struct sl_engine *e, int family, const uint8_t 
 	return id == SL_ROUTE_NONE ? NULL : engine_peer(e, id);
 }
 
-struct udp_out *udp_for(struct sl_engine *e, int family)
+struct udp_out *udp_for(struct sl_worker *w, int family)
 {
 	for (int i = 0; i < 2; i++)
-		if (e->udp[i].fd >= 0 && e->udp[i].family == family)
-			return &e->udp[i];
+		if (w->udp[i].fd >= 0 && w->udp[i].family == family)
+			return &w->udp[i];
 	return NULL;
 }
 
@@ -91,44 +93,53 @@ static socklen_t sockaddr_len(const struct sockaddr_storage *ss)
 	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
-static void flush_udp(struct sl_engine *e, struct udp_out *out)
+static void flush_udp(struct sl_worker *w, struct udp_out *out)
 {
 	uint32_t failed;
 
 	if (!out->batch.n)
 		return;
 	failed = (uint32_t)sl_udp_send_batch(out->fd, &out->batch);
-	e->stats.drops[SL_DROP_IO - 1] += failed;
+	w->stats.drops[SL_DROP_IO - 1] += failed;
 	for (uint32_t i = 0; i < out->batch.n; i++)
-		sl_pool_put(e->pool, out->batch.pkts[i]);
+		sl_pool_put(w->pool, out->batch.pkts[i]);
 	out->batch.n = 0;
 }
 
-static void flush_all(struct sl_engine *e)
+static void flush_all(struct sl_worker *w)
 {
 	for (int i = 0; i < 2; i++)
-		if (e->udp[i].fd >= 0)
-			flush_udp(e, &e->udp[i]);
+		if (w->udp[i].fd >= 0)
+			flush_udp(w, &w->udp[i]);
 }
 
-static void queue_udp(struct sl_engine *e, struct udp_out *out, struct sl_pkt *pk,
+static void queue_udp(struct sl_worker *w, struct udp_out *out, struct sl_pkt *pk,
 		      const struct sockaddr_storage *to)
 {
 	out->batch.pkts[out->batch.n] = pk;
 	memcpy(&out->batch.addrs[out->batch.n], to, sockaddr_len(to));
-	if (++out->batch.n >= e->cfg.batch)
-		flush_udp(e, out);
+	if (++out->batch.n >= w->e->cfg.batch)
+		flush_udp(w, out);
 }
 
-static bool tx_over_stream(struct sl_engine *e, struct peer *p, struct sl_pkt *pk)
+static bool tx_over_stream(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
 {
-	if (!p->cfg.stream_send || p->cfg.stream_send(p->cfg.stream_arg, pk->data, pk->len) < 0) {
-		count_drop(&p->stats, SL_DROP_IO);
+	int r = -ENOTCONN;
+
+	/* With workers, two may send at once; the control plane's stream is one object. */
+	if (w->threaded)
+		pthread_mutex_lock(&w->e->stream_lock);
+	if (p->cfg.stream_send)
+		r = p->cfg.stream_send(p->cfg.stream_arg, pk->data, pk->len);
+	if (w->threaded)
+		pthread_mutex_unlock(&w->e->stream_lock);
+	if (r < 0) {
+		count_drop(peer_stats(w, p), SL_DROP_IO);
 		return false;
 	}
-	p->stats.tx_packets++;
-	p->stats.tx_bytes += pk->len;
-	p->stats.stream_tx_packets++;
+	peer_stats(w, p)->tx_packets++;
+	peer_stats(w, p)->tx_bytes += pk->len;
+	peer_stats(w, p)->stream_tx_packets++;
 	return true;
 }
 
@@ -146,32 +157,35 @@ static bool over_stream(const struct sl_engine *e, const struct peer *p)
 }
 
 /* The key slot and socket a packet to p leaves by on UDP right now, or NULL (not on UDP). */
-static struct key_slot *udp_slot(struct sl_engine *e, struct peer *p, struct udp_out **out)
+static struct key_slot *udp_slot(struct sl_worker *w, struct peer *p, struct udp_out **out)
 {
 	struct key_slot *k = &p->slots[SL_KEY_PRIMARY];
 
 	if (p->transport == SL_TRANSPORT_STREAM || !p->cfg.endpoint.ss_family)
 		return NULL;
-	*out = udp_for(e, p->cfg.endpoint.ss_family);
+	*out = udp_for(w, p->cfg.endpoint.ss_family);
 	return k->present && *out ? k : NULL;
 }
 
 /* True when the peer's tx key has been used enough that the control plane should rekey. */
-static bool key_near_limit(struct peer *p, struct key_slot *k)
+static bool key_near_limit(struct sl_worker *w, struct peer *p, struct key_slot *k)
 {
 	uint64_t limit = p->cfg.rekey_after_packets;
 
 	if (!k->tx.esn && limit > SL_ESP_SEQ_SOFT_LIMIT)
 		limit = SL_ESP_SEQ_SOFT_LIMIT;
-	if (k->near_limit_reported || k->tx.seq < limit)
+	if (k->near_limit_reported || tx_seq(k) < limit)
 		return false;
-	k->near_limit_reported = true;
+	/* With workers the flag is the control thread's (workers.c run_event): only ask. */
+	if (!w->threaded)
+		k->near_limit_reported = true;
 	return true;
 }
 
 /* Takes ownership of pk. */
-static void tx_packet(struct sl_engine *e, struct sl_pkt *pk)
+static void tx_packet(struct sl_worker *w, struct sl_pkt *pk)
 {
+	struct sl_engine *e = w->e;
 	struct ip_view v;
 	struct peer *p;
 	struct key_slot *k;
@@ -180,46 +194,46 @@ static void tx_packet(struct sl_engine *e, struct sl_pkt *pk)
 	enum sl_drop d;
 
 	if (!ip_view(pk->data, pk->len, &v)) {
-		count_drop(&e->stats, SL_DROP_MALFORMED);
+		count_drop(&w->stats, SL_DROP_MALFORMED);
 		goto put;
 	}
 	p = route_lookup(e, v.family, v.dst);
 	if (!p) {
-		count_drop(&e->stats, SL_DROP_NOROUTE);
+		count_drop(&w->stats, SL_DROP_NOROUTE);
 		goto put;
 	}
 	if (e->cfg.wire == SL_WIRE_OPENVPN) {
-		datapath_ovpn_tx(e, p, pk);
+		datapath_ovpn_tx(w, p, pk);
 		return;
 	}
 	if (over_stream(e, p)) {
-		tx_over_stream(e, p, pk);
+		tx_over_stream(w, p, pk);
 		goto put;
 	}
 	if (e->cfg.wire == SL_WIRE_DTLS) {
-		datapath_dtls_tx(e, p, pk);
+		datapath_dtls_tx(w, p, pk);
 		return;
 	}
-	k = udp_slot(e, p, &out);
+	k = udp_slot(w, p, &out);
 	if (!k) {
 		d = p->slots[SL_KEY_PRIMARY].present ? SL_DROP_IO : SL_DROP_NOKEY;
-		count_drop(&p->stats, d);
+		count_drop(peer_stats(w, p), d);
 		goto put;
 	}
-	d = sl_esp_seal(&k->tx, pk, v.family == AF_INET ? SL_ESP_NH_IPV4 : SL_ESP_NH_IPV6);
+	d = sl_esp_seal(tx_sa(w, k), pk, v.family == AF_INET ? SL_ESP_NH_IPV4 : SL_ESP_NH_IPV6);
 	if (d != SL_DROP_NONE) {
-		count_drop(&p->stats, d);
+		count_drop(peer_stats(w, p), d);
 		goto put;
 	}
-	p->stats.tx_packets++;
-	p->stats.tx_bytes += inner_len;
-	queue_udp(e, out, pk, &p->cfg.endpoint);
+	peer_stats(w, p)->tx_packets++;
+	peer_stats(w, p)->tx_bytes += inner_len;
+	queue_udp(w, out, pk, &p->cfg.endpoint);
 	/* Last: the handler may rekey (or even delete the peer) from inside the event. */
-	if (key_near_limit(p, k))
-		engine_emit(e, SL_EVENT_KEY_NEAR_LIMIT, p->id);
+	if (key_near_limit(w, p, k))
+		worker_emit(w, SL_EVENT_KEY_NEAR_LIMIT, p->id);
 	return;
 put:
-	sl_pool_put(e->pool, pk);
+	sl_pool_put(w->pool, pk);
 }
 
 /*
@@ -231,8 +245,9 @@ put:
  * (stream fallback, no key yet, no route) the payload is copied and the
  * segment takes the way of any packet, which counts whatever goes wrong.
  */
-static void tx_super(struct sl_engine *e, const struct sl_gso *g)
+static void tx_super(struct sl_worker *w, const struct sl_gso *g)
 {
+	struct sl_engine *e = w->e;
 	uint8_t nh = g->family == AF_INET ? SL_ESP_NH_IPV4 : SL_ESP_NH_IPV6;
 	struct udp_out *out = NULL;
 	struct key_slot *k = NULL;
@@ -243,22 +258,22 @@ static void tx_super(struct sl_engine *e, const struct sl_gso *g)
 		p = route_lookup(e, v.family, v.dst);
 	/* The fused seal is ESP's; OpenVPN segments go the general way. */
 	if (p && e->cfg.wire == SL_WIRE_ESP)
-		k = udp_slot(e, p, &out);
+		k = udp_slot(w, p, &out);
 	for (uint32_t i = 0; i < g->nseg; i++) {
-		struct sl_pkt *seg = sl_pool_get(e->pool);
+		struct sl_pkt *seg = sl_pool_get(w->pool);
 		uint32_t plen = sl_gso_seg_payload_len(g, i);
 		enum sl_drop d;
 		uint8_t *hdr;
 
 		if (!seg) {
-			e->stats.drops[SL_DROP_NOMEM - 1] += g->nseg - i;
+			w->stats.drops[SL_DROP_NOMEM - 1] += g->nseg - i;
 			break;
 		}
 		if (!k) {
 			sl_gso_seg_headers(g, i, seg->data);
 			memcpy(seg->data + g->hdr_len, sl_gso_seg_payload(g, i), plen);
 			seg->len = g->hdr_len + plen;
-			tx_packet(e, seg);
+			tx_packet(w, seg);
 			continue;
 		}
 		/*
@@ -270,73 +285,74 @@ static void tx_super(struct sl_engine *e, const struct sl_gso *g)
 		hdr = sl_gso_seg_payload(g, i) - g->hdr_len;
 		sl_gso_seg_headers(g, i, hdr);
 		d = sl_esp_seal_ext(
-			&k->tx, seg, hdr, g->hdr_len + plen,
+			tx_sa(w, k), seg, hdr, g->hdr_len + plen,
 			g->len - (uint32_t)(hdr + g->hdr_len + plen - g->pkt) + g->tail_room, nh);
 		if (d != SL_DROP_NONE) {
-			count_drop(&p->stats, d);
-			sl_pool_put(e->pool, seg);
+			count_drop(peer_stats(w, p), d);
+			sl_pool_put(w->pool, seg);
 			continue;
 		}
-		p->stats.tx_packets++;
-		p->stats.tx_bytes += g->hdr_len + plen;
-		queue_udp(e, out, seg, &p->cfg.endpoint);
+		peer_stats(w, p)->tx_packets++;
+		peer_stats(w, p)->tx_bytes += g->hdr_len + plen;
+		queue_udp(w, out, seg, &p->cfg.endpoint);
 	}
 	/* Last, as in tx_packet: the handler may rekey or delete the peer. */
-	if (k && key_near_limit(p, k))
-		engine_emit(e, SL_EVENT_KEY_NEAR_LIMIT, p->id);
+	if (k && key_near_limit(w, p, k))
+		worker_emit(w, SL_EVENT_KEY_NEAR_LIMIT, p->id);
 }
 
 /* Read one packet (or super-packet) from the TUN and send it on. Returns -EAGAIN when drained. */
-static int tun_read_one(struct sl_engine *e, struct sl_pkt *pk)
+static int tun_read_one(struct sl_worker *w, struct sl_pkt *pk)
 {
 	struct sl_gso g;
 	int r;
 
-	if (!e->tun.offload) {
-		r = sl_tun_read(&e->tun, pk);
+	if (!w->tun.offload) {
+		r = sl_tun_read(&w->tun, pk);
 		r = r < 0 ? r : 0;
 	} else {
-		r = sl_tun_read_super(&e->tun, pk, e->tun_big, SL_TUN_SUPER_CAP, &g);
+		r = sl_tun_read_super(&w->tun, pk, w->tun_big, SL_TUN_SUPER_CAP, &g);
 	}
 	if (r == 0) {
-		tx_packet(e, pk);
+		tx_packet(w, pk);
 		return 0;
 	}
 	/* A super-packet's bytes are in pk or in tun_big: pk goes back only after it is cut. */
 	if (r == 1) {
-		e->stats.tun_super_rx++;
-		tx_super(e, &g);
+		w->stats.tun_super_rx++;
+		tx_super(w, &g);
 	} else if (r == -EMSGSIZE)
-		count_drop(&e->stats, SL_DROP_TOOBIG);
+		count_drop(&w->stats, SL_DROP_TOOBIG);
 	else if (r == -EINVAL || r == -EBADMSG)
-		count_drop(&e->stats, SL_DROP_MALFORMED);
+		count_drop(&w->stats, SL_DROP_MALFORMED);
 	else if (r != -EAGAIN)
-		count_drop(&e->stats, SL_DROP_IO);
-	sl_pool_put(e->pool, pk);
+		count_drop(&w->stats, SL_DROP_IO);
+	sl_pool_put(w->pool, pk);
 	return r == -EAGAIN ? r : 0;
 }
 
 void datapath_on_tun(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 {
-	struct sl_engine *e = arg;
+	struct sl_worker *w = arg;
+	uint32_t batch = w->e->cfg.batch;
 
 	for (int round = 0; round < ROUNDS_PER_WAKEUP; round++) {
 		uint32_t n;
 
-		for (n = 0; n < e->cfg.batch; n++) {
-			struct sl_pkt *pk = sl_pool_get(e->pool);
+		for (n = 0; n < batch; n++) {
+			struct sl_pkt *pk = sl_pool_get(w->pool);
 
 			if (!pk)
 				break; /* the kernel keeps the packet queued until buffers return */
-			if (tun_read_one(e, pk) == -EAGAIN)
+			if (tun_read_one(w, pk) == -EAGAIN)
 				goto out;
 		}
-		flush_all(e);
-		if (n < e->cfg.batch)
+		flush_all(w);
+		if (n < batch)
 			break;
 	}
 out:
-	flush_all(e);
+	flush_all(w);
 }
 
 /* Inner packet checks shared by the UDP and stream paths: sane IP, right size, allowed source. */
@@ -357,24 +373,24 @@ static enum sl_drop check_inner(struct sl_engine *e, struct peer *p, struct sl_p
 	return SL_DROP_NONE;
 }
 
-static void deliver(struct sl_engine *e, struct peer *p, struct sl_pkt *pk, uint8_t nh, bool stream)
+static void deliver(struct sl_worker *w, struct peer *p, struct sl_pkt *pk, uint8_t nh, bool stream)
 {
-	enum sl_drop d = check_inner(e, p, pk, nh);
+	enum sl_drop d = check_inner(w->e, p, pk, nh);
 
-	if (d == SL_DROP_NONE && e->tunq.active && !stream) {
-		tunq_add(e, p->id, pk); /* counted when written */
+	if (d == SL_DROP_NONE && w->tunq.active && !stream) {
+		tunq_add(w, p->id, pk); /* counted when written */
 		return;
 	}
-	if (d == SL_DROP_NONE && sl_tun_write(&e->tun, pk) < 0)
+	if (d == SL_DROP_NONE && sl_tun_write(&w->tun, pk) < 0)
 		d = SL_DROP_IO;
 	if (d != SL_DROP_NONE) {
-		(stream ? count_drop : count_udp_rx_drop)(&p->stats, d);
+		(stream ? count_drop : count_udp_rx_drop)(peer_stats(w, p), d);
 		return;
 	}
-	p->stats.rx_packets++;
-	p->stats.rx_bytes += pk->len;
+	peer_stats(w, p)->rx_packets++;
+	peer_stats(w, p)->rx_bytes += pk->len;
 	if (stream)
-		p->stats.stream_rx_packets++;
+		peer_stats(w, p)->stream_rx_packets++;
 }
 
 static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -392,78 +408,122 @@ static bool same_endpoint(const struct sockaddr_storage *a, const struct sockadd
 	       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
 }
 
-int datapath_send_dpd(struct sl_engine *e, struct peer *p, uint8_t type)
+int datapath_send_dpd(struct sl_worker *w, struct peer *p, uint8_t type)
 {
+	struct sl_engine *e = w->e;
 	struct key_slot *k = &p->slots[SL_KEY_PRIMARY];
-	struct udp_out *out = udp_for(e, p->cfg.endpoint.ss_family);
+	struct udp_out *out = udp_for(w, p->cfg.endpoint.ss_family);
 	struct sl_pkt *pk;
 	uint8_t *b;
 
 	if (e->cfg.wire == SL_WIRE_OPENVPN)
-		return datapath_ovpn_send_ping(e, p);
+		return datapath_ovpn_send_ping(w, p);
 	if (e->cfg.wire == SL_WIRE_DTLS)
-		return datapath_dtls_send_dpd(e, p, type);
+		return datapath_dtls_send_dpd(w, p, type);
 	if (!k->present || !out)
 		return -ENOKEY;
-	pk = sl_pool_get(e->pool);
+	pk = sl_pool_get(w->pool);
 	if (!pk) {
-		count_drop(&e->stats, SL_DROP_NOMEM);
+		count_drop(&w->stats, SL_DROP_NOMEM);
 		return -ENOBUFS;
 	}
 	b = sl_pkt_put(pk, 1);
 	b[0] = type;
-	if (sl_esp_seal(&k->tx, pk, SL_ESP_NH_NONE) != SL_DROP_NONE) {
-		sl_pool_put(e->pool, pk);
+	if (sl_esp_seal(tx_sa(w, k), pk, SL_ESP_NH_NONE) != SL_DROP_NONE) {
+		sl_pool_put(w->pool, pk);
 		return -ENOKEY;
 	}
-	p->stats.keepalive_tx++;
-	queue_udp(e, out, pk, &p->cfg.endpoint);
-	flush_udp(e, out);
+	peer_stats(w, p)->keepalive_tx++;
+	queue_udp(w, out, pk, &p->cfg.endpoint);
+	flush_udp(w, out);
 	return 0;
 }
 
-/* Our keepalive/DPD rides in ESP dummy packets (next header 59), authenticated like data. */
-static void on_dpd(struct sl_engine *e, struct peer *p, struct sl_pkt *pk)
+static void on_dpd_reply(struct sl_worker *w, struct peer *p)
 {
-	p->stats.keepalive_rx++;
+	struct worker_event ev = {.type = WEV_DPD_REPLY, .peer_id = p->id};
+
+	if (w->threaded)
+		worker_post(w, &ev); /* timers are the control thread's */
+	else
+		timers_on_dpd_reply(w->e, p);
+}
+
+/* Our keepalive/DPD rides in ESP dummy packets (next header 59), authenticated like data. */
+static void on_dpd(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
+{
+	peer_stats(w, p)->keepalive_rx++;
 	if (pk->len >= 1 && pk->data[0] == DPD_REQUEST)
-		datapath_send_dpd(e, p, DPD_REPLY);
+		datapath_send_dpd(w, p, DPD_REPLY);
 	else if (pk->len >= 1 && pk->data[0] == DPD_REPLY)
-		timers_on_dpd_reply(e, p);
+		on_dpd_reply(w, p);
 }
 
 /*
  * Auth-failure budget. A datagram with a known SPI costs a full AEAD open before it can be
  * refused, so a flood of well-formed datagrams under the wrong key is the most expensive kind.
- * Sources other than the peer's current endpoint share one bucket per peer: each auth failure
- * from them takes a token, and with none left they are dropped before decryption (rate).
- * The peer's current endpoint is never charged, so an attacker who cannot spoof that address
- * cannot shut the peer out; one who can spoof it costs us what it costs today (an AEAD open
- * each), never more. A peer that roams to a new address while a flood runs competes for the
- * tokens: its first datagram to win one authenticates, moves the endpoint, and is exempt
- * from then on (a delay of the order of burst/refill, not a lock-out).
+ * Sources other than the peer's current endpoint share one bucket per peer (and worker,
+ * engine_int.h struct peer_share): each auth failure from them takes a token, and with none left
+ * they are dropped before decryption (rate). The peer's current endpoint is never charged, so an
+ * attacker who cannot spoof that address cannot shut the peer out; one who can spoof it costs us
+ * what it costs today (an AEAD open each), never more. A peer that roams to a new address while a
+ * flood runs competes for the tokens: its first datagram to win one authenticates, moves the
+ * endpoint, and is exempt from then on (a delay of the order of burst/refill, not a lock-out).
  */
 #define AUTH_BUDGET_BURST  64u
 #define AUTH_BUDGET_REFILL (SL_MSEC / 2) /* one token per 0.5 ms: 2000 failures/s */
 
-bool datapath_auth_budget_left(struct peer *p, sl_time_ns now)
+bool datapath_auth_budget_left(struct sl_worker *w, struct peer *p, sl_time_ns now)
 {
-	uint64_t add = (now - p->auth_budget.last) / AUTH_BUDGET_REFILL;
+	struct peer_share *sh = &p->share[w->index];
+	uint64_t add = (now - sh->auth_budget.last) / AUTH_BUDGET_REFILL;
 
 	if (add) {
-		p->auth_budget.tokens =
-			add >= AUTH_BUDGET_BURST || p->auth_budget.tokens + add >= AUTH_BUDGET_BURST
-				? AUTH_BUDGET_BURST
-				: p->auth_budget.tokens + (uint32_t)add;
-		p->auth_budget.last = now;
+		sh->auth_budget.tokens = add >= AUTH_BUDGET_BURST || sh->auth_budget.tokens + add >=
+									     AUTH_BUDGET_BURST
+						 ? AUTH_BUDGET_BURST
+						 : sh->auth_budget.tokens + (uint32_t)add;
+		sh->auth_budget.last = now;
 	}
-	return p->auth_budget.tokens > 0;
+	return sh->auth_budget.tokens > 0;
+}
+
+void datapath_auth_budget_charge(struct sl_worker *w, struct peer *p)
+{
+	p->share[w->index].auth_budget.tokens--;
+}
+
+/*
+ * Roaming: an authenticated datagram from another address moves the peer's endpoint. Rare,
+ * and kept out of rx_esp so that the per-packet path stays small enough to inline. Returns
+ * true if an endpoint that was set moved (the caller reports it after it is done with p).
+ */
+static __attribute__((noinline, cold)) bool
+follow(struct sl_worker *w, struct peer *p, const struct sockaddr_storage *from, uint32_t *peer_id)
+{
+	bool moved = p->cfg.endpoint.ss_family != 0;
+
+	if (w->threaded) {
+		/* Other workers read the endpoint: the control thread moves it (workers.c). */
+		struct worker_event ev = {.type = WEV_ROAM, .peer_id = p->id};
+
+		memcpy(&ev.addr, from, sockaddr_len(from));
+		worker_post(w, &ev);
+		return false;
+	}
+	memcpy(&p->cfg.endpoint, from, sockaddr_len(from));
+	*peer_id = p->id;
+	/* A new path: ask at once whether it works both ways, rather than at the next tick. */
+	if (p->transport == SL_TRANSPORT_STREAM && p->cfg.keepalive_ms)
+		datapath_send_dpd(w, p, DPD_REQUEST);
+	return moved;
 }
 
 /* Returns true if the peer's endpoint moved (the caller reports it after it is done with p). */
-static bool rx_esp(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *from,
+static bool rx_esp(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr_storage *from,
 		   uint32_t *peer_id)
 {
+	struct sl_engine *e = w->e;
 	uint32_t spi = sl_esp_spi(pk->data);
 	struct peer *p = sl_idmap_get(&e->spis, spi);
 	struct key_slot *k = p ? keys_find_rx(p, spi) : NULL;
@@ -472,75 +532,69 @@ static bool rx_esp(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr
 	enum sl_drop d;
 
 	if (!k) {
-		count_udp_rx_drop(&e->stats, SL_DROP_NOKEY);
+		count_udp_rx_drop(&w->stats, SL_DROP_NOKEY);
 		return false;
 	}
 	foreign = !same_endpoint(&p->cfg.endpoint, from);
-	if (foreign && !datapath_auth_budget_left(p, sl_loop_now(e->loop))) {
-		count_udp_rx_drop(&p->stats, SL_DROP_RATE);
+	if (foreign && !datapath_auth_budget_left(w, p, sl_loop_now(w->loop))) {
+		count_udp_rx_drop(peer_stats(w, p), SL_DROP_RATE);
 		return false;
 	}
 	d = sl_esp_open(&k->rx, pk, &nh);
 	if (d != SL_DROP_NONE) {
 		if (foreign && d == SL_DROP_AUTH)
-			p->auth_budget.tokens--;
-		count_udp_rx_drop(&p->stats, d);
+			datapath_auth_budget_charge(w, p);
+		count_udp_rx_drop(peer_stats(w, p), d);
 		return false;
 	}
 	/* Authenticated: only now may the packet move the peer's endpoint (roaming). */
-	p->stats.last_rx_ns = sl_loop_now(e->loop);
-	if (p->cfg.follow_endpoint && foreign) {
-		moved = p->cfg.endpoint.ss_family != 0;
-		memcpy(&p->cfg.endpoint, from, sockaddr_len(from));
-		*peer_id = p->id;
-		/* A new path: ask at once whether it works both ways, rather than at the next tick.
-		 */
-		if (p->transport == SL_TRANSPORT_STREAM && p->cfg.keepalive_ms)
-			datapath_send_dpd(e, p, DPD_REQUEST);
-	}
+	peer_stats(w, p)->last_rx_ns = sl_loop_now(w->loop);
+	if (p->cfg.follow_endpoint && foreign)
+		moved = follow(w, p, from, peer_id);
 	if (nh == SL_ESP_NH_NONE)
-		on_dpd(e, p, pk);
+		on_dpd(w, p, pk);
 	else if (nh == SL_ESP_NH_IPV4 || nh == SL_ESP_NH_IPV6)
-		deliver(e, p, pk, nh, false);
+		deliver(w, p, pk, nh, false);
 	else
-		count_udp_rx_drop(&p->stats, SL_DROP_MALFORMED);
+		count_udp_rx_drop(peer_stats(w, p), SL_DROP_MALFORMED);
 	return moved;
 }
 
-static void rx_datagram(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *from)
+static void rx_datagram(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr_storage *from)
 {
+	struct sl_engine *e = w->e;
 	uint32_t moved_peer = 0;
 
-	e->stats.udp_rx_datagrams++;
+	w->stats.udp_rx_datagrams++;
 	if (pk->flags & SL_UDP_F_TRUNCATED) {
-		count_udp_rx_drop(&e->stats, SL_DROP_TOOBIG);
+		count_udp_rx_drop(&w->stats, SL_DROP_TOOBIG);
 		return;
 	}
 	if (e->cfg.wire == SL_WIRE_OPENVPN) {
-		datapath_ovpn_rx(e, pk, from);
+		datapath_ovpn_rx(w, pk, from);
 		return;
 	}
 	if (e->cfg.wire == SL_WIRE_DTLS) {
-		datapath_dtls_rx(e, pk, from);
+		datapath_dtls_rx(w, pk, from);
 		return;
 	}
 	switch (sl_esp_classify(pk->data, pk->len)) {
 	case SL_ESP_KIND_ESP:
-		if (rx_esp(e, pk, from, &moved_peer))
-			engine_emit(e, SL_EVENT_ENDPOINT_CHANGED, moved_peer);
+		if (rx_esp(w, pk, from, &moved_peer))
+			engine_emit(e, SL_EVENT_ENDPOINT_CHANGED, moved_peer); /* !threaded */
 		return;
 	case SL_ESP_KIND_NAT_KEEPALIVE:
-		e->stats.keepalive_rx++;
+		w->stats.keepalive_rx++;
 		return;
 	case SL_ESP_KIND_IKE: /* no IKE daemon behind this port: nothing will answer it */
 	case SL_ESP_KIND_MALFORMED:
-		count_udp_rx_drop(&e->stats, SL_DROP_MALFORMED);
+		count_udp_rx_drop(&w->stats, SL_DROP_MALFORMED);
 		return;
 	}
 }
 
 /* A GRO-coalesced datagram holds several, each seg bytes but the last: open each in place. */
-static void rx_coalesced(struct sl_engine *e, struct sl_pkt *pk, uint16_t seg,
+static void rx_coalesced(struct sl_worker *w, struct sl_pkt *pk, uint16_t seg,
 			 const struct sockaddr_storage *from)
 {
 	for (uint32_t off = 0; off < pk->len; off += seg) {
@@ -549,24 +603,25 @@ static void rx_coalesced(struct sl_engine *e, struct sl_pkt *pk, uint16_t seg,
 		v.data = pk->data + off;
 		v.len = pk->len - off < seg ? pk->len - off : seg;
 		v.cap = sl_pkt_headroom(&v) + v.len; /* no tailroom: the next datagram is there */
-		rx_datagram(e, &v, from);
+		rx_datagram(w, &v, from);
 	}
 }
 
 void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 {
-	struct sl_engine *e = arg;
-	struct udp_out *sock = e->udp[0].fd == fd ? &e->udp[0] : &e->udp[1];
-	struct sl_pool *pool = sock->gro_pool ? sock->gro_pool : e->pool;
+	struct sl_worker *w = arg;
+	uint32_t batch = w->e->cfg.batch;
+	struct udp_out *sock = w->udp[0].fd == fd ? &w->udp[0] : &w->udp[1];
+	struct sl_pool *pool = sock->gro_pool ? sock->gro_pool : w->pool;
 	struct sl_udp_batch in;
 
 	/* Queued for one write per GRO run, or one io_uring_enter for the round. */
-	e->tunq.active = e->tun.offload != 0 || e->tun_uring;
+	w->tunq.active = w->tun.offload != 0 || w->tun_uring;
 	for (int round = 0; round < ROUNDS_PER_WAKEUP; round++) {
 		uint32_t n;
 		int got;
 
-		for (n = 0; n < e->cfg.batch; n++) {
+		for (n = 0; n < batch; n++) {
 			in.pkts[n] = sl_pool_get(pool);
 			if (!in.pkts[n])
 				break;
@@ -575,70 +630,71 @@ void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 		got = n ? sl_udp_recv_batch(fd, &in, n) : 0;
 		/* The kernel's counter only grows (mod 2^32): the difference is new overflow drops.
 		 */
-		e->stats.drops[SL_DROP_OVERFLOW - 1] += in.rxq_dropped - sock->rxq_dropped;
+		w->stats.drops[SL_DROP_OVERFLOW - 1] += in.rxq_dropped - sock->rxq_dropped;
 		sock->rxq_dropped = in.rxq_dropped;
 		for (int i = 0; i < got; i++) {
 			if (in.seg[i] && in.pkts[i]->len > in.seg[i] &&
 			    !(in.pkts[i]->flags & SL_UDP_F_TRUNCATED)) {
-				e->stats.udp_gro_rx++;
-				rx_coalesced(e, in.pkts[i], in.seg[i], &in.addrs[i]);
+				w->stats.udp_gro_rx++;
+				rx_coalesced(w, in.pkts[i], in.seg[i], &in.addrs[i]);
 			} else {
-				rx_datagram(e, in.pkts[i], &in.addrs[i]);
+				rx_datagram(w, in.pkts[i], &in.addrs[i]);
 			}
 		}
-		tunq_flush(e); /* before the buffers the queue points into go back */
+		tunq_flush(w); /* before the buffers the queue points into go back */
 		for (uint32_t i = 0; i < n; i++)
 			sl_pool_put(pool, in.pkts[i]);
 		if (got < 0)
-			count_drop(&e->stats, SL_DROP_IO);
-		if (got < (int)e->cfg.batch)
+			count_drop(&w->stats, SL_DROP_IO);
+		if (got < (int)batch)
 			break;
 	}
-	e->tunq.active = false;
-	flush_all(e);
+	w->tunq.active = false;
+	flush_all(w);
 }
 
 int sl_engine_stream_input(struct sl_engine *e, uint32_t peer_id, const uint8_t *ip, size_t len)
 {
+	struct sl_worker *w = engine_ctl_worker(e);
 	struct peer *p = engine_peer(e, peer_id);
 	struct sl_pkt *pk;
 
 	if (!p)
 		return -ENOENT;
 	if (len > e->cfg.mtu) {
-		count_drop(&p->stats, SL_DROP_TOOBIG);
+		count_drop(peer_stats(w, p), SL_DROP_TOOBIG);
 		return -EMSGSIZE;
 	}
-	pk = sl_pool_get(e->pool);
+	pk = sl_pool_get(w->pool);
 	if (!pk) {
-		count_drop(&p->stats, SL_DROP_NOMEM);
+		count_drop(peer_stats(w, p), SL_DROP_NOMEM);
 		return -ENOBUFS;
 	}
 	/* The one copy on this path: TLS records do not land in our buffers. */
 	memcpy(sl_pkt_put(pk, (uint32_t)len), ip, len);
-	deliver(e, p, pk, 0, true);
-	sl_pool_put(e->pool, pk);
+	deliver(w, p, pk, 0, true);
+	sl_pool_put(w->pool, pk);
 	return 0;
 }
 
-void datapath_flush(struct sl_engine *e)
+void datapath_flush(struct sl_worker *w)
 {
-	flush_all(e);
+	flush_all(w);
 }
 
-void datapath_deliver(struct sl_engine *e, struct peer *p, struct sl_pkt *pk, bool stream)
+void datapath_deliver(struct sl_worker *w, struct peer *p, struct sl_pkt *pk, bool stream)
 {
-	deliver(e, p, pk, 0, stream);
+	deliver(w, p, pk, 0, stream);
 }
 
-void datapath_queue(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *to)
+void datapath_queue(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr_storage *to)
 {
-	struct udp_out *out = udp_for(e, to->ss_family);
+	struct udp_out *out = udp_for(w, to->ss_family);
 
 	if (!out) {
-		count_drop(&e->stats, SL_DROP_IO);
-		sl_pool_put(e->pool, pk);
+		count_drop(&w->stats, SL_DROP_IO);
+		sl_pool_put(w->pool, pk);
 		return;
 	}
-	queue_udp(e, out, pk, to);
+	queue_udp(w, out, pk, to);
 }

@@ -71,7 +71,7 @@ int sl_key_set_dtls(struct sl_engine *e, uint32_t peer_id, enum sl_key_slot slot
 }
 
 /* pk holds | Cisco type | payload |: seal it in place and queue it. Takes pk. */
-static enum sl_drop seal_and_queue(struct sl_engine *e, struct peer *p, struct sl_pkt *pk)
+static enum sl_drop seal_and_queue(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
 {
 	struct key_slot *k = &p->slots[SL_KEY_PRIMARY];
 	enum sl_drop d;
@@ -81,52 +81,52 @@ static enum sl_drop seal_and_queue(struct sl_engine *e, struct peer *p, struct s
 	else
 		d = sl_dtls_seal(&k->dtx, pk, SL_DTLS_APP_DATA, NULL);
 	if (d != SL_DROP_NONE) {
-		sl_pool_put(e->pool, pk);
+		sl_pool_put(w->pool, pk);
 		return d;
 	}
-	datapath_queue(e, pk, &p->cfg.endpoint);
+	datapath_queue(w, pk, &p->cfg.endpoint);
 	return SL_DROP_NONE;
 }
 
-void datapath_dtls_tx(struct sl_engine *e, struct peer *p, struct sl_pkt *pk)
+void datapath_dtls_tx(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
 {
 	uint32_t inner_len = pk->len;
 	uint8_t *type = sl_pkt_push(pk, 1);
 	enum sl_drop d;
 
 	if (!type) {
-		count_drop(&p->stats, SL_DROP_TOOBIG);
-		sl_pool_put(e->pool, pk);
+		count_drop(peer_stats(w, p), SL_DROP_TOOBIG);
+		sl_pool_put(w->pool, pk);
 		return;
 	}
 	*type = AC_PKT_DATA;
-	d = seal_and_queue(e, p, pk);
+	d = seal_and_queue(w, p, pk);
 	if (d != SL_DROP_NONE) {
-		count_drop(&p->stats, d);
+		count_drop(peer_stats(w, p), d);
 		return;
 	}
-	p->stats.tx_packets++;
-	p->stats.tx_bytes += inner_len;
+	peer_stats(w, p)->tx_packets++;
+	peer_stats(w, p)->tx_bytes += inner_len;
 }
 
-static int send_message(struct sl_engine *e, struct peer *p, uint8_t type, const uint8_t *payload,
+static int send_message(struct sl_worker *w, struct peer *p, uint8_t type, const uint8_t *payload,
 			size_t len)
 {
 	struct sl_pkt *pk;
 
-	if (len > e->cfg.mtu)
+	if (len > w->e->cfg.mtu)
 		return -EMSGSIZE;
-	pk = sl_pool_get(e->pool);
+	pk = sl_pool_get(w->pool);
 	if (!pk) {
-		count_drop(&e->stats, SL_DROP_NOMEM);
+		count_drop(&w->stats, SL_DROP_NOMEM);
 		return -ENOBUFS;
 	}
 	*sl_pkt_put(pk, 1) = type;
 	if (len)
 		memcpy(sl_pkt_put(pk, (uint32_t)len), payload, len); /* a control message */
-	if (seal_and_queue(e, p, pk) != SL_DROP_NONE)
+	if (seal_and_queue(w, p, pk) != SL_DROP_NONE)
 		return -ENOKEY;
-	datapath_flush(e);
+	datapath_flush(w);
 	return 0;
 }
 
@@ -137,15 +137,15 @@ int sl_engine_dtls_send(struct sl_engine *e, uint32_t peer_id, uint8_t type, con
 
 	if (!p || e->cfg.wire != SL_WIRE_DTLS)
 		return -ENOENT;
-	return send_message(e, p, type, payload, len);
+	return send_message(engine_ctl_worker(e), p, type, payload, len);
 }
 
-int datapath_dtls_send_dpd(struct sl_engine *e, struct peer *p, uint8_t type)
+int datapath_dtls_send_dpd(struct sl_worker *w, struct peer *p, uint8_t type)
 {
-	int r = send_message(e, p, type == DPD_REPLY ? AC_PKT_DPD_RESP : AC_PKT_DPD_OUT, NULL, 0);
+	int r = send_message(w, p, type == DPD_REPLY ? AC_PKT_DPD_RESP : AC_PKT_DPD_OUT, NULL, 0);
 
 	if (!r)
-		p->stats.keepalive_tx++;
+		peer_stats(w, p)->keepalive_tx++;
 	return r;
 }
 
@@ -176,50 +176,50 @@ static struct key_slot *slot_for_epoch(struct peer *p, uint16_t epoch)
 	return NULL;
 }
 
-static void to_control(struct sl_engine *e, const uint8_t *b, size_t n,
+static void to_control(struct sl_worker *w, const uint8_t *b, size_t n,
 		       const struct sockaddr_storage *from)
 {
-	if (e->cfg.on_control) {
-		e->stats.control_rx++;
-		e->cfg.on_control(e->cfg.control_arg, b, n, from);
+	if (w->e->cfg.on_control) {
+		w->stats.control_rx++;
+		w->e->cfg.on_control(w->e->cfg.control_arg, b, n, from);
 	} else {
-		count_udp_rx_drop(&e->stats, SL_DROP_NOKEY);
+		count_udp_rx_drop(&w->stats, SL_DROP_NOKEY);
 	}
 }
 
-void datapath_dtls_rx(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *from)
+void datapath_dtls_rx(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr_storage *from)
 {
-	struct peer *p = peer_from(e, from);
+	struct peer *p = peer_from(w->e, from);
 	struct key_slot *k = NULL;
 	enum sl_drop d;
 
 	if (p && pk->len >= SL_DTLS_HDR_LEN && pk->data[0] == SL_DTLS_APP_DATA)
 		k = slot_for_epoch(p, (uint16_t)(pk->data[3] << 8 | pk->data[4]));
 	if (!k) { /* handshake, alert, another epoch, or no peer yet: the control plane's */
-		to_control(e, pk->data, pk->len, from);
+		to_control(w, pk->data, pk->len, from);
 		return;
 	}
 	d = sl_dtls_open(&k->drx, pk);
 	if (d == SL_DROP_NONE && !pk->len)
 		d = SL_DROP_MALFORMED;
 	if (d != SL_DROP_NONE) {
-		count_udp_rx_drop(&p->stats, d); /* a datagram read: accounted as the others' */
+		count_udp_rx_drop(peer_stats(w, p), d); /* a datagram read: accounted as the others' */
 		return;
 	}
-	p->stats.last_rx_ns = sl_loop_now(e->loop);
+	peer_stats(w, p)->last_rx_ns = sl_loop_now(w->loop);
 	if (pk->data[0] == AC_PKT_DPD_OUT || pk->data[0] == AC_PKT_DPD_RESP) {
-		p->stats.keepalive_rx++;
+		peer_stats(w, p)->keepalive_rx++;
 		/* the answer echoes the request's padding: openconnect's MTU probes need it */
 		if (pk->data[0] == AC_PKT_DPD_RESP)
-			timers_on_dpd_reply(e, p);
-		else if (send_message(e, p, AC_PKT_DPD_RESP, pk->data + 1, pk->len - 1) == 0)
-			p->stats.keepalive_tx++; /* a request whose answer failed proves nothing */
+			timers_on_dpd_reply(w->e, p);
+		else if (send_message(w, p, AC_PKT_DPD_RESP, pk->data + 1, pk->len - 1) == 0)
+			peer_stats(w, p)->keepalive_tx++; /* a failed answer proves nothing */
 		return;
 	}
 	if (pk->data[0] != AC_PKT_DATA) { /* keepalive, disconnect, ...: for the control plane */
-		to_control(e, pk->data, pk->len, from);
+		to_control(w, pk->data, pk->len, from);
 		return;
 	}
 	sl_pkt_pull(pk, 1);
-	datapath_deliver(e, p, pk, false);
+	datapath_deliver(w, p, pk, false);
 }

@@ -117,12 +117,13 @@ commit:
 int sl_engine_udp_send(struct sl_engine *e, const struct sockaddr_storage *to, const uint8_t *pkt,
 		       size_t len)
 {
-	struct udp_out *out = udp_for(e, to->ss_family);
+	struct sl_worker *w = engine_ctl_worker(e);
+	struct udp_out *out = udp_for(w, to->ss_family);
 
 	if (!out)
 		return -EAFNOSUPPORT;
 	if (sendto(out->fd, pkt, len, 0, (const struct sockaddr *)to, ss_len(to)) < 0) {
-		count_drop(&e->stats, SL_DROP_IO);
+		count_drop(&w->stats, SL_DROP_IO);
 		return -errno;
 	}
 	return 0;
@@ -142,78 +143,78 @@ static enum sl_drop seal(struct key_slot *k, struct sl_pkt *pk)
 }
 
 /* A sealed packet leaves over UDP, or over the peer's stream (OpenVPN over TCP). Takes pk. */
-static bool send_sealed(struct sl_engine *e, struct peer *p, struct sl_pkt *pk)
+static bool send_sealed(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
 {
 	if (p->cfg.stream_send) {
 		bool ok = p->cfg.stream_send(p->cfg.stream_arg, pk->data, pk->len) == 0;
 
-		sl_pool_put(e->pool, pk);
+		sl_pool_put(w->pool, pk);
 		if (!ok)
-			count_drop(&p->stats, SL_DROP_IO);
+			count_drop(peer_stats(w, p), SL_DROP_IO);
 		return ok;
 	}
 	if (!p->cfg.endpoint.ss_family) {
-		count_drop(&p->stats, SL_DROP_NOKEY); /* no address to send to yet */
-		sl_pool_put(e->pool, pk);
+		count_drop(peer_stats(w, p), SL_DROP_NOKEY); /* no address to send to yet */
+		sl_pool_put(w->pool, pk);
 		return false;
 	}
-	datapath_queue(e, pk, &p->cfg.endpoint);
+	datapath_queue(w, pk, &p->cfg.endpoint);
 	return true;
 }
 
-void datapath_ovpn_tx(struct sl_engine *e, struct peer *p, struct sl_pkt *pk)
+void datapath_ovpn_tx(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
 {
 	struct key_slot *k = &p->slots[SL_KEY_PRIMARY];
 	uint32_t inner_len = pk->len;
 	enum sl_drop d = seal(k, pk);
 
 	if (d != SL_DROP_NONE) {
-		count_drop(&p->stats, d);
-		sl_pool_put(e->pool, pk);
+		count_drop(peer_stats(w, p), d);
+		sl_pool_put(w->pool, pk);
 		return;
 	}
-	if (!send_sealed(e, p, pk))
+	if (!send_sealed(w, p, pk))
 		return;
-	p->stats.tx_packets++;
-	p->stats.tx_bytes += inner_len;
+	peer_stats(w, p)->tx_packets++;
+	peer_stats(w, p)->tx_bytes += inner_len;
 	if (p->cfg.stream_send)
-		p->stats.stream_tx_packets++;
+		peer_stats(w, p)->stream_tx_packets++;
 	/* Last: the handler may renegotiate from inside the event. */
 	if (!k->near_limit_reported &&
 	    (k->cbc ? k->cbcs->tx.packet_id >= SL_OVPN_PACKET_ID_WRAP_TRIGGER
 		    : sl_ovpn_near_wrap(&k->otx))) {
 		k->near_limit_reported = true;
-		engine_emit(e, SL_EVENT_KEY_NEAR_LIMIT, p->id);
+		engine_emit(w->e, SL_EVENT_KEY_NEAR_LIMIT, p->id);
 	}
 }
 
-static int send_message(struct sl_engine *e, struct peer *p, const uint8_t *msg, size_t len)
+static int send_message(struct sl_worker *w, struct peer *p, const uint8_t *msg, size_t len)
 {
-	struct sl_pkt *pk = sl_pool_get(e->pool);
+	struct sl_pkt *pk = sl_pool_get(w->pool);
 	enum sl_drop d;
 
 	if (!pk) {
-		count_drop(&e->stats, SL_DROP_NOMEM);
+		count_drop(&w->stats, SL_DROP_NOMEM);
 		return -ENOBUFS;
 	}
 	memcpy(sl_pkt_put(pk, (uint32_t)len), msg, len);
 	d = seal(&p->slots[SL_KEY_PRIMARY], pk);
 	if (d != SL_DROP_NONE) {
-		sl_pool_put(e->pool, pk);
+		sl_pool_put(w->pool, pk);
 		return -ENOKEY;
 	}
-	if (!send_sealed(e, p, pk))
+	if (!send_sealed(w, p, pk))
 		return -EIO;
-	datapath_flush(e);
+	datapath_flush(w);
 	return 0;
 }
 
-int datapath_ovpn_send_ping(struct sl_engine *e, struct peer *p)
+int datapath_ovpn_send_ping(struct sl_worker *w, struct peer *p)
 {
-	int r = send_message(e, p, sl_ovpn_ping_magic, SL_OVPN_PING_LEN);
+	int r = send_message(w, p, sl_ovpn_ping_magic, SL_OVPN_PING_LEN);
 
 	if (!r)
-		p->stats.keepalive_tx++;
+		peer_stats(w, p)->keepalive_tx++;
 	return r;
 }
 
@@ -225,7 +226,7 @@ int sl_engine_ovpn_send_exit(struct sl_engine *e, uint32_t peer_id)
 	if (!p)
 		return -ENOENT;
 	sl_ovpn_put_occ_exit(msg);
-	return send_message(e, p, msg, sizeof(msg));
+	return send_message(engine_ctl_worker(e), p, msg, sizeof(msg));
 }
 
 static struct peer *sole_peer(struct sl_engine *e)
@@ -280,8 +281,10 @@ static void drop_rx(struct sl_peer_stats *s, enum sl_drop d, bool stream)
  * sender's own (as deliver() checks for the TUN path); then a copy goes out sealed for the
  * other peer (the rx buffer belongs to the receive batch). True if the packet was taken.
  */
-static bool forward_to_peer(struct sl_engine *e, struct peer *from, struct sl_pkt *pk, bool stream)
+static bool forward_to_peer(struct sl_worker *w, struct peer *from, struct sl_pkt *pk,
+			    bool stream)
 {
+	struct sl_engine *e = w->e;
 	int family = pk->len && (pk->data[0] >> 4) == 6 ? AF_INET6 : AF_INET;
 	uint32_t src_off = family == AF_INET ? 12 : 8, dst_off = family == AF_INET ? 16 : 24;
 	uint32_t alen = family == AF_INET ? 4 : 16, to_id, src_id;
@@ -295,48 +298,50 @@ static bool forward_to_peer(struct sl_engine *e, struct peer *from, struct sl_pk
 	if (to_id == SL_ROUTE_NONE || to_id == from->id || src_id != from->id)
 		return false;
 	to = engine_peer(e, to_id);
-	copy = to ? sl_pool_get(e->pool) : NULL;
+	copy = to ? sl_pool_get(w->pool) : NULL;
 	if (!copy) {
-		drop_rx(&from->stats, to ? SL_DROP_NOMEM : SL_DROP_NOROUTE, stream);
+		drop_rx(peer_stats(w, from), to ? SL_DROP_NOMEM : SL_DROP_NOROUTE, stream);
 		return true;
 	}
 	memcpy(sl_pkt_put(copy, pk->len), pk->data, pk->len);
-	from->stats.rx_packets++;
-	from->stats.rx_bytes += pk->len;
+	peer_stats(w, from)->rx_packets++;
+	peer_stats(w, from)->rx_bytes += pk->len;
 	if (stream)
-		from->stats.stream_rx_packets++;
-	datapath_ovpn_tx(e, to, copy);
+		peer_stats(w, from)->stream_rx_packets++;
+	datapath_ovpn_tx(w, to, copy);
 	return true;
 }
 
 /* After decryption: framing, then ping / OCC / an IP packet. */
-static void rx_payload(struct sl_engine *e, struct peer *p, struct key_slot *k, struct sl_pkt *pk,
+static void rx_payload(struct sl_worker *w, struct peer *p, struct key_slot *k, struct sl_pkt *pk,
 		       bool stream)
 {
 	uint8_t occ;
 
 	if (sl_ovpn_comp_decode(k->comp, pk) != SL_OVPN_COMP_OK) {
-		drop_rx(&p->stats, SL_DROP_MALFORMED, stream);
+		drop_rx(peer_stats(w, p), SL_DROP_MALFORMED, stream);
 		return;
 	}
 	if (sl_ovpn_is_ping(pk->data, pk->len)) {
-		p->stats.keepalive_rx++;
+		peer_stats(w, p)->keepalive_rx++;
 		return;
 	}
 	if (sl_ovpn_is_occ(pk->data, pk->len, &occ)) {
-		p->stats.keepalive_rx++; /* OCC requests are not answered; EXIT is reported */
+		peer_stats(w, p)
+			->keepalive_rx++; /* OCC requests are not answered; EXIT is reported */
 		if (occ == SL_OVPN_OCC_EXIT)
-			engine_emit(e, SL_EVENT_PEER_EXIT, p->id);
+			engine_emit(w->e, SL_EVENT_PEER_EXIT, p->id);
 		return;
 	}
-	if (e->ovpn_client_to_client && forward_to_peer(e, p, pk, stream))
+	if (w->e->ovpn_client_to_client && forward_to_peer(w, p, pk, stream))
 		return;
-	datapath_deliver(e, p, pk, stream);
+	datapath_deliver(w, p, pk, stream);
 }
 
 /* from: the datagram's source, or NULL for a packet from a TCP stream (sl_engine_ovpn_input). */
-void datapath_ovpn_rx(struct sl_engine *e, struct sl_pkt *pk, const struct sockaddr_storage *from)
+void datapath_ovpn_rx(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr_storage *from)
 {
+	struct sl_engine *e = w->e;
 	struct sl_ovpn_class c;
 	struct key_slot *k;
 	struct peer *p;
@@ -346,14 +351,14 @@ void datapath_ovpn_rx(struct sl_engine *e, struct sl_pkt *pk, const struct socka
 	switch (sl_ovpn_classify(pk->data, pk->len, &c)) {
 	case SL_OVPN_KIND_CONTROL:
 		if (e->cfg.on_control) {
-			e->stats.control_rx++;
+			w->stats.control_rx++;
 			e->cfg.on_control(e->cfg.control_arg, pk->data, pk->len, from);
 		} else {
-			drop_rx(&e->stats, SL_DROP_NOKEY, stream);
+			drop_rx(&w->stats, SL_DROP_NOKEY, stream);
 		}
 		return;
 	case SL_OVPN_KIND_MALFORMED:
-		drop_rx(&e->stats, SL_DROP_MALFORMED, stream);
+		drop_rx(&w->stats, SL_DROP_MALFORMED, stream);
 		return;
 	default:
 		break;
@@ -361,23 +366,23 @@ void datapath_ovpn_rx(struct sl_engine *e, struct sl_pkt *pk, const struct socka
 	p = peer_of(e, &c);
 	k = p ? slot_for_key_id(p, c.key_id) : NULL;
 	if (!k) {
-		drop_rx(p ? &p->stats : &e->stats, SL_DROP_NOKEY, stream);
+		drop_rx(p ? peer_stats(w, p) : &w->stats, SL_DROP_NOKEY, stream);
 		return;
 	}
 	/* The auth-failure budget of datapath.c; TCP input (no from) is never charged. */
 	foreign = from && !same_addr(&p->cfg.endpoint, from);
-	if (foreign && !datapath_auth_budget_left(p, sl_loop_now(e->loop))) {
-		drop_rx(&p->stats, SL_DROP_RATE, stream);
+	if (foreign && !datapath_auth_budget_left(w, p, sl_loop_now(w->loop))) {
+		drop_rx(peer_stats(w, p), SL_DROP_RATE, stream);
 		return;
 	}
 	d = k->cbc ? sl_ovpn_cbc_open(&k->cbcs->rx, pk) : sl_ovpn_open(&k->orx, pk);
 	if (d != SL_DROP_NONE) {
 		if (foreign && d == SL_DROP_AUTH)
-			p->auth_budget.tokens--;
-		drop_rx(&p->stats, d, stream);
+			datapath_auth_budget_charge(w, p);
+		drop_rx(peer_stats(w, p), d, stream);
 		return;
 	}
-	p->stats.last_rx_ns = sl_loop_now(e->loop);
+	peer_stats(w, p)->last_rx_ns = sl_loop_now(w->loop);
 	/* Authenticated: the peer may float to a new address (OpenVPN's --float for V2). */
 	if (foreign && p->cfg.follow_endpoint) {
 		bool moved = p->cfg.endpoint.ss_family != 0;
@@ -386,29 +391,30 @@ void datapath_ovpn_rx(struct sl_engine *e, struct sl_pkt *pk, const struct socka
 		if (moved)
 			engine_emit(e, SL_EVENT_ENDPOINT_CHANGED, p->id);
 	}
-	rx_payload(e, p, k, pk, stream);
+	rx_payload(w, p, k, pk, stream);
 }
 
 int sl_engine_ovpn_input(struct sl_engine *e, const uint8_t *pkt, size_t len)
 {
+	struct sl_worker *w = engine_ctl_worker(e);
 	struct sl_pkt *pk;
 
 	if (len > e->cfg.mtu + SL_OVPN_HEADROOM + SL_OVPN_TAILROOM)
 		return -EMSGSIZE;
-	pk = sl_pool_get(e->pool);
+	pk = sl_pool_get(w->pool);
 	if (!pk) {
-		count_drop(&e->stats, SL_DROP_NOMEM);
+		count_drop(&w->stats, SL_DROP_NOMEM);
 		return -ENOBUFS;
 	}
 	/* The one copy on this path: TCP bytes do not land in our buffers. */
 	memcpy(sl_pkt_put(pk, (uint32_t)len), pkt, len);
 	/* pk goes back below: it must not wait in a receive round's TUN queue (if a control-plane
 	 * callback inside one brought us here). */
-	bool queued = e->tunq.active;
+	bool queued = w->tunq.active;
 
-	e->tunq.active = false;
-	datapath_ovpn_rx(e, pk, NULL);
-	e->tunq.active = queued;
-	sl_pool_put(e->pool, pk);
+	w->tunq.active = false;
+	datapath_ovpn_rx(w, pk, NULL);
+	w->tunq.active = queued;
+	sl_pool_put(w->pool, pk);
 	return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "crypto/aead.h"
+#include "io/steer.h"
 #include "io/tun_uring.h"
 #include "proto/proto.h"
 
@@ -75,45 +76,68 @@ void engine_update_sole(struct sl_engine *e)
 		e->sole_takes_all[1] = engine_peer(e, id);
 }
 
-/* Make fd the engine's socket of slot i: offloads where the kernel has them, then watched. */
-static int adopt_udp(struct sl_engine *e, int i, int fd, int family)
+/* Make fd worker w's socket of slot i: offloads where the kernel has them, then watched. */
+static int adopt_udp(struct sl_worker *w, int i, int fd, int family)
 {
-	e->udp[i].fd = fd;
-	e->udp[i].family = family;
-	e->udp[i].batch.gso = e->cfg.offload;
-	e->udp[i].batch.n = 0;
-	e->udp[i].rxq_dropped = 0;
-	if (e->cfg.offload && sl_udp_enable_gro(fd) == 0) {
-		struct sl_pool_cfg pc = {e->cfg.batch, 64, SL_UDP_GRO_CAP, 0};
+	const struct sl_engine_cfg *cfg = &w->e->cfg;
+	struct udp_out *u = &w->udp[i];
+
+	u->fd = fd;
+	u->family = family;
+	u->batch.gso = cfg->offload;
+	u->batch.n = 0;
+	u->rxq_dropped = 0;
+	if (cfg->offload && sl_udp_enable_gro(fd) == 0) {
+		struct sl_pool_cfg pc = {cfg->batch, 64, SL_UDP_GRO_CAP, 0};
 
 		/* Without memory for it, datagrams come one by one as before. */
-		e->udp[i].gro_pool = sl_pool_new(&pc);
-		if (!e->udp[i].gro_pool)
+		u->gro_pool = sl_pool_new(&pc);
+		if (!u->gro_pool)
 			(void)setsockopt(fd, SOL_UDP, UDP_GRO, &(int){0}, sizeof(int));
 	}
-	if (sl_loop_add_fd(e->loop, fd, SL_EV_READ, datapath_on_udp, e) < 0)
+	if (sl_loop_add_fd(w->loop, fd, SL_EV_READ, w->threaded ? worker_on_udp : datapath_on_udp,
+			   w) < 0)
 		return -EIO;
 	return 0;
 }
 
-static int open_udp(struct sl_engine *e)
+static void set_port(struct sockaddr_storage *ss, uint16_t port)
 {
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+}
+
+static int open_udp(struct sl_worker *w)
+{
+	const struct sl_engine_cfg *cfg = &w->e->cfg;
+
 	for (int i = 0; i < 2; i++) {
-		const struct sockaddr_storage *ss = &e->cfg.listen[i];
+		const struct sockaddr_storage *ss = &cfg->listen[i];
+		struct udp_out *u = &w->udp[i];
 		socklen_t len;
 		int fd, r;
 
-		e->udp[i].fd = -1;
 		if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
 			continue;
 		len = ss->ss_family == AF_INET ? sizeof(struct sockaddr_in)
 					       : sizeof(struct sockaddr_in6);
-		fd = sl_udp_open((const struct sockaddr *)ss, len);
+		if (!w->threaded) {
+			fd = sl_udp_open((const struct sockaddr *)ss, len);
+		} else {
+			/* One reuseport group, in worker order: the steering indexes it. */
+			struct sockaddr_storage at = *ss;
+
+			if (w->index)
+				set_port(&at, sl_udp_local_port(w->e->workers[0].udp[i].fd));
+			fd = sl_udp_open_reuseport((const struct sockaddr *)&at, len);
+		}
 		if (fd < 0)
 			return fd;
-		r = adopt_udp(e, i, fd, ss->ss_family);
+		r = adopt_udp(w, i, fd, ss->ss_family);
 		if (r < 0) {
-			e->udp[i].fd = -1;
+			u->fd = -1;
 			close(fd);
 			return r;
 		}
@@ -121,28 +145,32 @@ static int open_udp(struct sl_engine *e)
 	return 0;
 }
 
+/* An adopted socket is worker 0's: the wires that use it (DTLS) run no more workers. */
 int sl_engine_udp_attach(struct sl_engine *e, int fd)
 {
+	struct sl_worker *w = &e->workers[0];
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	int type = 0, r;
 	socklen_t tlen = sizeof(type);
 
+	if (e->nworkers > 1)
+		return -ENOTSUP;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0)
 		return -errno;
 	if (type != SOCK_DGRAM || (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
 		return -EINVAL;
-	if (udp_for(e, ss.ss_family))
+	if (udp_for(w, ss.ss_family))
 		return -EEXIST;
 	for (int i = 0; i < 2; i++) {
-		if (e->udp[i].fd >= 0)
+		if (w->udp[i].fd >= 0)
 			continue;
-		r = adopt_udp(e, i, fd, ss.ss_family);
+		r = adopt_udp(w, i, fd, ss.ss_family);
 		if (r < 0) {
-			sl_pool_free(e->udp[i].gro_pool);
-			e->udp[i].gro_pool = NULL;
-			e->udp[i].fd = -1;
+			sl_pool_free(w->udp[i].gro_pool);
+			w->udp[i].gro_pool = NULL;
+			w->udp[i].fd = -1;
 		}
 		return r;
 	}
@@ -151,48 +179,125 @@ int sl_engine_udp_attach(struct sl_engine *e, int fd)
 
 int sl_engine_udp_detach(struct sl_engine *e, int fd)
 {
+	struct sl_worker *w = &e->workers[0];
+
 	for (int i = 0; i < 2; i++) {
-		if (fd < 0 || e->udp[i].fd != fd)
+		if (fd < 0 || w->udp[i].fd != fd)
 			continue;
-		datapath_flush(e); /* what was sealed for it leaves first */
-		sl_loop_del_fd(e->loop, fd);
-		sl_pool_free(e->udp[i].gro_pool);
-		e->udp[i].gro_pool = NULL;
-		e->udp[i].fd = -1;
+		datapath_flush(w); /* what was sealed for it leaves first */
+		sl_loop_del_fd(w->loop, fd);
+		sl_pool_free(w->udp[i].gro_pool);
+		w->udp[i].gro_pool = NULL;
+		w->udp[i].fd = -1;
 		return 0;
 	}
 	return -ENOENT;
 }
 
-static int open_tun(struct sl_engine *e)
+static int open_tun(struct sl_worker *w)
 {
+	struct sl_engine *e = w->e;
+
 	if (e->cfg.tun_fd >= 0) {
-		e->tun.fd = e->cfg.tun_fd;
-		e->tun.vnet_hdr = e->cfg.tun_fd_offload;
-		e->tun.offload = e->cfg.tun_fd_offload
+		w->tun.fd = e->cfg.tun_fd;
+		w->tun.vnet_hdr = e->cfg.tun_fd_offload;
+		w->tun.offload = e->cfg.tun_fd_offload
 					 ? SL_TUN_OFF_CSUM | SL_TUN_OFF_TSO4 | SL_TUN_OFF_TSO6
 					 : 0;
-		if (e->tun.offload && !(e->tun_big = malloc(SL_TUN_SUPER_CAP)))
+		if (w->tun.offload && !(w->tun_big = malloc(SL_TUN_SUPER_CAP)))
 			return -ENOMEM;
-		snprintf(e->tun.name, sizeof(e->tun.name), "%s",
+		snprintf(w->tun.name, sizeof(w->tun.name), "%s",
 			 e->cfg.ifname ? e->cfg.ifname : "");
 		e->own_tun = false;
 	} else {
-		int r = sl_tun_open(&e->tun, e->cfg.ifname, e->cfg.vnet_hdr, false);
+		/* Workers > 1: queue w of one multi-queue device, named by the first. */
+		const char *name = w->index ? e->workers[0].tun.name : e->cfg.ifname;
+		int r = sl_tun_open(&w->tun, name, e->cfg.vnet_hdr, w->threaded);
 
 		if (r < 0)
 			return r;
 		e->own_tun = true;
 		/* Super-packets need a buffer of their own; without it, stay packet by packet. */
-		if (e->cfg.offload && e->tun.vnet_hdr) {
-			e->tun_big = malloc(SL_TUN_SUPER_CAP);
-			r = e->tun_big ? sl_tun_enable_offload(&e->tun) : -ENOMEM;
+		if (e->cfg.offload && w->tun.vnet_hdr) {
+			w->tun_big = malloc(SL_TUN_SUPER_CAP);
+			r = w->tun_big ? sl_tun_enable_offload(&w->tun) : -ENOMEM;
 			if (r < 0)
 				sl_warn("%s: no TUN offloads (%s): one packet per read",
-					e->tun.name, strerror(-r));
+					w->tun.name, strerror(-r));
 		}
 	}
-	return sl_loop_add_fd(e->loop, e->tun.fd, SL_EV_READ, datapath_on_tun, e);
+	return sl_loop_add_fd(w->loop, w->tun.fd, SL_EV_READ,
+			      w->threaded ? worker_on_tun : datapath_on_tun, w);
+}
+
+/* A worker's own resources: pool, TUN queue, UDP sockets, io_uring. */
+static int worker_open(struct sl_worker *w)
+{
+	const struct sl_engine_cfg *cfg = &w->e->cfg;
+	/* Room for the largest protocol header and trailer, plus the TUN's virtio header. */
+	struct sl_pool_cfg pc = {
+		.count = cfg->pool_packets,
+		.headroom = SL_MAX(sl_proto_esp.headroom, sl_proto_ovpn_data.headroom) +
+			    SL_VNET_HDR_LEN + 16,
+		.mtu = cfg->mtu,
+		.tailroom = SL_MAX(sl_proto_esp.tailroom, sl_proto_ovpn_data.tailroom) + 16,
+	};
+	int r;
+
+	w->pool = sl_pool_new(&pc);
+	if (!w->pool)
+		return -ENOMEM;
+	r = open_tun(w);
+	if (r < 0)
+		return r;
+	r = open_udp(w);
+	if (r < 0)
+		return r;
+	if (cfg->tun_uring && (r = sl_uring_new(&w->tun_uring, w->tun.fd, SL_TUNQ_MAX)) < 0) {
+		sl_warn("%s: IoBackend = io_uring unavailable (%s): one write() per packet",
+			w->tun.name, r == -ENOTSUP ? "built without liburing" : strerror(-r));
+		w->tun_uring = NULL;
+	}
+	return 0;
+}
+
+static void worker_close(struct sl_worker *w)
+{
+	for (int i = 0; i < 2; i++) {
+		if (w->udp[i].fd >= 0) {
+			sl_loop_del_fd(w->loop, w->udp[i].fd);
+			close(w->udp[i].fd);
+		}
+		sl_pool_free(w->udp[i].gro_pool);
+	}
+	if (w->tun.fd >= 0) {
+		sl_loop_del_fd(w->loop, w->tun.fd);
+		if (w->e->own_tun)
+			sl_tun_close(&w->tun);
+	}
+	sl_pool_free(w->pool);
+	free(w->tun_big);
+	sl_uring_free(w->tun_uring);
+	if (w->threaded) {
+		sl_loop_free(w->loop);
+		pthread_mutex_destroy(&w->lock);
+	}
+}
+
+/* Workers > 1: each datagram to the socket of worker SPI % N (io/steer.c). */
+static int steer(struct sl_engine *e)
+{
+	for (int i = 0; i < 2; i++) {
+		int fd = e->workers[0].udp[i].fd;
+		int r = fd >= 0 ? sl_steer_attach_spi(fd, e->nworkers) : 0;
+
+		if (r < 0) {
+			sl_warn("Workers = %u: cannot attach the SPI steering program: %s",
+				e->nworkers, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
 }
 
 static int check_cfg(const struct sl_engine_cfg *cfg)
@@ -204,12 +309,16 @@ static int check_cfg(const struct sl_engine_cfg *cfg)
 		return -EINVAL;
 	if (cfg->wire != SL_WIRE_ESP && cfg->wire != SL_WIRE_OPENVPN && cfg->wire != SL_WIRE_DTLS)
 		return -EINVAL;
+	if (cfg->workers > SL_STEER_WORKERS_MAX)
+		return -EINVAL;
+	/* Workers > 1 steers by SPI and needs a TUN of its own with a queue per worker. */
+	if (cfg->workers > 1 && (cfg->wire != SL_WIRE_ESP || cfg->tun_fd >= 0))
+		return -ENOTSUP;
 	return 0;
 }
 
 int sl_engine_new(struct sl_engine **out, const struct sl_engine_cfg *cfg)
 {
-	struct sl_pool_cfg pc;
 	struct sl_engine *e;
 	int r = check_cfg(cfg);
 
@@ -220,41 +329,43 @@ int sl_engine_new(struct sl_engine **out, const struct sl_engine_cfg *cfg)
 		return -ENOMEM;
 	e->cfg = *cfg;
 	e->loop = cfg->loop;
-	e->tun.fd = -1;
-	e->udp[0].fd = e->udp[1].fd = -1;
+	e->control_thread = pthread_self();
 	sl_idmap_init(&e->peers);
 	sl_idmap_init(&e->spis);
-	/* Room for the largest protocol header and trailer, plus the TUN's virtio header. */
-	pc = (struct sl_pool_cfg){
-		.count = cfg->pool_packets,
-		.headroom = SL_MAX(sl_proto_esp.headroom, sl_proto_ovpn_data.headroom) +
-			    SL_VNET_HDR_LEN + 16,
-		.mtu = cfg->mtu,
-		.tailroom = SL_MAX(sl_proto_esp.tailroom, sl_proto_ovpn_data.tailroom) + 16,
-	};
-	e->pool = sl_pool_new(&pc);
+	/* Workers = 1: the one worker runs on the engine's loop (docs/workers.md). */
+	e->nworkers = cfg->workers > 1 ? cfg->workers : 1;
+	e->workers = calloc(e->nworkers, sizeof(*e->workers));
 	e->routes = sl_route_new();
-	if (!e->pool || !e->routes) {
+	if (!e->workers || !e->routes) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = open_tun(e);
-	if (r < 0)
-		goto fail;
-	r = open_udp(e);
-	if (r < 0)
-		goto fail;
-	if (cfg->tun_uring && (r = sl_uring_new(&e->tun_uring, e->tun.fd, SL_TUNQ_MAX)) < 0) {
-		sl_warn("%s: IoBackend = io_uring unavailable (%s): one write() per packet",
-			e->tun.name, r == -ENOTSUP ? "built without liburing" : strerror(-r));
-		e->tun_uring = NULL;
+	for (uint32_t i = 0; i < e->nworkers; i++) {
+		struct sl_worker *w = &e->workers[i];
+
+		w->e = e;
+		w->index = i;
+		w->loop = e->loop;
+		w->tun.fd = -1;
+		w->udp[0].fd = w->udp[1].fd = -1;
+		w->wake_fd = w->ev_fd = -1;
 	}
+	for (uint32_t i = 0; i < e->nworkers; i++) {
+		if (e->nworkers > 1 && (r = workers_init_one(&e->workers[i])) < 0)
+			goto fail;
+		if ((r = worker_open(&e->workers[i])) < 0)
+			goto fail;
+	}
+	if (e->nworkers > 1 && (r = steer(e)) < 0)
+		goto fail;
 	if (cfg->ctl_path) {
 		r = sl_ctl_server_new(&e->ctl, e, cfg->ctl_path);
 		if (r < 0)
 			goto fail;
 	}
-	e->cfg.ifname = e->tun.name;
+	e->cfg.ifname = e->workers[0].tun.name;
+	if (e->nworkers > 1 && (r = workers_start(e)) < 0)
+		goto fail;
 	*out = e;
 	return 0;
 fail:
@@ -272,24 +383,13 @@ void sl_engine_free(struct sl_engine *e)
 {
 	if (!e)
 		return;
+	workers_stop(e);
 	sl_engine_foreach_peer(e, free_peer_cb, e);
 	sl_ctl_server_free(e->ctl);
-	for (int i = 0; i < 2; i++) {
-		if (e->udp[i].fd >= 0) {
-			sl_loop_del_fd(e->loop, e->udp[i].fd);
-			close(e->udp[i].fd);
-		}
-		sl_pool_free(e->udp[i].gro_pool);
-	}
-	if (e->tun.fd >= 0) {
-		sl_loop_del_fd(e->loop, e->tun.fd);
-		if (e->own_tun)
-			sl_tun_close(&e->tun);
-	}
+	for (uint32_t i = 0; e->workers && i < e->nworkers; i++)
+		worker_close(&e->workers[i]);
+	free(e->workers);
 	sl_route_free(e->routes);
-	sl_pool_free(e->pool);
-	free(e->tun_big);
-	sl_uring_free(e->tun_uring);
 	sl_idmap_free(&e->peers);
 	sl_idmap_free(&e->spis);
 	free(e);
@@ -297,20 +397,21 @@ void sl_engine_free(struct sl_engine *e)
 
 uint32_t sl_engine_offloads(const struct sl_engine *e)
 {
+	const struct sl_worker *w = &e->workers[0]; /* all workers are set up alike */
 	uint32_t bits = 0;
 
-	if (e->tun.offload & SL_TUN_OFF_CSUM)
+	if (w->tun.offload & SL_TUN_OFF_CSUM)
 		bits |= SL_OFFLOAD_TUN_CSUM;
-	if (e->tun.offload & (SL_TUN_OFF_TSO4 | SL_TUN_OFF_TSO6))
+	if (w->tun.offload & (SL_TUN_OFF_TSO4 | SL_TUN_OFF_TSO6))
 		bits |= SL_OFFLOAD_TUN_TSO;
-	if (e->tun.offload & (SL_TUN_OFF_USO4 | SL_TUN_OFF_USO6))
+	if (w->tun.offload & (SL_TUN_OFF_USO4 | SL_TUN_OFF_USO6))
 		bits |= SL_OFFLOAD_TUN_USO;
 	for (int i = 0; i < 2; i++) {
-		if (e->udp[i].fd >= 0 && e->udp[i].batch.gso)
+		if (w->udp[i].fd >= 0 && w->udp[i].batch.gso)
 			bits |= SL_OFFLOAD_UDP_GSO;
-		if (e->udp[i].gro_pool)
+		if (w->udp[i].gro_pool)
 			bits |= SL_OFFLOAD_UDP_GRO;
-		if (e->tun_uring)
+		if (w->tun_uring)
 			bits |= SL_OFFLOAD_TUN_URING;
 	}
 	return bits;
@@ -334,14 +435,14 @@ const char *sl_offloads_format(uint32_t bits, char *out, size_t len)
 
 const char *sl_engine_ifname(const struct sl_engine *e)
 {
-	return e->tun.name;
+	return e->workers[0].tun.name;
 }
 
 uint16_t sl_engine_udp_port(const struct sl_engine *e, int i)
 {
-	if (i < 0 || i > 1 || e->udp[i].fd < 0)
+	if (i < 0 || i > 1 || e->workers[0].udp[i].fd < 0)
 		return 0;
-	return sl_udp_local_port(e->udp[i].fd);
+	return sl_udp_local_port(e->workers[0].udp[i].fd);
 }
 
 static bool endpoint_ok(const struct sockaddr_storage *ss)
@@ -366,13 +467,14 @@ int sl_peer_new(struct sl_engine *e, uint32_t peer_id, const struct sl_peer_cfg 
 	struct peer *p;
 	int r = check_peer_cfg(cfg);
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (r < 0)
 		return r;
 	if (peer_id > SL_PEER_ID_MAX)
 		return -EINVAL;
 	if (engine_peer(e, peer_id))
 		return -EEXIST;
-	p = calloc(1, sizeof(*p));
+	p = calloc(1, sizeof(*p) + e->nworkers * sizeof(p->share[0]));
 	if (!p)
 		return -ENOMEM;
 	p->id = peer_id;
@@ -397,6 +499,7 @@ int sl_peer_del(struct sl_engine *e, uint32_t peer_id)
 {
 	struct peer *p = engine_peer(e, peer_id);
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (!p)
 		return -ENOENT;
 	timers_peer_stop(e, p);
@@ -415,6 +518,7 @@ int sl_peer_set_endpoint(struct sl_engine *e, uint32_t peer_id, const struct soc
 {
 	struct peer *p = engine_peer(e, peer_id);
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (!p)
 		return -ENOENT;
 	if ((sa->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
@@ -432,6 +536,7 @@ int sl_peer_set_keepalive(struct sl_engine *e, uint32_t peer_id, uint32_t keepal
 {
 	struct peer *p = engine_peer(e, peer_id);
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (!p)
 		return -ENOENT;
 	if (keepalive_ms && silent_ms <= keepalive_ms)
@@ -457,6 +562,7 @@ static int route_change(struct sl_engine *e, uint32_t peer_id, const struct sl_p
 {
 	int r = check_prefix(pfx);
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (r < 0)
 		return r;
 	if (!engine_peer(e, peer_id))
@@ -479,6 +585,28 @@ int sl_peer_route_del(struct sl_engine *e, uint32_t peer_id, const struct sl_pre
 	return route_change(e, peer_id, pfx, false);
 }
 
+/* Adds the counters of b to a (not the fields that describe state: transport, keys, endpoint). */
+static void counters_add(struct sl_peer_stats *a, const struct sl_peer_stats *b)
+{
+	a->rx_packets += b->rx_packets;
+	a->rx_bytes += b->rx_bytes;
+	a->tx_packets += b->tx_packets;
+	a->tx_bytes += b->tx_bytes;
+	a->stream_rx_packets += b->stream_rx_packets;
+	a->stream_tx_packets += b->stream_tx_packets;
+	a->keepalive_rx += b->keepalive_rx;
+	a->keepalive_tx += b->keepalive_tx;
+	a->tun_super_rx += b->tun_super_rx;
+	a->udp_gro_rx += b->udp_gro_rx;
+	a->tun_gro_tx += b->tun_gro_tx;
+	a->udp_rx_datagrams += b->udp_rx_datagrams;
+	a->control_rx += b->control_rx;
+	for (int i = 0; i < SL_STAT_DROP__COUNT; i++) {
+		a->drops[i] += b->drops[i];
+		a->udp_rx_drops[i] += b->udp_rx_drops[i];
+	}
+}
+
 /* OpenVPN keys have no SPI; their sequence is the packet-id. */
 static void fill_key_stats(const struct sl_engine *e, const struct peer *p,
 			   struct sl_peer_stats *out)
@@ -491,7 +619,7 @@ static void fill_key_stats(const struct sl_engine *e, const struct peer *p,
 		out->key_id[i] = k->key_id;
 		out->rx_spi[i] = esp ? k->rx.spi : 0;
 		out->tx_spi[i] = esp ? k->tx.spi : 0;
-		out->tx_seq[i] = esp			       ? k->tx.seq
+		out->tx_seq[i] = esp			       ? tx_seq(k)
 				 : !k->present		       ? 0
 				 : e->cfg.wire == SL_WIRE_DTLS ? k->dtx.seq
 				 : k->cbc		       ? k->cbcs->tx.packet_id
@@ -503,9 +631,15 @@ int sl_peer_stats(struct sl_engine *e, uint32_t peer_id, struct sl_peer_stats *o
 {
 	struct peer *p = engine_peer(e, peer_id);
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (!p)
 		return -ENOENT;
-	*out = p->stats;
+	*out = p->share[0].stats;
+	for (uint32_t i = 1; i < e->nworkers; i++) {
+		counters_add(out, &p->share[i].stats);
+		if (p->share[i].stats.last_rx_ns > out->last_rx_ns)
+			out->last_rx_ns = p->share[i].stats.last_rx_ns;
+	}
 	out->transport = p->transport;
 	out->endpoint = p->cfg.endpoint;
 	fill_key_stats(e, p, out);
@@ -520,7 +654,26 @@ void sl_engine_set_stats_hook(struct sl_engine *e, sl_stats_hook fn, void *arg)
 
 int sl_engine_stats(struct sl_engine *e, struct sl_peer_stats *out)
 {
-	*out = e->stats;
+	*out = e->workers[0].stats;
+	for (uint32_t i = 1; i < e->nworkers; i++)
+		counters_add(out, &e->workers[i].stats);
+	return 0;
+}
+
+uint32_t sl_engine_workers(const struct sl_engine *e)
+{
+	return e->nworkers;
+}
+
+int sl_engine_worker_stats(struct sl_engine *e, uint32_t i, struct sl_peer_stats *out)
+{
+	if (i >= e->nworkers)
+		return -EINVAL;
+	*out = e->workers[i].stats;
+	for (uint32_t k = 0; k < e->peers.cap; k++)
+		if (e->peers.slots[k].state == 1)
+			counters_add(out,
+				     &((struct peer *)e->peers.slots[k].value)->share[i].stats);
 	return 0;
 }
 

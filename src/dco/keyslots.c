@@ -12,7 +12,44 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <stdlib.h>
 #include <string.h>
+
+static void tx_copies_free(struct sl_engine *e, struct esp_tx_copies *c)
+{
+	if (!c)
+		return;
+	for (uint32_t i = 0; i + 1 < e->nworkers; i++)
+		sl_esp_sa_clear(&c->sa[i]);
+	free(c);
+}
+
+/* Workers > 1: a tx SA for each further worker, and the sequence counter all of them share. */
+static int tx_copies_new(struct sl_engine *e, struct key_slot *k, const struct sl_key_pair *kp,
+			 size_t klen)
+{
+	struct esp_tx_copies *c;
+
+	if (e->nworkers < 2)
+		return 0;
+	c = calloc(1, sizeof(*c) + (e->nworkers - 1) * sizeof(c->sa[0]));
+	if (!c)
+		return -ENOMEM;
+	atomic_init(&c->seq, 0);
+	for (uint32_t i = 0; i + 1 < e->nworkers; i++) {
+		int r = sl_esp_sa_init(&c->sa[i], kp->cipher, kp->tx.key, klen, kp->tx.salt,
+				       kp->tx.spi, kp->esn, true, 0);
+
+		if (r < 0) {
+			tx_copies_free(e, c);
+			return r;
+		}
+		c->sa[i].shared_seq = &c->seq;
+	}
+	k->tx.shared_seq = &c->seq;
+	k->wtx = c;
+	return 0;
+}
 
 struct key_slot *keys_find_rx(struct peer *p, uint32_t spi)
 {
@@ -37,6 +74,7 @@ void keys_clear_slot(struct sl_engine *e, struct peer *p, int slot)
 			sl_idmap_del(&e->spis, k->rx.spi);
 		sl_esp_sa_clear(&k->rx);
 		sl_esp_sa_clear(&k->tx);
+		tx_copies_free(e, k->wtx);
 	}
 	OPENSSL_cleanse(k, sizeof(*k));
 }
@@ -70,6 +108,7 @@ int sl_key_set(struct sl_engine *e, uint32_t peer_id, enum sl_key_slot slot,
 	size_t klen;
 	int r;
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (!p)
 		return -ENOENT;
 	r = check_key_pair(e, p, slot, kp);
@@ -82,8 +121,11 @@ int sl_key_set(struct sl_engine *e, uint32_t peer_id, enum sl_key_slot slot,
 		return r;
 	r = sl_esp_sa_init(&fresh.tx, kp->cipher, kp->tx.key, klen, kp->tx.salt, kp->tx.spi,
 			   kp->esn, true, 0);
+	if (r == 0)
+		r = tx_copies_new(e, &fresh, kp, klen);
 	if (r < 0) {
 		sl_esp_sa_clear(&fresh.rx);
+		sl_esp_sa_clear(&fresh.tx);
 		return r;
 	}
 	/* Commit: nothing below can fail except the index insert, which we undo. */
@@ -91,6 +133,7 @@ int sl_key_set(struct sl_engine *e, uint32_t peer_id, enum sl_key_slot slot,
 	if (sl_idmap_put(&e->spis, kp->rx.spi, p) < 0) {
 		sl_esp_sa_clear(&fresh.rx);
 		sl_esp_sa_clear(&fresh.tx);
+		tx_copies_free(e, fresh.wtx);
 		return -ENOMEM;
 	}
 	fresh.present = true;
@@ -107,6 +150,7 @@ int sl_key_swap(struct sl_engine *e, uint32_t peer_id)
 	struct peer *p = engine_peer(e, peer_id);
 	struct key_slot tmp;
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (!p)
 		return -ENOENT;
 	if (!p->slots[SL_KEY_SECONDARY].present)
@@ -123,6 +167,7 @@ int sl_key_del(struct sl_engine *e, uint32_t peer_id, enum sl_key_slot slot)
 {
 	struct peer *p = engine_peer(e, peer_id);
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (!p)
 		return -ENOENT;
 	if (slot != SL_KEY_PRIMARY && slot != SL_KEY_SECONDARY)

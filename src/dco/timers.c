@@ -46,7 +46,7 @@ static void on_keepalive_due(struct sl_loop *loop, struct sl_timer *t, void *arg
 
 	sl_timer_arm(loop, &p->keepalive, next_due(p, on_udp && !silent, now, heard));
 	if (p->cfg.endpoint.ss_family)
-		datapath_send_dpd(e, p, DPD_REQUEST);
+		datapath_send_dpd(engine_ctl_worker(e), p, DPD_REQUEST);
 	/* Last: the event handler may act on the peer. */
 	if (silent)
 		switch_transport(e, p, SL_TRANSPORT_STREAM);
@@ -76,5 +76,5 @@ void timers_on_key_installed(struct sl_engine *e, struct peer *p)
 {
 	p->udp_since = sl_loop_now(e->loop);
 	if (p->cfg.keepalive_ms && p->cfg.endpoint.ss_family)
-		datapath_send_dpd(e, p, DPD_REQUEST);
+		datapath_send_dpd(engine_ctl_worker(e), p, DPD_REQUEST);
 }

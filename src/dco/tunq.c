@@ -20,10 +20,10 @@
 #include <string.h>
 #include <sys/uio.h>
 
-static void count_written(struct sl_engine *e, const struct tunq_item *it, bool ok)
+static void count_written(struct sl_worker *w, const struct tunq_item *it, bool ok)
 {
-	struct peer *p = engine_peer(e, it->peer_id); /* the peer may have gone meanwhile */
-	struct sl_peer_stats *s = p ? &p->stats : &e->stats;
+	struct peer *p = engine_peer(w->e, it->peer_id); /* the peer may have gone meanwhile */
+	struct sl_peer_stats *s = p ? peer_stats(w, p) : &w->stats;
 
 	if (!ok) {
 		/* The queue only holds packets that came by UDP. */
@@ -35,23 +35,23 @@ static void count_written(struct sl_engine *e, const struct tunq_item *it, bool 
 }
 
 /* Write items[from, from + n) as one super-packet. False: the kernel refused it (EINVAL). */
-static bool write_merged(struct sl_engine *e, const struct sl_gro_run *r, uint32_t from, uint32_t n,
+static bool write_merged(struct sl_worker *w, const struct sl_gro_run *r, uint32_t from, uint32_t n,
 			 int *err)
 {
-	struct tunq_item *it = &e->tunq.items[from];
+	struct tunq_item *it = &w->tunq.items[from];
 	struct iovec iov[SL_TUNQ_MAX];
 	uint8_t saved[SL_GSO_HDR_MAX];
 	uint8_t *first = it[0].pk.data;
-	ssize_t w;
+	ssize_t n_w;
 
 	memcpy(saved, first, r->hdr_len);
 	sl_gro_finish(r, first, first - SL_VNET_HDR_LEN);
 	iov[0] = (struct iovec){first - SL_VNET_HDR_LEN, SL_VNET_HDR_LEN + it[0].pk.len};
 	for (uint32_t k = 1; k < n; k++)
 		iov[k] = (struct iovec){it[k].pk.data + r->hdr_len, it[k].pk.len - r->hdr_len};
-	w = writev(e->tun.fd, iov, (int)n);
-	*err = w < 0 ? -errno : 0;
-	if (w < 0 && errno == EINVAL) {
+	n_w = writev(w->tun.fd, iov, (int)n);
+	*err = n_w < 0 ? -errno : 0;
+	if (n_w < 0 && errno == EINVAL) {
 		memcpy(first, saved, r->hdr_len); /* written one by one after all */
 		return false;
 	}
@@ -59,50 +59,50 @@ static bool write_merged(struct sl_engine *e, const struct sl_gro_run *r, uint32
 }
 
 /* Queue one packet's write on the ring (the virtio header, if any, in its headroom). */
-static bool ring_queue(struct sl_engine *e, struct tunq_item *it)
+static bool ring_queue(struct sl_worker *w, struct tunq_item *it)
 {
-	if (sl_tun_frame(&e->tun, &it->pk) < 0)
+	if (sl_tun_frame(&w->tun, &it->pk) < 0)
 		return false;
-	if (sl_uring_queue_write(e->tun_uring, &it->pk) == 0)
+	if (sl_uring_queue_write(w->tun_uring, &it->pk) == 0)
 		return true;
-	sl_tun_unframe(&e->tun, &it->pk);
+	sl_tun_unframe(&w->tun, &it->pk);
 	return false;
 }
 
-static void ring_count(struct sl_engine *e, const struct sl_uring_done *d, int n)
+static void ring_count(struct sl_worker *w, const struct sl_uring_done *d, int n)
 {
 	for (int k = 0; k < n; k++) {
 		struct tunq_item *it =
 			(struct tunq_item *)((uint8_t *)d[k].p - offsetof(struct tunq_item, pk));
 		bool ok = d[k].res >= 0 && (uint32_t)d[k].res == it->pk.len;
 
-		sl_tun_unframe(&e->tun, &it->pk);
-		count_written(e, it, ok);
+		sl_tun_unframe(&w->tun, &it->pk);
+		count_written(w, it, ok);
 	}
 }
 
 /* Submit the ring's writes, wait for them all, count each packet by its result. */
-static void ring_flush(struct sl_engine *e)
+static void ring_flush(struct sl_worker *w)
 {
 	struct sl_uring_done d[SL_TUNQ_MAX];
 	int n;
 
 	/* Bounded: io_uring_enter only returns early on a signal. */
-	for (int tries = 0; sl_uring_inflight(e->tun_uring) && tries < 4; tries++) {
-		if ((n = sl_uring_submit_wait(e->tun_uring)) < 0)
+	for (int tries = 0; sl_uring_inflight(w->tun_uring) && tries < 4; tries++) {
+		if ((n = sl_uring_submit_wait(w->tun_uring)) < 0)
 			sl_debug("tun: io_uring_enter: %s", strerror(-n));
-		while ((n = sl_uring_reap(e->tun_uring, d, SL_TUNQ_MAX)) > 0)
-			ring_count(e, d, n);
+		while ((n = sl_uring_reap(w->tun_uring, d, SL_TUNQ_MAX)) > 0)
+			ring_count(w, d, n);
 	}
-	if (sl_uring_inflight(e->tun_uring))
+	if (sl_uring_inflight(w->tun_uring))
 		sl_warn("tun: io_uring writes still in flight after 4 waits");
 }
 
-void tunq_flush(struct sl_engine *e)
+void tunq_flush(struct sl_worker *w)
 {
-	struct tunq *q = &e->tunq;
-	bool udp_ok = e->tun.offload & (SL_TUN_OFF_USO4 | SL_TUN_OFF_USO6);
-	bool gro = e->tun.offload && !q->no_gro;
+	struct tunq *q = &w->tunq;
+	bool udp_ok = w->tun.offload & (SL_TUN_OFF_USO4 | SL_TUN_OFF_USO6);
+	bool gro = w->tun.offload && !q->no_gro;
 
 	for (uint32_t i = 0; i < q->n;) {
 		struct sl_gro_run r;
@@ -113,34 +113,34 @@ void tunq_flush(struct sl_engine *e)
 			while (i + n < q->n &&
 			       sl_gro_append(&r, q->items[i + n].pk.data, q->items[i + n].pk.len))
 				n++;
-		if (n > 1 && e->tun_uring)
-			ring_flush(e); /* what came before this run leaves before it */
-		if (n > 1 && !write_merged(e, &r, i, n, &err)) {
+		if (n > 1 && w->tun_uring)
+			ring_flush(w); /* what came before this run leaves before it */
+		if (n > 1 && !write_merged(w, &r, i, n, &err)) {
 			q->no_gro = true; /* this kernel takes no GSO writes: stop trying */
 			gro = false;
 			n = 1;
 		} else if (n > 1) {
-			e->stats.tun_gro_tx += err == 0;
+			w->stats.tun_gro_tx += err == 0;
 			for (uint32_t k = 0; k < n; k++)
-				count_written(e, &q->items[i + k], err == 0);
+				count_written(w, &q->items[i + k], err == 0);
 			i += n;
 			continue;
 		}
-		if (!e->tun_uring || !ring_queue(e, &q->items[i]))
-			count_written(e, &q->items[i], sl_tun_write(&e->tun, &q->items[i].pk) == 0);
+		if (!w->tun_uring || !ring_queue(w, &q->items[i]))
+			count_written(w, &q->items[i], sl_tun_write(&w->tun, &q->items[i].pk) == 0);
 		i++;
 	}
-	if (e->tun_uring)
-		ring_flush(e);
+	if (w->tun_uring)
+		ring_flush(w);
 	q->n = 0;
 }
 
-void tunq_add(struct sl_engine *e, uint32_t peer_id, const struct sl_pkt *pk)
+void tunq_add(struct sl_worker *w, uint32_t peer_id, const struct sl_pkt *pk)
 {
-	struct tunq *q = &e->tunq;
+	struct tunq *q = &w->tunq;
 
 	q->items[q->n].pk = *pk;
 	q->items[q->n].peer_id = peer_id;
 	if (++q->n == SL_TUNQ_MAX)
-		tunq_flush(e);
+		tunq_flush(w);
 }

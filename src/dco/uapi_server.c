@@ -209,6 +209,16 @@ static int op_stats(struct sl_engine *e, const struct sl_uapi_request *req, stru
 	print_counters(b, &s);
 	sl_buf_printf(b, "udp_rx_datagrams=%llu\n", (unsigned long long)s.udp_rx_datagrams);
 	sl_buf_printf(b, "control_rx=%llu\n", (unsigned long long)s.control_rx);
+	sl_buf_printf(b, "workers=%u\n", sl_engine_workers(e));
+	for (uint32_t i = 0; sl_engine_workers(e) > 1 && i < sl_engine_workers(e); i++) {
+		struct sl_peer_stats w;
+
+		sl_engine_worker_stats(e, i, &w);
+		sl_buf_printf(b, "worker%u_udp_rx_datagrams=%llu\nworker%u_rx_packets=%llu\n", i,
+			      (unsigned long long)w.udp_rx_datagrams, i,
+			      (unsigned long long)w.rx_packets);
+		sl_buf_printf(b, "worker%u_tx_packets=%llu\n", i, (unsigned long long)w.tx_packets);
+	}
 	if (e->stats_hook) {
 		char extra[1024];
 		size_t n = e->stats_hook(e->stats_hook_arg, extra, sizeof(extra));

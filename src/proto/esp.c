@@ -116,9 +116,25 @@ static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t *ext, u
 		return SL_DROP_NOKEY;
 	if (sl_pkt_headroom(p) < SL_ESP_HDR_LEN || sl_pkt_tailroom(p) < grow)
 		return SL_DROP_TOOBIG;
-	if (sa->seq >= seq_max(sa))
+	if (sa->shared_seq) {
+		/*
+		 * Uniqueness is all ESP needs: relaxed. Compare-and-swap rather than fetch-add so
+		 * that the counter stops at its end (with ESN a fetch-add would wrap to 0 and hand
+		 * out 1 again).
+		 */
+		uint64_t cur = atomic_load_explicit(sa->shared_seq, memory_order_relaxed);
+
+		do {
+			if (cur >= seq_max(sa))
+				return SL_DROP_NOKEY;
+		} while (!atomic_compare_exchange_weak_explicit(
+			sa->shared_seq, &cur, cur + 1, memory_order_relaxed, memory_order_relaxed));
+		seq = cur + 1;
+	} else if (sa->seq >= seq_max(sa)) {
 		return SL_DROP_NOKEY;
-	seq = ++sa->seq;
+	} else {
+		seq = ++sa->seq;
+	}
 	sl_pkt_put(p, grow);
 	hdr = sl_pkt_push(p, SL_ESP_HDR_LEN);
 	body = hdr + SL_ESP_HDR_LEN;

@@ -16,6 +16,7 @@
 #include "core/pkt.h"
 #include "crypto/aead.h"
 #include "crypto/keydir.h"
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -40,6 +41,10 @@ struct sl_esp_sa {
 	uint8_t salt[SL_ESP_SALT_LEN];
 	uint64_t seq;	      /* tx: last sequence number sent (first sent is 1) */
 	struct sl_keydir dir; /* AEAD context; replay window when rx */
+	/* tx sealed by several threads, each with its own copy of the SA (an AEAD context is not
+	 * thread-safe): the one sequence counter they share, taken atomically; seq is then
+	 * unused. NULL: seq counts, for one thread. */
+	_Atomic uint64_t *shared_seq;
 };
 
 /*
