@@ -16,6 +16,7 @@
 #include "core/bytes.h"
 #include "core/gso.h"
 #include "core/log.h"
+#include "core/sockaddr.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -88,11 +89,6 @@ struct udp_out *udp_for(struct sl_worker *w, int family)
 	return NULL;
 }
 
-static socklen_t sockaddr_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
 static void flush_udp(struct sl_worker *w, struct udp_out *out)
 {
 	uint32_t failed;
@@ -117,7 +113,7 @@ static void queue_udp(struct sl_worker *w, struct udp_out *out, struct sl_pkt *p
 		      const struct sockaddr_storage *to)
 {
 	out->batch.pkts[out->batch.n] = pk;
-	memcpy(&out->batch.addrs[out->batch.n], to, sockaddr_len(to));
+	memcpy(&out->batch.addrs[out->batch.n], to, sl_sockaddr_len(to));
 	if (++out->batch.n >= w->e->cfg.batch)
 		flush_udp(w, out);
 }
@@ -393,21 +389,6 @@ static void deliver(struct sl_worker *w, struct peer *p, struct sl_pkt *pk, uint
 		peer_stats(w, p)->stream_rx_packets++;
 }
 
-static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-
-	return x->sin6_port == y->sin6_port &&
-	       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
-}
-
 int datapath_send_dpd(struct sl_worker *w, struct peer *p, uint8_t type)
 {
 	struct sl_engine *e = w->e;
@@ -507,11 +488,11 @@ follow(struct sl_worker *w, struct peer *p, const struct sockaddr_storage *from,
 		/* Other workers read the endpoint: the control thread moves it (workers.c). */
 		struct worker_event ev = {.type = WEV_ROAM, .peer_id = p->id};
 
-		memcpy(&ev.addr, from, sockaddr_len(from));
+		memcpy(&ev.addr, from, sl_sockaddr_len(from));
 		worker_post(w, &ev);
 		return false;
 	}
-	memcpy(&p->cfg.endpoint, from, sockaddr_len(from));
+	memcpy(&p->cfg.endpoint, from, sl_sockaddr_len(from));
 	*peer_id = p->id;
 	/* A new path: ask at once whether it works both ways, rather than at the next tick. */
 	if (p->transport == SL_TRANSPORT_STREAM && p->cfg.keepalive_ms)
@@ -535,7 +516,7 @@ static bool rx_esp(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr
 		count_udp_rx_drop(&w->stats, SL_DROP_NOKEY);
 		return false;
 	}
-	foreign = !same_endpoint(&p->cfg.endpoint, from);
+	foreign = !sl_sockaddr_same(&p->cfg.endpoint, from);
 	if (foreign && !datapath_auth_budget_left(w, p, sl_loop_now(w->loop))) {
 		count_udp_rx_drop(peer_stats(w, p), SL_DROP_RATE);
 		return false;

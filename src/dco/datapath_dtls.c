@@ -6,6 +6,7 @@
  */
 #include "dco/engine_int.h"
 
+#include "core/sockaddr.h"
 #include "crypto/aead.h"
 #include "sluice/engine_dtls.h"
 
@@ -159,10 +160,7 @@ static struct peer *peer_from(struct sl_engine *e, const struct sockaddr_storage
 			continue;
 		if (e->npeers == 1 || !from)
 			return p;
-		if (p->cfg.endpoint.ss_family == from->ss_family &&
-		    !memcmp(&p->cfg.endpoint, from,
-			    from->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-							: sizeof(struct sockaddr_in)))
+		if (sl_sockaddr_same(&p->cfg.endpoint, from))
 			return p;
 	}
 	return NULL;

@@ -7,6 +7,7 @@
 #include "dco/engine_int.h"
 
 #include "core/log.h"
+#include "core/sockaddr.h"
 #include "crypto/aead.h"
 #include "sluice/engine_ovpn.h"
 
@@ -15,16 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-
-static socklen_t ss_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	return a->ss_family == b->ss_family && !memcmp(a, b, ss_len(a));
-}
 
 void keys_ovpn_clear(struct key_slot *k)
 {
@@ -122,7 +113,7 @@ int sl_engine_udp_send(struct sl_engine *e, const struct sockaddr_storage *to, c
 
 	if (!out)
 		return -EAFNOSUPPORT;
-	if (sendto(out->fd, pkt, len, 0, (const struct sockaddr *)to, ss_len(to)) < 0) {
+	if (sendto(out->fd, pkt, len, 0, (const struct sockaddr *)to, sl_sockaddr_len(to)) < 0) {
 		count_drop(&w->stats, SL_DROP_IO);
 		return -errno;
 	}
@@ -281,8 +272,7 @@ static void drop_rx(struct sl_peer_stats *s, enum sl_drop d, bool stream)
  * sender's own (as deliver() checks for the TUN path); then a copy goes out sealed for the
  * other peer (the rx buffer belongs to the receive batch). True if the packet was taken.
  */
-static bool forward_to_peer(struct sl_worker *w, struct peer *from, struct sl_pkt *pk,
-			    bool stream)
+static bool forward_to_peer(struct sl_worker *w, struct peer *from, struct sl_pkt *pk, bool stream)
 {
 	struct sl_engine *e = w->e;
 	int family = pk->len && (pk->data[0] >> 4) == 6 ? AF_INET6 : AF_INET;
@@ -370,7 +360,7 @@ void datapath_ovpn_rx(struct sl_worker *w, struct sl_pkt *pk, const struct socka
 		return;
 	}
 	/* The auth-failure budget of datapath.c; TCP input (no from) is never charged. */
-	foreign = from && !same_addr(&p->cfg.endpoint, from);
+	foreign = from && !sl_sockaddr_same(&p->cfg.endpoint, from);
 	if (foreign && !datapath_auth_budget_left(w, p, sl_loop_now(w->loop))) {
 		drop_rx(peer_stats(w, p), SL_DROP_RATE, stream);
 		return;
@@ -387,7 +377,7 @@ void datapath_ovpn_rx(struct sl_worker *w, struct sl_pkt *pk, const struct socka
 	if (foreign && p->cfg.follow_endpoint) {
 		bool moved = p->cfg.endpoint.ss_family != 0;
 
-		memcpy(&p->cfg.endpoint, from, ss_len(from));
+		memcpy(&p->cfg.endpoint, from, sl_sockaddr_len(from));
 		if (moved)
 			engine_emit(e, SL_EVENT_ENDPOINT_CHANGED, p->id);
 	}

@@ -7,6 +7,8 @@
  */
 #include "io/udp.h"
 
+#include "core/sockaddr.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -70,11 +72,6 @@ uint16_t sl_udp_local_port(int fd)
 	if (ss.ss_family == AF_INET6)
 		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	return 0;
-}
-
-static socklen_t addr_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
 int sl_udp_enable_gro(int fd)
@@ -144,11 +141,6 @@ int sl_udp_recv_batch(int fd, struct sl_udp_batch *b, uint32_t n)
 	return got;
 }
 
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	return a->ss_family == b->ss_family && !memcmp(a, b, addr_len(a));
-}
-
 /* How many datagrams from i on can leave in one GSO send (1: send it alone). */
 static uint32_t gso_run(const struct sl_udp_batch *b, uint32_t i)
 {
@@ -156,7 +148,8 @@ static uint32_t gso_run(const struct sl_udp_batch *b, uint32_t i)
 
 	if (b->gso_seg_max && seg >= b->gso_seg_max)
 		return 1;
-	while (j < b->n && j - i < SL_UDP_GSO_SEGS_MAX && same_addr(&b->addrs[i], &b->addrs[j])) {
+	while (j < b->n && j - i < SL_UDP_GSO_SEGS_MAX &&
+	       sl_sockaddr_same(&b->addrs[i], &b->addrs[j])) {
 		uint32_t len = b->pkts[j]->len;
 
 		if (len > seg || len == 0 || total + len > SL_UDP_GSO_BYTES_MAX)
@@ -187,7 +180,7 @@ static uint32_t build_msgs(struct sl_udp_batch *b, uint32_t from, bool gso, stru
 			iov[i + k] = (struct iovec){b->pkts[i + k]->data, b->pkts[i + k]->len};
 		msgs[m].msg_hdr = (struct msghdr){
 			.msg_name = &b->addrs[i],
-			.msg_namelen = addr_len(&b->addrs[i]),
+			.msg_namelen = sl_sockaddr_len(&b->addrs[i]),
 			.msg_iov = &iov[i],
 			.msg_iovlen = run,
 		};

@@ -4,6 +4,7 @@
 #include "ctl/anyconnect/server_dtls.h"
 
 #include "core/log.h"
+#include "core/sockaddr.h"
 #include "ctl/anyconnect/dtls_keys.h"
 #include "dco/uapi.h"
 #include "proto/ac_dtls.h"
@@ -64,25 +65,6 @@ struct sl_acs_dtls {
 	uint8_t rec[RECORD_MAX];
 };
 
-static socklen_t addr_len(const struct sockaddr_storage *a)
-{
-	return a->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-}
-
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-
-	return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
-}
-
 static unsigned int psk_cb(SSL *ssl, const char *identity, unsigned char *psk, unsigned int max_psk)
 {
 	struct sl_acs_dtls_sess *s = SSL_get_app_data(ssl);
@@ -116,7 +98,7 @@ static int flush(struct sl_acs_dtls *d, struct link *l)
 		return r < 0 ? r : 0;
 	}
 	if (sendto(d->fd, d->buf, (size_t)n, 0, (const struct sockaddr *)&l->peer,
-		   addr_len(&l->peer)) < 0) {
+		   sl_sockaddr_len(&l->peer)) < 0) {
 		d->st.send_failed++;
 		return -errno;
 	}
@@ -344,8 +326,8 @@ static void on_datagram(struct sl_acs_dtls *d, const uint8_t *b, size_t n,
 			d->st.drop_no_session++;
 			return;
 		}
-		if (!(s->pend.ssl && same_addr(&s->pend.peer, from))) {
-			if (s->cur.ssl && same_addr(&s->cur.peer, from))
+		if (!(s->pend.ssl && sl_sockaddr_same(&s->pend.peer, from))) {
+			if (s->cur.ssl && sl_sockaddr_same(&s->cur.peer, from))
 				drop_cur(s, "a new handshake from the same address");
 			if (start_pend(s, from) < 0)
 				return;
@@ -355,11 +337,11 @@ static void on_datagram(struct sl_acs_dtls *d, const uint8_t *b, size_t n,
 		return;
 	}
 	for (s = d->sessions; s; s = s->next) {
-		if (s->pend.ssl && same_addr(&s->pend.peer, from)) {
+		if (s->pend.ssl && sl_sockaddr_same(&s->pend.peer, from)) {
 			feed_pend(s, b, n);
 			return;
 		}
-		if (s->cur.ssl && same_addr(&s->cur.peer, from)) {
+		if (s->cur.ssl && sl_sockaddr_same(&s->cur.peer, from)) {
 			if (s->handed) { /* not a record the engine could open: not OpenSSL's now */
 				d->st.drop_record++;
 				return;
@@ -441,7 +423,7 @@ int sl_acs_dtls_new(struct sl_acs_dtls **out, struct sl_loop *loop,
 		return 0;
 	}
 	d->fd = socket(a.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (d->fd < 0 || bind(d->fd, (struct sockaddr *)&a, addr_len(&a)) < 0) {
+	if (d->fd < 0 || bind(d->fd, (struct sockaddr *)&a, sl_sockaddr_len(&a)) < 0) {
 		r = -errno;
 		snprintf(err, err_len, "udp-port: cannot bind %s: %s", name, strerror(errno));
 		goto fail;

@@ -9,6 +9,7 @@
 #include "ctl/native/native_int.h"
 
 #include "core/log.h"
+#include "core/sockaddr.h"
 #include "ctl/native/frame.h"
 #include "ctl/native/keys.h"
 #include "ctl/native/tlsconn.h"
@@ -48,11 +49,6 @@ static const struct sl_tlsconn_ops conn_ops;
 
 /* ---- connecting -------------------------------------------------------------------- */
 
-static socklen_t sockaddr_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-}
-
 static void schedule_retry(struct native_client *cl)
 {
 	if (cl->stopping)
@@ -76,7 +72,7 @@ static void connect_now(struct native_client *cl)
 		schedule_retry(cl);
 		return;
 	}
-	if (connect(fd, (const struct sockaddr *)to, sockaddr_len(to)) < 0 &&
+	if (connect(fd, (const struct sockaddr *)to, sl_sockaddr_len(to)) < 0 &&
 	    errno != EINPROGRESS) {
 		sl_err("connect to %s: %s", cl->server_name, strerror(errno));
 		close(fd);

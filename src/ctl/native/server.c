@@ -8,6 +8,7 @@
 #include "ctl/native/native_int.h"
 
 #include "core/log.h"
+#include "core/sockaddr.h"
 #include "ctl/native/addrpool.h"
 #include "ctl/native/frame.h"
 #include "ctl/native/keys.h"
@@ -713,11 +714,6 @@ static void on_accept(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 	}
 }
 
-static socklen_t sockaddr_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-}
-
 static uint16_t local_port(int fd)
 {
 	struct sockaddr_storage ss;
@@ -744,7 +740,7 @@ static int open_listener(const struct sockaddr_storage *addr, char *err, size_t 
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (addr->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)addr, sockaddr_len(addr)) < 0 ||
+	if (bind(fd, (const struct sockaddr *)addr, sl_sockaddr_len(addr)) < 0 ||
 	    listen(fd, 128) < 0) {
 		r = -errno;
 		if (r == -EADDRINUSE)
