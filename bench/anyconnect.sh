@@ -6,31 +6,8 @@
 # ac_ocserv_up: ocserv with user test/test on $SL_ADDR_S:4443; pool 198.19.0.0/24 (server .1).
 ac_ocserv_up() {
 	local d=$SL_WORK
-	chmod 711 "$d"
-	mkdir -m 755 "$d/ocrun"
 	sl_pki "$d/pki"
-	printf 'test\ntest\n' | ocpasswd -c "$d/ocpasswd" test
-	cat >"$d/ocserv.conf" <<EOF2
-auth = "plain[passwd=$d/ocpasswd]"
-tcp-port = 4443
-udp-port = 4443
-server-cert = $d/pki/server.pem
-server-key = $d/pki/server.key
-socket-file = $d/ocrun/ocserv-socket
-pid-file = $d/ocserv.pid
-device = vpns
-run-as-user = nobody
-run-as-group = nogroup
-ipv4-network = 198.19.0.0
-ipv4-netmask = 255.255.255.0
-route = 198.19.0.0/255.255.255.0
-dpd = 10
-keepalive = 32400
-try-mtu-discovery = false
-isolate-workers = false
-use-occtl = false
-cisco-client-compat = true
-EOF2
+	sl_ocserv_conf "$d" 4443 10
 	sl_bg "$SL_NS_S" "$d/ocserv.log" ocserv -f -d 1 -c "$d/ocserv.conf"
 	sl_wait_for 5 sl_listening "$SL_NS_S" tcp 4443
 	AC_PIN=pin-sha256:$(openssl x509 -in "$d/pki/server.pem" -pubkey -noout |

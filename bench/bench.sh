@@ -33,6 +33,8 @@
 set -eu
 # shellcheck source=scripts/netns.sh
 . "$(dirname "$0")/../scripts/netns.sh"
+# shellcheck source=scripts/ocserv.sh
+. "$(dirname "$0")/../scripts/ocserv.sh"
 # shellcheck source=bench/anyconnect.sh
 . "$(dirname "$0")/anyconnect.sh"
 

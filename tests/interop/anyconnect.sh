@@ -32,6 +32,8 @@
 set -eu
 # shellcheck source=scripts/netns.sh
 . "$(dirname "$0")/../../scripts/netns.sh"
+# shellcheck source=scripts/ocserv.sh
+. "$(dirname "$0")/../../scripts/ocserv.sh"
 
 MIB=${ANYCONNECT_MIB:-100}
 CASES=${ANYCONNECT_CASES:-all}
@@ -203,37 +205,7 @@ OCS_LOG=$SL_WORK/ocserv.log
 # ocserv_start: ocserv 1.1 with a plain password file (user test, password test), the pattern of
 # ocserv's tests/data/test1.config; DPD 2 s so it notices a silent DTLS channel quickly.
 ocserv_start() {
-	printf 'test\ntest\n' | ocpasswd -c "$SL_WORK/ocpasswd" test
-	# ocserv's workers run as nobody and must reach the sec-mod socket
-	chmod 711 "$SL_WORK"
-	mkdir -p -m 755 "$SL_WORK/ocrun"
-	cat >"$SL_WORK/ocserv.conf" <<EOF2
-auth = "plain[passwd=$SL_WORK/ocpasswd]"
-tcp-port = $PORT
-udp-port = $PORT
-server-cert = $SL_WORK/pki/server.pem
-server-key = $SL_WORK/pki/server.key
-socket-file = $SL_WORK/ocrun/ocserv-socket
-pid-file = $SL_WORK/ocserv.pid
-device = vpns
-run-as-user = nobody
-run-as-group = nogroup
-ipv4-network = 198.19.0.0
-ipv4-netmask = 255.255.255.0
-dns = 198.19.0.53
-route = 198.19.0.0/255.255.255.0
-dpd = 2
-mobile-dpd = 2
-keepalive = 32400
-try-mtu-discovery = false
-isolate-workers = false
-max-clients = 16
-max-same-clients = 8
-use-occtl = false
-cisco-client-compat = true
-log-level = ${OCSERV_DEBUG:-1}
-${OCS_EXTRA:-}
-EOF2
+	sl_ocserv_conf "$SL_WORK" "$PORT" 2 "${OCS_EXTRA:-}"
 	sl_bg "$SL_NS_S" "$OCS_LOG" ocserv -f -d "${OCSERV_DEBUG:-1}" -c "$SL_WORK/ocserv.conf"
 	OCS_PID=$SL_LAST_PID
 	sl_wait_for 5 sl_listening "$SL_NS_S" tcp "$PORT" && sl_wait_for 5 sl_listening "$SL_NS_S" udp "$PORT"

@@ -41,6 +41,8 @@
 set -eu
 # shellcheck source=scripts/netns.sh
 . "$(dirname "$0")/../../scripts/netns.sh"
+# shellcheck source=scripts/ocserv.sh
+. "$(dirname "$0")/../../scripts/ocserv.sh"
 
 SL_NS_S=acimpS-$SL_TAG
 SL_NS_C=acimpC-$SL_TAG
@@ -67,34 +69,7 @@ SENT_SUM=$(sha256sum <"$SL_WORK/send.bin" | cut -d' ' -f1)
 
 # ocserv 1.1 as tests/interop/anyconnect.sh runs it (plain password file, user test).
 OCS_LOG=$SL_WORK/ocserv.log
-printf 'test\ntest\n' | ocpasswd -c "$SL_WORK/ocpasswd" test
-chmod 711 "$SL_WORK"
-mkdir -m 755 "$SL_WORK/ocrun"
-cat >"$SL_WORK/ocserv.conf" <<EOF
-auth = "plain[passwd=$SL_WORK/ocpasswd]"
-tcp-port = $PORT
-udp-port = $PORT
-server-cert = $SL_WORK/pki/server.pem
-server-key = $SL_WORK/pki/server.key
-socket-file = $SL_WORK/ocrun/ocserv-socket
-pid-file = $SL_WORK/ocserv.pid
-device = vpns
-run-as-user = nobody
-run-as-group = nogroup
-ipv4-network = 198.19.0.0
-ipv4-netmask = 255.255.255.0
-route = 198.19.0.0/255.255.255.0
-dpd = 2
-mobile-dpd = 2
-keepalive = 32400
-try-mtu-discovery = false
-isolate-workers = false
-max-clients = 16
-max-same-clients = 8
-use-occtl = false
-cisco-client-compat = true
-log-level = 1
-EOF
+sl_ocserv_conf "$SL_WORK" "$PORT" 2
 sl_bg "$SL_NS_S" "$OCS_LOG" ocserv -f -d 1 -c "$SL_WORK/ocserv.conf"
 if ! sl_wait_for 5 sl_listening "$SL_NS_S" tcp "$PORT" ||
 	! sl_wait_for 5 sl_listening "$SL_NS_S" udp "$PORT"; then
