@@ -44,6 +44,7 @@ static void parse_good(void **state)
 	assert_int_equal(c.keepalive_s, 30); /* default */
 	assert_int_equal(c.mtu, 1300);
 	assert_int_equal(c.udp_port, 4443);
+	assert_true(c.dtls_engine); /* dtls-datapath: the engine by default */
 	assert_string_equal(c.device, "acs0");
 	assert_string_equal(c.run_as_user, ""); /* not given: the command's default */
 	assert_string_equal(c.run_as_group, "");

@@ -376,6 +376,71 @@ static void handover_of_the_handshake_socket(void **state)
 	pair_free(&w.p); /* closes cfd: the engine did not */
 }
 
+/*
+ * A server's peers are found by the datagram's source (a record names no
+ * peer): with many peers, the one whose endpoint sent it, after endpoint
+ * changes and deletions too; a source that is no peer's goes up undecrypted.
+ */
+static void peers_by_endpoint(void **state)
+{
+	enum { N = 64 };
+	const uint8_t data[] = {0, 0x45, 0,   0,  20, 0, 0,   0,  0, 64, 17,
+				0, 0,	 198, 19, 0,  2, 198, 19, 0, 1};
+	struct sockaddr_storage srv, fake;
+	struct sl_dtls_key_pair kp;
+	struct sl_peer_cfg pc;
+	struct sl_peer_stats es;
+	struct sl_prefix pre;
+	socklen_t l = sizeof(srv);
+	struct world w;
+
+	(void)state;
+	world_up(&w, "PSK-AES128-GCM-SHA256");
+	assert_int_equal(getsockname(w.p.sfd, (struct sockaddr *)&srv, &l), 0);
+	/* N more peers with the same keys, each at a port nothing sends from */
+	for (uint32_t i = 0; i < N; i++) {
+		sl_peer_cfg_init(&pc);
+		pc.keepalive_ms = 0;
+		memcpy(&pc.endpoint, &srv, sizeof(struct sockaddr_in));
+		((struct sockaddr_in *)&pc.endpoint)->sin_port = htons((uint16_t)(20000 + i));
+		assert_int_equal(sl_peer_new(w.e, 100 + i, &pc), 0);
+		assert_int_equal(sl_ac_dtls_key_pair(w.p.c, &w.p.cseq, &kp), 0);
+		assert_int_equal(sl_key_set_dtls(w.e, 100 + i, SL_KEY_PRIMARY, &kp), 0);
+	}
+	assert_int_equal(SSL_write(w.p.s, data, sizeof(data)), (int)sizeof(data));
+	settle(&w);
+	assert_int_equal(stats_of(&w).rx_packets, 1);
+	for (uint32_t i = 0; i < N; i++)
+		assert_int_equal(harness_stats(w.e, 100 + i).rx_packets, 0);
+
+	/* the source moves to peer 137: its records are 137's now (and their inner source is one
+	 * 137 may use) */
+	assert_int_equal(sl_parse_prefix("198.19.0.2/32", &pre), 0);
+	assert_int_equal(sl_peer_route_add(w.e, 137, &pre), 0);
+	fake = srv;
+	((struct sockaddr_in *)&fake)->sin_port = htons(19999);
+	assert_int_equal(sl_peer_set_endpoint(w.e, PEER_SERVER, (struct sockaddr *)&fake,
+					      sizeof(struct sockaddr_in)),
+			 0);
+	assert_int_equal(
+		sl_peer_set_endpoint(w.e, 137, (struct sockaddr *)&srv, sizeof(struct sockaddr_in)),
+		0);
+	assert_int_equal(SSL_write(w.p.s, data, sizeof(data)), (int)sizeof(data));
+	settle(&w);
+	assert_int_equal(stats_of(&w).rx_packets, 1);
+	assert_int_equal(harness_stats(w.e, 137).rx_packets, 1);
+
+	/* 137 gone: the source is no peer's; up to the control plane as it came */
+	assert_int_equal(sl_peer_del(w.e, 137), 0);
+	assert_int_equal(SSL_write(w.p.s, data, sizeof(data)), (int)sizeof(data));
+	settle(&w);
+	assert_int_equal(w.n_control, 1);
+	assert_int_equal(sl_engine_stats(w.e, &es), 0);
+	assert_int_equal(es.control_rx, 1);
+	OPENSSL_cleanse(&kp, sizeof(kp));
+	world_down(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -385,6 +450,7 @@ int main(void)
 		cmocka_unit_test(dpd_and_control),
 		cmocka_unit_test(replay_and_tamper),
 		cmocka_unit_test(handover_of_the_handshake_socket),
+		cmocka_unit_test(peers_by_endpoint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,16 +62,19 @@ static void usage(FILE *f)
 		"                                      [--debug]\n"
 		"\n"
 		"An AnyConnect server for stock openconnect clients: password login from an\n"
-		"ocpasswd file, an address pool, pushed DNS and routes, CSTP over TLS with DPD.\n"
-		"CONFIG has ocserv-like 'key = value' lines: listen, server-cert, server-key,\n"
-		"auth = plain[passwd=FILE], ipv4-network, dns, route, dpd, keepalive, mtu,\n"
-		"max-clients, device, run-as-user, run-as-group; auth = certificate with ca-cert.\n"
+		"ocpasswd file, an address pool, pushed DNS and routes, CSTP over TLS with DPD,\n"
+		"and with udp-port DTLS 1.2 (PSK-NEGOTIATE), falling back to CSTP when UDP is\n"
+		"silent. CONFIG has ocserv-like 'key = value' lines: listen, server-cert,\n"
+		"server-key, auth = plain[passwd=FILE], ipv4-network, dns, route, dpd, keepalive,\n"
+		"mtu, max-clients, device, run-as-user, run-as-group, udp-port, dtls-datapath\n"
+		"(engine: the engine seals DTLS records in place, the default; or openssl);\n"
+		"auth = certificate with ca-cert.\n"
 		"After set-up it runs as --user, else run-as-user, else nobody (root: stay root),\n"
 		"in --group or run-as-group (else the user's), with no capabilities, under a\n"
 		"seccomp filter unless --no-seccomp. The password file is opened before that and\n"
 		"read through that fd at every login (edits in place count; a file renamed over\n"
 		"it, as ocpasswd does, counts only if that user can read it, else an error says\n"
-		"so). Not yet: DTLS (clients stay on CSTP).\n");
+		"so). Not yet: legacy DTLS (clients that offer no PSK-NEGOTIATE stay on CSTP).\n");
 }
 
 static int parse_ip4(const char *s, uint8_t out[4])

@@ -150,17 +150,64 @@ int datapath_dtls_send_dpd(struct sl_worker *w, struct peer *p, uint8_t type)
 	return r;
 }
 
+/*
+ * The endpoint map's key: IPv4 address and port exactly; for IPv6 the port
+ * is folded into the address's upper half, so two endpoints may share a key.
+ * A hit is therefore checked against the peer's endpoint, and a miss or a
+ * wrong hit falls back to a scan: the map makes the common case O(1), never
+ * the answer wrong.
+ */
+static void endpoint_key(const struct sockaddr_storage *ss, uint64_t *hi, uint64_t *lo)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss;
+
+		*hi = 1ull << 62 | (uint64_t)a->sin_port;
+		*lo = a->sin_addr.s_addr;
+	} else {
+		const struct sockaddr_in6 *a = (const void *)ss;
+
+		memcpy(hi, a->sin6_addr.s6_addr, 8);
+		memcpy(lo, a->sin6_addr.s6_addr + 8, 8);
+		*hi ^= (uint64_t)a->sin6_port << 48 | 2ull << 62;
+	}
+}
+
+void dtls_endpoint_moved(struct sl_engine *e, struct peer *p, const struct sockaddr_storage *old)
+{
+	uint64_t hi, lo;
+
+	if (e->cfg.wire != SL_WIRE_DTLS)
+		return;
+	if (old && old->ss_family) {
+		endpoint_key(old, &hi, &lo);
+		if (sl_hostmap_get(&e->dtls_endpoints, hi, lo) == p->id)
+			sl_hostmap_del(&e->dtls_endpoints, hi, lo);
+	}
+	if (p->cfg.endpoint.ss_family) {
+		endpoint_key(&p->cfg.endpoint, &hi, &lo);
+		/* without memory for it the scan below still finds the peer */
+		(void)sl_hostmap_put(&e->dtls_endpoints, hi, lo, p->id);
+	}
+}
+
 /* The peer whose endpoint sent it (a client has one peer: the server). */
 static struct peer *peer_from(struct sl_engine *e, const struct sockaddr_storage *from)
 {
-	for (uint32_t i = 0; i < e->peers.cap; i++) {
-		struct peer *p = e->peers.slots[i].value;
+	struct peer *p;
+	uint64_t hi, lo;
 
+	if (from && e->npeers > 1) {
+		endpoint_key(from, &hi, &lo);
+		p = engine_peer(e, sl_hostmap_get(&e->dtls_endpoints, hi, lo));
+		if (p && sl_sockaddr_same(&p->cfg.endpoint, from))
+			return p;
+	}
+	for (uint32_t i = 0; i < e->peers.cap; i++) {
+		p = e->peers.slots[i].value;
 		if (e->peers.slots[i].state != 1)
 			continue;
-		if (e->npeers == 1 || !from)
-			return p;
-		if (sl_sockaddr_same(&p->cfg.endpoint, from))
+		if (e->npeers == 1 || !from || sl_sockaddr_same(&p->cfg.endpoint, from))
 			return p;
 	}
 	return NULL;
@@ -201,7 +248,8 @@ void datapath_dtls_rx(struct sl_worker *w, struct sl_pkt *pk, const struct socka
 	if (d == SL_DROP_NONE && !pk->len)
 		d = SL_DROP_MALFORMED;
 	if (d != SL_DROP_NONE) {
-		count_udp_rx_drop(peer_stats(w, p), d); /* a datagram read: accounted as the others' */
+		count_udp_rx_drop(peer_stats(w, p),
+				  d); /* a datagram read: accounted as the others' */
 		return;
 	}
 	peer_stats(w, p)->last_rx_ns = sl_loop_now(w->loop);

@@ -332,6 +332,7 @@ int sl_engine_new(struct sl_engine **out, const struct sl_engine_cfg *cfg)
 	e->control_thread = pthread_self();
 	sl_idmap_init(&e->peers);
 	sl_idmap_init(&e->spis);
+	sl_hostmap_init(&e->dtls_endpoints);
 	/* Workers = 1: the one worker runs on the engine's loop (docs/workers.md). */
 	e->nworkers = cfg->workers > 1 ? cfg->workers : 1;
 	e->workers = calloc(e->nworkers, sizeof(*e->workers));
@@ -392,6 +393,7 @@ void sl_engine_free(struct sl_engine *e)
 	sl_route_free(e->routes);
 	sl_idmap_free(&e->peers);
 	sl_idmap_free(&e->spis);
+	sl_hostmap_free(&e->dtls_endpoints);
 	free(e);
 }
 
@@ -491,6 +493,7 @@ int sl_peer_new(struct sl_engine *e, uint32_t peer_id, const struct sl_peer_cfg 
 	}
 	e->npeers++;
 	engine_update_sole(e);
+	dtls_endpoint_moved(e, p, NULL);
 	timers_peer_start(e, p);
 	return 0;
 }
@@ -506,6 +509,12 @@ int sl_peer_del(struct sl_engine *e, uint32_t peer_id)
 	keys_clear_slot(e, p, SL_KEY_PRIMARY);
 	keys_clear_slot(e, p, SL_KEY_SECONDARY);
 	sl_route_remove_peer(e->routes, peer_id);
+	{
+		struct sockaddr_storage old = p->cfg.endpoint;
+
+		p->cfg.endpoint.ss_family = 0;
+		dtls_endpoint_moved(e, p, &old);
+	}
 	sl_idmap_del(&e->peers, peer_id);
 	e->npeers--;
 	engine_update_sole(e);
@@ -525,9 +534,15 @@ int sl_peer_set_endpoint(struct sl_engine *e, uint32_t peer_id, const struct soc
 	    (sa->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)) ||
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
 		return -EINVAL;
-	memset(&p->cfg.endpoint, 0, sizeof(p->cfg.endpoint));
-	memcpy(&p->cfg.endpoint, sa,
-	       sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+	{
+		struct sockaddr_storage old = p->cfg.endpoint;
+
+		memset(&p->cfg.endpoint, 0, sizeof(p->cfg.endpoint));
+		memcpy(&p->cfg.endpoint, sa,
+		       sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+						: sizeof(struct sockaddr_in6));
+		dtls_endpoint_moved(e, p, &old);
+	}
 	return 0;
 }
 

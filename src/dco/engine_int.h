@@ -19,6 +19,7 @@
 #include "core/gso.h"
 #include "core/loop.h"
 #include "core/pool.h"
+#include "dco/hostmap.h"
 #include "dco/idmap.h"
 #include "dco/route.h"
 #include "io/tun.h"
@@ -210,6 +211,8 @@ struct sl_engine {
 	sl_stats_hook stats_hook; /* the control plane's counters, for op=stats */
 	void *stats_hook_arg;
 	bool ovpn_client_to_client; /* datapath_ovpn.c: forward peer to peer without the TUN */
+	/* SL_WIRE_DTLS: peers by endpoint (datapath_dtls.c), since a record names no peer */
+	struct sl_hostmap dtls_endpoints;
 };
 
 /* The tx SA of slot k that worker w seals with. */
@@ -293,6 +296,9 @@ int datapath_ovpn_send_ping(struct sl_worker *w, struct peer *p);
 void keys_ovpn_clear(struct key_slot *k);
 
 /* datapath_dtls.c: the SL_WIRE_DTLS data path */
+/* p's endpoint was old (family 0: none) and is now p->cfg.endpoint: the endpoint map follows
+ * (the DTLS wire only; a no-op on the others). Called by the control thread. */
+void dtls_endpoint_moved(struct sl_engine *e, struct peer *p, const struct sockaddr_storage *old);
 void datapath_dtls_tx(struct sl_worker *w, struct peer *p, struct sl_pkt *pk); /* takes pk */
 void datapath_dtls_rx(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr_storage *from);
 void keys_dtls_clear(struct key_slot *k);

@@ -170,6 +170,7 @@ int sl_acs_config_parse(struct sl_acs_config *c, const char *text, size_t len, c
 	memset(c, 0, sizeof(*c));
 	c->dpd_s = 30;
 	c->keepalive_s = 30;
+	c->dtls_engine = true; /* dtls-datapath = engine */
 	c->mtu = 1400;
 	c->max_clients = 256;
 	strcpy(c->device, "slacs0");

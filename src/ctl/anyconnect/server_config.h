@@ -22,7 +22,7 @@
  *                                 address; absent or 0: no DTLS offered, CSTP only
  *   dtls-datapath = engine|openssl  who carries the DTLS records after the handshake: the
  *                                 engine (SL_WIRE_DTLS, keys exported from OpenSSL, its own
- *                                 DPD) or OpenSSL in the control plane (the default)
+ *                                 DPD; the default) or OpenSSL in the control plane
  * Relative paths are relative to the config file.
  */
 #ifndef SL_CTL_ANYCONNECT_SERVER_CONFIG_H
