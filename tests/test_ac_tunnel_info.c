@@ -182,10 +182,8 @@ static void legacy_suites(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(parse_ocserv_reply),
-		cmocka_unit_test(host_netmask_is_32),
-		cmocka_unit_test(env_like_openconnect),
-		cmocka_unit_test(refuse_bad_values),
+		cmocka_unit_test(parse_ocserv_reply),	cmocka_unit_test(host_netmask_is_32),
+		cmocka_unit_test(env_like_openconnect), cmocka_unit_test(refuse_bad_values),
 		cmocka_unit_test(legacy_suites),
 	};
 

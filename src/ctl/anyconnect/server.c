@@ -82,7 +82,7 @@ struct sl_acs {
 	struct sl_timer tick;
 	struct sl_acs_stats st;
 	struct sl_ac_passwd_file passwd; /* fd -1 without password logins */
-	struct sl_acs_dtls *dtls; /* NULL: no udp-port, no DTLS offered */
+	struct sl_acs_dtls *dtls;	 /* NULL: no udp-port, no DTLS offered */
 };
 
 static const struct sl_tls_stream_ops stream_ops;

@@ -51,7 +51,7 @@ struct sl_acs_config {
 	char ca[SL_ACS_PATH_MAX], user_oid[64];
 	unsigned auth, enable_auth; /* SL_ACS_AUTH_* bits */
 	char run_as_user[64], run_as_group[64];
-	bool dtls_engine;	    /* dtls-datapath = engine */
+	bool dtls_engine; /* dtls-datapath = engine */
 };
 
 #define SL_ACS_AUTH_PLAIN 1u
