@@ -36,6 +36,10 @@
 
 #define PEER_SERVER 1
 
+/* A Cisco DATA message: type 0, then a minimal IPv4/UDP header 198.19.0.2 -> 198.19.0.1. */
+static const uint8_t data_record[] = {0, 0x45, 0,   0,	20, 0, 0,   0,	0, 64, 17,
+				      0, 0,    198, 19, 0,  2, 198, 19, 0, 1};
+
 struct world {
 	struct sl_loop *loop;
 	struct sl_engine *e;
@@ -220,8 +224,6 @@ static void dpd_and_control(void **state)
 /* A record sealed with the server's keys ahead of OpenSSL's sequence: replayed, tampered. */
 static void replay_and_tamper(void **state)
 {
-	const uint8_t plain[] = {0, 0x45, 0,   0,  20, 0, 0,   0,  0, 64, 17,
-				 0, 0,	  198, 19, 0,  2, 198, 19, 0, 1};
 	struct sl_dtls_dir tx, rx;
 	struct test_pkt t;
 	struct world w;
@@ -231,7 +233,7 @@ static void replay_and_tamper(void **state)
 	world_up(&w, "PSK-AES256-GCM-SHA384");
 	assert_int_equal(sl_ac_dtls_export(w.p.s, &w.p.sseq, &tx, &rx, 0), 0);
 	tx.seq += 1000;
-	pkt_make(&t, SL_DTLS_HEADROOM, plain, sizeof(plain), SL_DTLS_TAILROOM);
+	pkt_make(&t, SL_DTLS_HEADROOM, data_record, sizeof(data_record), SL_DTLS_TAILROOM);
 	assert_int_equal(sl_dtls_seal(&tx, &t.p, SL_DTLS_APP_DATA, NULL), SL_DROP_NONE);
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(send(w.p.sfd, t.p.data, t.p.len, 0), (ssize_t)t.p.len);
@@ -384,8 +386,6 @@ static void handover_of_the_handshake_socket(void **state)
 static void peers_by_endpoint(void **state)
 {
 	enum { N = 64 };
-	const uint8_t data[] = {0, 0x45, 0,   0,  20, 0, 0,   0,  0, 64, 17,
-				0, 0,	 198, 19, 0,  2, 198, 19, 0, 1};
 	struct sockaddr_storage srv, fake;
 	struct sl_dtls_key_pair kp;
 	struct sl_peer_cfg pc;
@@ -407,7 +407,8 @@ static void peers_by_endpoint(void **state)
 		assert_int_equal(sl_ac_dtls_key_pair(w.p.c, &w.p.cseq, &kp), 0);
 		assert_int_equal(sl_key_set_dtls(w.e, 100 + i, SL_KEY_PRIMARY, &kp), 0);
 	}
-	assert_int_equal(SSL_write(w.p.s, data, sizeof(data)), (int)sizeof(data));
+	assert_int_equal(SSL_write(w.p.s, data_record, sizeof(data_record)),
+			 (int)sizeof(data_record));
 	settle(&w);
 	assert_int_equal(stats_of(&w).rx_packets, 1);
 	for (uint32_t i = 0; i < N; i++)
@@ -425,14 +426,16 @@ static void peers_by_endpoint(void **state)
 	assert_int_equal(
 		sl_peer_set_endpoint(w.e, 137, (struct sockaddr *)&srv, sizeof(struct sockaddr_in)),
 		0);
-	assert_int_equal(SSL_write(w.p.s, data, sizeof(data)), (int)sizeof(data));
+	assert_int_equal(SSL_write(w.p.s, data_record, sizeof(data_record)),
+			 (int)sizeof(data_record));
 	settle(&w);
 	assert_int_equal(stats_of(&w).rx_packets, 1);
 	assert_int_equal(harness_stats(w.e, 137).rx_packets, 1);
 
 	/* 137 gone: the source is no peer's; up to the control plane as it came */
 	assert_int_equal(sl_peer_del(w.e, 137), 0);
-	assert_int_equal(SSL_write(w.p.s, data, sizeof(data)), (int)sizeof(data));
+	assert_int_equal(SSL_write(w.p.s, data_record, sizeof(data_record)),
+			 (int)sizeof(data_record));
 	settle(&w);
 	assert_int_equal(w.n_control, 1);
 	assert_int_equal(sl_engine_stats(w.e, &es), 0);
