@@ -104,12 +104,12 @@ transfer() {
 	rm -f "$SL_WORK/send.bin" "$SL_WORK/recv.bin"
 }
 
-# dropped PID [CAPEFF]: not root, those effective capabilities (default none), seccomp filter mode.
+# dropped PID [CAPEFF]: no uid 0, those effective capabilities (default none), seccomp filter
+# mode (netns.sh's status helpers; sl_check_reduced is the full set of checks).
 dropped() {
-	local st=/proc/$1/status
-	[ "$(awk '/^Uid:/ {print $2}' "$st")" != 0 ] &&
-		[ "$(awk '/^CapEff:/ {print $2}' "$st")" = "${2:-0000000000000000}" ] &&
-		[ "$(awk '/^Seccomp:/ {print $2}' "$st")" = 2 ]
+	sl_no_root_ids "$1" Uid &&
+		[ "$(sl_status_field "$1" CapEff)" = "${2:-0000000000000000}" ] &&
+		[ "$(sl_status_field "$1" Seccomp)" = 2 ]
 }
 
 PPP6=2001:db8:ac01:: # serve ppp's --ipv6-prefix; this end is ${PPP6}1
