@@ -8,6 +8,7 @@
 #   FUZZ_SECONDS   per target (default 30, as in `make test`; `make fuzz` passes 60; for hours:
 #                  FUZZ_SECONDS=14400 make fuzz)
 #   FUZZ_BUILD     build directory (default build-fuzz)
+#   FUZZ_JOBS      targets run at once (default: one per online CPU)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
@@ -35,14 +36,11 @@ if ! ninja -C "$FUZZ_BUILD" >"$FUZZ_BUILD/ninja.log" 2>&1; then
 	exit 1
 fi
 mkdir -p "$FUZZ_BUILD/artifacts"
-n=0
-failed=0
-for bin in "$FUZZ_BUILD"/fuzz/fuzz_*; do
-	if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then
-		continue
-	fi
+
+# One target: its PASS:/FAIL: line (and a failure's log tail) go to $2, printed in order later.
+run_target() {
+	local bin=$1 out=$2 name work seeds execs cov
 	name=${bin##*/fuzz_}
-	n=$((n + 1))
 	work=$(mktemp -d "/tmp/sluice-fuzz-$name.XXXXXX")
 	seeds=0
 	if [ -d "$ROOT/fuzz/corpus/$name" ]; then
@@ -56,14 +54,48 @@ for bin in "$FUZZ_BUILD"/fuzz/fuzz_*; do
 		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work.log")
 		cov=$(grep -o 'cov: [0-9]*' "$work.log" | tail -n 1)
 		echo "PASS: fuzz_$name: ${execs:-?} executions in $FUZZ_SECONDS s, no crash" \
-			"(${cov:-cov: ?}, corpus $seeds -> $(find "$work" -type f | wc -l) inputs)"
+			"(${cov:-cov: ?}, corpus $seeds -> $(find "$work" -type f | wc -l) inputs)" >"$out"
 		rm -f "$work.log"
 	else
-		tail -n 40 "$work.log" | sed 's/^/    | /'
-		echo "FAIL: fuzz_$name (log $work.log; the input is in $FUZZ_BUILD/artifacts/)"
-		failed=$((failed + 1))
+		{
+			tail -n 40 "$work.log" | sed 's/^/    | /'
+			echo "FAIL: fuzz_$name (log $work.log; the input is in $FUZZ_BUILD/artifacts/)"
+		} >"$out"
 	fi
 	rm -rf "$work"
+}
+
+# libFuzzer runs one thread: FUZZ_JOBS targets at once (default one per online CPU) give each
+# target the same FUZZ_SECONDS of one CPU in a fraction of the wall time.
+FUZZ_JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+RESULTS=$(mktemp -d /tmp/sluice-fuzz-results.XXXXXX)
+trap 'rm -rf "$RESULTS"' EXIT
+targets=()
+for bin in "$FUZZ_BUILD"/fuzz/fuzz_*; do
+	[ -f "$bin" ] && [ -x "$bin" ] && targets+=("$bin")
+done
+running=0
+for i in "${!targets[@]}"; do
+	if [ "$running" -ge "$FUZZ_JOBS" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+	run_target "${targets[$i]}" "$RESULTS/$i" &
+	running=$((running + 1))
+done
+wait
+n=${#targets[@]}
+failed=0
+for i in "${!targets[@]}"; do
+	if [ ! -s "$RESULTS/$i" ]; then
+		echo "FAIL: fuzz_${targets[$i]##*/fuzz_} (no result: the runner died)"
+		failed=$((failed + 1))
+		continue
+	fi
+	cat "$RESULTS/$i"
+	if grep -q '^FAIL: ' "$RESULTS/$i"; then
+		failed=$((failed + 1))
+	fi
 done
 if [ "$n" -eq 0 ]; then
 	echo "FAIL: fuzz (no fuzz targets in $FUZZ_BUILD/fuzz)"
