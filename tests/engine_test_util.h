@@ -6,6 +6,7 @@
 
 #include "core/bytes.h"
 #include "core/loop.h"
+#include "dco/uapi.h" /* sl_parse_prefix */
 #include "sluice/engine.h"
 
 #include <arpa/inet.h>

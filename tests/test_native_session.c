@@ -36,6 +36,7 @@
 #include <cmocka.h>
 
 #include "engine_harness.h"
+#include "engine_test_util.h"
 
 #define MAX_CALLS 32
 
@@ -314,26 +315,12 @@ static void connect_client(struct world *w, int i)
 	PUMP_UNTIL(w, client_peer(w, i) != 0);
 }
 
-/* A minimal IPv4 packet (UDP, no checksum) of total length len. */
-static size_t ipv4(uint8_t *p, const char *src, const char *dst, size_t len, uint8_t mark)
-{
-	memset(p, mark, len);
-	p[0] = 0x45;
-	p[1] = 0;
-	sl_put_be16(p + 2, (uint16_t)len);
-	p[8] = 64;
-	p[9] = 17;
-	inet_pton(AF_INET, src, p + 12);
-	inet_pton(AF_INET, dst, p + 16);
-	return len;
-}
-
 /* Write a packet into from's TUN and expect it, unchanged, at to's TUN. */
 static void carry(struct world *w, struct node *from, struct node *to, const char *src,
 		  const char *dst, uint8_t mark)
 {
 	uint8_t p[200], got[300];
-	size_t len = ipv4(p, src, dst, sizeof(p), mark);
+	size_t len = harness_ipv4_packet(p, src, dst, sizeof(p) - 20, mark);
 	ssize_t n = -1;
 
 	assert_int_equal(write(from->tun_far, p, len), (ssize_t)len);
@@ -466,7 +453,7 @@ static void test_stream_spoofed_source_dropped(void **state)
 	connect_client(w, 0);
 	id = client_peer(w, 0);
 	/* A client may only send from its own inner address, over the stream as over UDP. */
-	ipv4(p, "198.19.0.9", "198.19.0.1", sizeof(p), 0x33);
+	harness_ipv4_packet(p, "198.19.0.9", "198.19.0.1", sizeof(p) - 20, 0x33);
 	assert_int_equal(write(w->cl[0].tun_far, p, sizeof(p)), (ssize_t)sizeof(p));
 	PUMP_UNTIL(w, stats(&w->srv, id).drops[SL_STAT_DROP_NOROUTE] == 1);
 	assert_int_equal(read(w->srv.tun_far, p, sizeof(p)), -1);
