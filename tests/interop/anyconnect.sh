@@ -611,6 +611,17 @@ sl_check "serve-anyconnect cert: a certificate from another CA is refused" \
 sl_stop "$OC_PID"
 sl_check "serve-anyconnect cert: the refusal is logged with its reason" "no 'login refused' line" \
 	"$SRV_LOG" grep -q "login refused: " "$SRV_LOG"
+# The right CA, but a server's certificate (extended key usage serverAuth only).
+mkdir -p "$SL_WORK/pki-servercert"
+cp "$SL_WORK/pki/server.pem" "$SL_WORK/pki-servercert/client.pem"
+cp "$SL_WORK/pki/server.key" "$SL_WORK/pki-servercert/client.key"
+oc_cert serve-ac-cert-purpose "$SL_WORK/pki-servercert"
+sl_check "serve-anyconnect cert: a server's certificate (serverAuth only) is refused" \
+	"openconnect still running" "$SL_WORK/serve-ac-cert-purpose.log $SRV_LOG" \
+	sl_wait_for 10 sl_gone "$OC_PID"
+sl_stop "$OC_PID"
+sl_check "serve-anyconnect cert: ... for its purpose, says the log" "no 'purpose' refusal" \
+	"$SRV_LOG" grep -q "login refused: .*purpose" "$SRV_LOG"
 oc_cert serve-ac-cert "$SL_WORK/pki"
 sl_check "serve-anyconnect cert: openconnect logs in with its certificate, pings through" \
 	"no ping in 20 s" "$SL_WORK/serve-ac-cert.log $SRV_LOG" \

@@ -711,8 +711,10 @@ static SSL_CTX *client_ctx(const struct sl_ac_client_cfg *cfg, char *err, size_t
 	}
 	if (!cfg->cafile[0] && !cfg->servercert[0])
 		SSL_CTX_set_default_verify_paths(ctx);
-	/* Checked in on_open, so the reason can be told. */
+	/* Checked in on_open, so the reason can be told. libssl checks the purpose by default
+	 * too; said here, as in the native and OpenVPN clients, so no one has to know that. */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
 	return ctx;
 }
 

@@ -24,6 +24,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -980,6 +981,9 @@ int sl_acs_new(struct sl_acs **out, struct sl_loop *loop, struct sl_engine *engi
 		/* Ask for a certificate but let the handshake finish without one or with a bad
 		 * one: the auth step then refuses with a reason the log and the client can show. */
 		SSL_CTX_set_verify(s->tls, SSL_VERIFY_PEER, accept_any_cert);
+		/* A certificate made for a server (EKU serverAuth only) logs nobody in: the verify
+		 * result says "unsuitable certificate purpose". */
+		SSL_CTX_set_purpose(s->tls, X509_PURPOSE_SSL_CLIENT);
 		SSL_CTX_set_session_id_context(s->tls, (const unsigned char *)"sluice-acs", 10);
 	}
 	r = listen_on(&cfg->listen, err, err_len);
