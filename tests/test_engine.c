@@ -469,6 +469,58 @@ static void test_fallback_to_stream_and_back(void **state)
 	assert_int_equal(w->events[SL_EVENT_PEER_UDP_OK], 2);
 }
 
+/* Datagrams waiting on the spy, read and counted. */
+static int spy_drain(struct world *w)
+{
+	uint8_t buf[2048];
+	int n = 0;
+
+	while (recv(w->spy, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+		n++;
+	return n;
+}
+
+/*
+ * Answers lost for a while, as at a full queue. Here an answer comes at once (no delay on
+ * loopback with the test clock), so the last one was at 0 s: the probe at 1 s is lost, and from
+ * the one at 2 s, late, probes go out every 250 ms (keepalive 1 s / 4). The answer to the one at
+ * 2.75 s keeps data on UDP with no SILENT event; at one probe a second the next would have come
+ * at 3 s, DeadAfter, too late.
+ */
+static void test_late_answer_probes_faster(void **state)
+{
+	struct world *w = *state;
+	int probes = 0;
+
+	peers_up(w, true);
+	settle(w);
+	assert_int_equal(harness_stats(w->a.e, PEER_B).transport, SL_TRANSPORT_UDP);
+	assert_int_equal(sl_peer_set_keepalive(w->b.e, PEER_A, 0, 3000), 0);
+	/* Probes go to the spy, which never answers. */
+	sl_peer_set_endpoint(w->a.e, PEER_B, (struct sockaddr *)&w->spy_addr, sizeof(w->spy_addr));
+	spy_drain(w);
+	for (int i = 0; i < 10; i++) { /* 0.25 .. 2.5 s */
+		advance(w, SL_SEC / 4);
+		probes += spy_drain(w);
+	}
+	assert_int_equal(probes, 4); /* 1, 2, 2.25 and 2.5 s */
+	assert_int_equal(harness_stats(w->a.e, PEER_B).transport, SL_TRANSPORT_UDP);
+	/* The path answers again: the probe at 2.75 s is answered in time. */
+	sl_peer_set_endpoint(w->a.e, PEER_B, (struct sockaddr *)&w->b.udp, sizeof(w->b.udp));
+	for (int i = 0; i < 9; i++) /* to 4.75 s */
+		advance(w, SL_SEC / 4);
+	assert_int_equal(w->events[SL_EVENT_PEER_SILENT], 0);
+	assert_int_equal(harness_stats(w->a.e, PEER_B).transport, SL_TRANSPORT_UDP);
+	/* Answered again: one probe a second (at 5 s) until one is late. */
+	sl_peer_set_endpoint(w->a.e, PEER_B, (struct sockaddr *)&w->spy_addr, sizeof(w->spy_addr));
+	probes = 0;
+	for (int i = 0; i < 4; i++) { /* to 5.75 s */
+		advance(w, SL_SEC / 4);
+		probes += spy_drain(w);
+	}
+	assert_int_equal(probes, 1);
+}
+
 /* A server does not know a client's UDP address until its first authenticated packet. */
 static void test_learned_endpoint_is_probed_at_once(void **state)
 {
@@ -592,6 +644,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tampered_replayed_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_swap_keeps_lame_duck, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fallback_to_stream_and_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_answer_probes_faster, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_learned_endpoint_is_probed_at_once, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_control_api_validates, setup, teardown),

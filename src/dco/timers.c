@@ -24,13 +24,23 @@ static void switch_transport(struct sl_engine *e, struct peer *p, enum sl_transp
  * The next wake-up: the next probe, or sooner the moment UDP will have been
  * silent for silent_ms (while data is on UDP), so the switch to the stream
  * comes DeadAfter after the last answer, not up to one interval later.
+ *
+ * Once an answer is late (none for more than an interval: the last probe's
+ * was lost), probes go out four times as often until one is answered or DeadAfter ends: on a
+ * congested path a full queue drops a probe or its answer now and then, and two or three such
+ * losses in a row must not pass for a dead path. (Seen with sluice connect under a 20 ms delay: a
+ * fallback while data kept flowing.)
  */
 static sl_time_ns next_due(const struct peer *p, bool on_udp, sl_time_ns now, sl_time_ns heard)
 {
 	sl_time_ns next = p->cfg.keepalive_ms * SL_MSEC;
 	sl_time_ns deadline = heard + p->cfg.silent_ms * SL_MSEC;
 
-	if (on_udp && p->cfg.stream_send && deadline > now && deadline - now < next)
+	if (!on_udp || !p->cfg.stream_send)
+		return next;
+	if (now - heard > next)
+		next /= 4;
+	if (deadline > now && deadline - now < next)
 		next = deadline - now;
 	return next;
 }
