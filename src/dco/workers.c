@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <semaphore.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -73,6 +74,13 @@ static bool same_event(const struct worker_event *a, const struct worker_event *
 	       (a->type != WEV_ROAM || !memcmp(&a->addr, &b->addr, sizeof(a->addr)));
 }
 
+/* The first thing queued for the control thread since it last looked wakes it (one write). */
+static void wake_control(struct sl_worker *w)
+{
+	if (write(w->ev_fd, &(uint64_t){1}, sizeof(uint64_t)) < 0)
+		sl_debug("worker %u: eventfd: %s", w->index, strerror(errno));
+}
+
 /*
  * Called with w->lock held (inside a batch). The same event twice in one control round is one
  * (a key past its limit asks on every packet until the control thread answers). Only the
@@ -88,8 +96,30 @@ void worker_post(struct sl_worker *w, const struct worker_event *ev)
 		return;
 	}
 	w->events[w->nevents++] = *ev;
-	if (w->nevents == 1 && write(w->ev_fd, &(uint64_t){1}, sizeof(uint64_t)) < 0)
-		sl_debug("worker %u: eventfd: %s", w->index, strerror(errno));
+	if (w->nevents + w->nctl == 1)
+		wake_control(w);
+}
+
+/*
+ * OpenVPN wire: a control-channel datagram (P_CONTROL_*, P_ACK: the steering sends them all to
+ * worker 0) goes to the control plane on the control thread. Copied: the receive buffer is the
+ * batch's. Called with w->lock held.
+ */
+void worker_post_control(struct sl_worker *w, const uint8_t *pkt, size_t len,
+			 const struct sockaddr_storage *from)
+{
+	struct worker_ctl_pkt *c;
+
+	if (!w->ctl || w->nctl == SL_WORKER_CTL_PKTS || len > SL_WORKER_CTL_CAP) {
+		w->control_lost++; /* the peer's reliability layer sends it again */
+		return;
+	}
+	c = &w->ctl[w->nctl++];
+	memcpy(&c->from, from, sizeof(c->from));
+	memcpy(c->data, pkt, len);
+	c->len = (uint32_t)len;
+	if (w->nevents + w->nctl == 1)
+		wake_control(w);
 }
 
 void worker_emit(struct sl_worker *w, enum sl_event_type type, uint32_t peer_id)
@@ -155,7 +185,7 @@ static void on_events(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 	struct sl_worker *w = arg;
 	struct worker_event evs[SL_WORKER_EVENTS];
 	uint64_t v;
-	uint32_t n;
+	uint32_t n, nctl;
 
 	(void)loop;
 	(void)events;
@@ -165,10 +195,16 @@ static void on_events(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 	/* Copied out first: a handler may send (worker 0's pool) or even free the engine's peers.
 	 */
 	n = w->nevents;
+	nctl = w->nctl;
 	memcpy(evs, w->events, n * sizeof(evs[0]));
-	w->nevents = 0;
+	/* Both emptied before any handler runs: what a handler posts wakes us again. */
+	w->nevents = w->nctl = 0;
 	for (uint32_t i = 0; i < n; i++)
 		run_event(w->e, &evs[i]);
+	/* ctl[] stays put meanwhile: only w's thread adds to it, and it waits for w->lock. */
+	for (uint32_t i = 0; i < nctl; i++)
+		w->e->cfg.on_control(w->e->cfg.control_arg, w->ctl[i].data, w->ctl[i].len,
+				     &w->ctl[i].from);
 }
 
 static void on_wake(struct sl_loop *loop, int fd, uint32_t events, void *arg)
@@ -195,6 +231,10 @@ int workers_init_one(struct sl_worker *w)
 	w->ev_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->wake_fd < 0 || w->ev_fd < 0)
 		return -errno;
+	/* OpenVPN: control datagrams reach worker 0 only (io/steer.c), but cost nothing unused. */
+	if (w->e->cfg.wire == SL_WIRE_OPENVPN && w->e->cfg.on_control && w->index == 0 &&
+	    !(w->ctl = calloc(SL_WORKER_CTL_PKTS, sizeof(*w->ctl))))
+		return -ENOMEM;
 	if (sl_loop_add_fd(w->loop, w->wake_fd, SL_EV_READ, on_wake, w) < 0 ||
 	    sl_loop_add_fd(w->e->loop, w->ev_fd, SL_EV_READ, on_events, w) < 0)
 		return -EIO;
@@ -293,5 +333,8 @@ void workers_stop(struct sl_engine *e)
 		if (w->wake_fd >= 0)
 			close(w->wake_fd);
 		w->ev_fd = w->wake_fd = -1;
+		free(w->ctl);
+		w->ctl = NULL;
+		w->nctl = 0;
 	}
 }
