@@ -412,16 +412,17 @@ void datapath_ovpn_rx(struct sl_worker *w, struct sl_pkt *pk, const struct socka
 
 	switch (sl_ovpn_classify(pk->data, pk->len, &c)) {
 	case SL_OVPN_KIND_CONTROL:
-		if (e->cfg.on_control) {
-			w->stats.control_rx++;
-			/* A worker thread may not run the control plane: hand it over (workers.c).
-			 * TCP input (no from) runs on the control thread already. */
-			if (w->threaded && from)
-				worker_post_control(w, pk->data, pk->len, from);
-			else
-				e->cfg.on_control(e->cfg.control_arg, pk->data, pk->len, from);
-		} else {
+		if (!e->cfg.on_control) {
 			drop_rx(&w->stats, SL_DROP_NOKEY, stream);
+		} else if (!w->threaded || stream) {
+			w->stats.control_rx++;
+			e->cfg.on_control(e->cfg.control_arg, pk->data, pk->len, from);
+		} else {
+			/* A worker thread may not run the control plane: the control thread does,
+			 * while this worker waits (workers.c). TCP input (no from) runs on the
+			 * control thread already. */
+			w->stats.control_rx++;
+			worker_run_control(w, pk->data, pk->len, from);
 		}
 		return;
 	case SL_OVPN_KIND_MALFORMED:

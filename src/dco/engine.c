@@ -281,6 +281,7 @@ static void worker_close(struct sl_worker *w)
 	if (w->threaded) {
 		sl_loop_free(w->loop);
 		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->ctl_done);
 	}
 }
 

@@ -171,17 +171,14 @@ struct worker_event {
 #define SL_WORKER_EVENTS 64
 
 /*
- * SL_WIRE_OPENVPN, Workers > 1: control-channel datagrams (steered to worker 0) wait here for
- * the control thread, which runs the control plane (workers.c). A full queue drops (counted in
- * the worker's control_lost); the control channel's reliability layer sends again.
+ * SL_WIRE_OPENVPN, Workers > 1: a control-channel datagram (steered to worker 0) that its
+ * worker waits, inside its batch, for the control thread to run through the control plane
+ * (workers.c worker_run_control).
  */
-#define SL_WORKER_CTL_PKTS 32
-#define SL_WORKER_CTL_CAP  2048 /* larger control datagrams are dropped (TLS records are smaller) */
-
 struct worker_ctl_pkt {
-	struct sockaddr_storage from;
-	uint32_t len;
-	uint8_t data[SL_WORKER_CTL_CAP];
+	const uint8_t *data; /* NULL: none waiting */
+	size_t len;
+	const struct sockaddr_storage *from;
 };
 
 /*
@@ -214,9 +211,8 @@ struct sl_worker {
 	uint32_t nevents;
 	uint64_t events_lost; /* the ring was full */
 	struct worker_event events[SL_WORKER_EVENTS];
-	struct worker_ctl_pkt *ctl; /* [SL_WORKER_CTL_PKTS], OpenVPN wire only; else NULL */
-	uint32_t nctl;
-	uint64_t control_lost; /* ctl was full, or the datagram larger than SL_WORKER_CTL_CAP */
+	struct worker_ctl_pkt ctl; /* guarded by lock */
+	pthread_cond_t ctl_done;   /* ctl.data went back to NULL */
 };
 
 struct sl_engine {
@@ -291,9 +287,10 @@ void workers_stop(struct sl_engine *e);
 /* Hand an event to the control thread (Workers > 1), or run it now (Workers = 1). */
 void worker_emit(struct sl_worker *w, enum sl_event_type type, uint32_t peer_id);
 void worker_post(struct sl_worker *w, const struct worker_event *ev);
-/* OpenVPN wire: hand a control datagram to the control thread (Workers > 1). */
-void worker_post_control(struct sl_worker *w, const uint8_t *pkt, size_t len,
-			 const struct sockaddr_storage *from);
+/* OpenVPN wire, Workers > 1: have the control thread run on_control on a datagram; returns
+ * when it has (or the engine stops). Called with w->lock held, inside a batch. */
+void worker_run_control(struct sl_worker *w, const uint8_t *pkt, size_t len,
+			const struct sockaddr_storage *from);
 /* The fd callbacks of a worker thread: its lock around the datapath's. */
 void worker_on_tun(struct sl_loop *loop, int fd, uint32_t events, void *arg);
 void worker_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg);

@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <semaphore.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -96,30 +95,30 @@ void worker_post(struct sl_worker *w, const struct worker_event *ev)
 		return;
 	}
 	w->events[w->nevents++] = *ev;
-	if (w->nevents + w->nctl == 1)
+	if (w->nevents == 1)
 		wake_control(w);
 }
 
 /*
  * OpenVPN wire: a control-channel datagram (P_CONTROL_*, P_ACK: the steering sends them all to
- * worker 0) goes to the control plane on the control thread. Copied: the receive buffer is the
- * batch's. Called with w->lock held.
+ * worker 0) must reach the control plane on the control thread, and before the worker opens the
+ * next datagram of its batch: the server's key-method reply is followed at once by data under
+ * the key it carries, which the control plane installs when it reads the reply (Workers = 1 runs
+ * on_control inside the batch for the same reason; queueing it instead cost hundreds of "nokey"
+ * drops per rekey under load). So the worker waits: the condition wait lets go of w->lock, the
+ * control thread wakes for ev_fd, takes every lock, runs on_control in on_events and signals; the
+ * worker carries on once the control thread sleeps again. The datagram stays in the worker's
+ * receive buffer meanwhile: no copy. Control datagrams are rare (handshakes, rekeys, ACKs); each
+ * costs the worker one control-thread round trip.
  */
-void worker_post_control(struct sl_worker *w, const uint8_t *pkt, size_t len,
-			 const struct sockaddr_storage *from)
+void worker_run_control(struct sl_worker *w, const uint8_t *pkt, size_t len,
+			const struct sockaddr_storage *from)
 {
-	struct worker_ctl_pkt *c;
-
-	if (!w->ctl || w->nctl == SL_WORKER_CTL_PKTS || len > SL_WORKER_CTL_CAP) {
-		w->control_lost++; /* the peer's reliability layer sends it again */
-		return;
-	}
-	c = &w->ctl[w->nctl++];
-	memcpy(&c->from, from, sizeof(c->from));
-	memcpy(c->data, pkt, len);
-	c->len = (uint32_t)len;
-	if (w->nevents + w->nctl == 1)
+	w->ctl = (struct worker_ctl_pkt){.data = pkt, .len = len, .from = from};
+	if (w->nevents == 0) /* else ev_fd is written already */
 		wake_control(w);
+	while (w->ctl.data)
+		pthread_cond_wait(&w->ctl_done, &w->lock);
 }
 
 void worker_emit(struct sl_worker *w, enum sl_event_type type, uint32_t peer_id)
@@ -185,7 +184,7 @@ static void on_events(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 	struct sl_worker *w = arg;
 	struct worker_event evs[SL_WORKER_EVENTS];
 	uint64_t v;
-	uint32_t n, nctl;
+	uint32_t n;
 
 	(void)loop;
 	(void)events;
@@ -195,16 +194,18 @@ static void on_events(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 	/* Copied out first: a handler may send (worker 0's pool) or even free the engine's peers.
 	 */
 	n = w->nevents;
-	nctl = w->nctl;
 	memcpy(evs, w->events, n * sizeof(evs[0]));
-	/* Both emptied before any handler runs: what a handler posts wakes us again. */
-	w->nevents = w->nctl = 0;
+	w->nevents = 0;
 	for (uint32_t i = 0; i < n; i++)
 		run_event(w->e, &evs[i]);
-	/* ctl[] stays put meanwhile: only w's thread adds to it, and it waits for w->lock. */
-	for (uint32_t i = 0; i < nctl; i++)
-		w->e->cfg.on_control(w->e->cfg.control_arg, w->ctl[i].data, w->ctl[i].len,
-				     &w->ctl[i].from);
+	/* The worker waits in worker_run_control; it goes on once we sleep and drop its lock. */
+	if (w->ctl.data) {
+		struct worker_ctl_pkt c = w->ctl;
+
+		w->e->cfg.on_control(w->e->cfg.control_arg, c.data, c.len, c.from);
+		w->ctl.data = NULL;
+		pthread_cond_signal(&w->ctl_done);
+	}
 }
 
 static void on_wake(struct sl_loop *loop, int fd, uint32_t events, void *arg)
@@ -223,6 +224,10 @@ int workers_init_one(struct sl_worker *w)
 	w->wake_fd = w->ev_fd = -1;
 	if (pthread_mutex_init(&w->lock, NULL))
 		return -ENOMEM;
+	if (pthread_cond_init(&w->ctl_done, NULL)) {
+		pthread_mutex_destroy(&w->lock);
+		return -ENOMEM;
+	}
 	w->threaded = true;
 	w->loop = sl_loop_new(NULL);
 	if (!w->loop)
@@ -231,10 +236,6 @@ int workers_init_one(struct sl_worker *w)
 	w->ev_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->wake_fd < 0 || w->ev_fd < 0)
 		return -errno;
-	/* OpenVPN: control datagrams reach worker 0 only (io/steer.c), but cost nothing unused. */
-	if (w->e->cfg.wire == SL_WIRE_OPENVPN && w->e->cfg.on_control && w->index == 0 &&
-	    !(w->ctl = calloc(SL_WORKER_CTL_PKTS, sizeof(*w->ctl))))
-		return -ENOMEM;
 	if (sl_loop_add_fd(w->loop, w->wake_fd, SL_EV_READ, on_wake, w) < 0 ||
 	    sl_loop_add_fd(w->e->loop, w->ev_fd, SL_EV_READ, on_events, w) < 0)
 		return -EIO;
@@ -311,6 +312,12 @@ void workers_stop(struct sl_engine *e)
 			if (w->started && write(w->wake_fd, &(uint64_t){1}, sizeof(uint64_t)) < 0)
 				sl_warn("worker %u: cannot wake it to stop", i);
 		}
+		/* A worker waiting for its control datagram: it will not be run now. */
+		for (uint32_t i = 0; i < e->nworkers; i++)
+			if (e->workers[i].ctl.data) {
+				e->workers[i].ctl.data = NULL;
+				pthread_cond_signal(&e->workers[i].ctl_done);
+			}
 		unlock_all(e); /* a worker may wait for its lock inside a callback */
 		for (uint32_t i = 0; i < e->nworkers; i++)
 			if (e->workers[i].started)
@@ -333,8 +340,6 @@ void workers_stop(struct sl_engine *e)
 		if (w->wake_fd >= 0)
 			close(w->wake_fd);
 		w->ev_fd = w->wake_fd = -1;
-		free(w->ctl);
-		w->ctl = NULL;
-		w->nctl = 0;
+
 	}
 }
