@@ -432,13 +432,14 @@ static void test_shared_packet_id_two_copies(void **state)
 
 	(void)state;
 	sa_pair(SL_CIPHER_AES256GCM, 3, 42, &tx[0], &rx);
-	assert_int_equal(sl_ovpn_sa_init(&tx[1], SL_CIPHER_AES256GCM, test_key, 32, test_iv, 3, 42,
-					 true, 0),
-			 0);
+	assert_int_equal(
+		sl_ovpn_sa_init(&tx[1], SL_CIPHER_AES256GCM, test_key, 32, test_iv, 3, 42, true, 0),
+		0);
 	tx[0].shared_pid = tx[1].shared_pid = &pid;
 	for (int i = 0; i < 6; i++) {
 		seal_one(&tx[i % 3 == 0], &s[i], 30);
-		assert_int_equal(sl_get_be32(s[i].bytes + 4), (uint32_t)(i + 1)); /* V2: after peer-id */
+		assert_int_equal(sl_get_be32(s[i].bytes + 4),
+				 (uint32_t)(i + 1)); /* V2: after peer-id */
 	}
 	assert_int_equal(atomic_load(&pid), 6);
 	assert_int_equal(sl_ovpn_tx_packet_id(&tx[0]), 6);

@@ -120,7 +120,8 @@ static void test_datagrams_reach_spi_socket_v6(void **state)
 	check_steering(&ss, sizeof(*a));
 }
 
-/* OpenVPN datagrams: the opcode byte (opcode << 3 | key id), then for P_DATA_V2 a 24-bit peer-id. */
+/* OpenVPN datagrams: the opcode byte (opcode << 3 | key id), then for P_DATA_V2 a 24-bit peer-id.
+ */
 #define OP(opcode, kid) ((uint8_t)((opcode) << 3 | (kid)))
 
 static void v2(uint8_t d[16], uint8_t kid, uint32_t peer_id)
@@ -163,8 +164,8 @@ static int ovpn_cases(struct ovpn_case *c)
 		c[n].len = len;
 		c[n++].want = 0;
 	}
-	/* P_DATA_V1 (no peer-id; the next bytes look like peer 3), control opcodes, P_ACK, key-method 1
-	 * opcodes, unknown opcodes: all 0. */
+	/* P_DATA_V1 (no peer-id; the next bytes look like peer 3), control opcodes, P_ACK,
+	 * key-method 1 opcodes, unknown opcodes: all 0. */
 	for (uint8_t op = 0; op < 32; op++) {
 		if (op == 9)
 			continue;

@@ -30,8 +30,8 @@ static void tx_copies_free(struct ovpn_tx_copies *c)
  * Workers > 1 (docs/workers.md): any worker seals for any peer, each with its own AEAD context,
  * all drawing packet-ids from one counter. Worker 0 seals with otx, worker w with sa[w - 1].
  */
-static int tx_copies_new(struct sl_engine *e, struct key_slot *k,
-			 const struct sl_ovpn_key_pair *kp, size_t klen)
+static int tx_copies_new(struct sl_engine *e, struct key_slot *k, const struct sl_ovpn_key_pair *kp,
+			 size_t klen)
 {
 	struct ovpn_tx_copies *c;
 
@@ -42,8 +42,8 @@ static int tx_copies_new(struct sl_engine *e, struct key_slot *k,
 		return -ENOMEM;
 	atomic_init(&c->packet_id, 0);
 	for (uint32_t i = 0; i + 1 < e->nworkers; i++) {
-		int r = sl_ovpn_sa_init(&c->sa[i], kp->cipher, kp->tx.key, klen,
-					kp->tx.implicit_iv, kp->key_id, kp->tx_peer_id, true, 0);
+		int r = sl_ovpn_sa_init(&c->sa[i], kp->cipher, kp->tx.key, klen, kp->tx.implicit_iv,
+					kp->key_id, kp->tx_peer_id, true, 0);
 
 		if (r < 0) {
 			tx_copies_free(c);

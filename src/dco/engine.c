@@ -295,9 +295,9 @@ static int steer(struct sl_engine *e)
 
 	for (int i = 0; i < 2; i++) {
 		int fd = e->workers[0].udp[i].fd;
-		int r = fd < 0	  ? 0
-			: ovpn	  ? sl_steer_attach_ovpn(fd, e->nworkers)
-				  : sl_steer_attach_spi(fd, e->nworkers);
+		int r = fd < 0 ? 0
+			: ovpn ? sl_steer_attach_ovpn(fd, e->nworkers)
+			       : sl_steer_attach_spi(fd, e->nworkers);
 
 		if (r < 0) {
 			sl_warn("Workers = %u: cannot attach the %s steering program: %s",

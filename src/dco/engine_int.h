@@ -79,7 +79,7 @@ struct key_slot {
 			struct esp_tx_copies *wtx; /* Workers > 1: the other workers' tx SAs */
 		};
 		struct {
-			struct sl_ovpn_sa orx, otx; /* SL_WIRE_OPENVPN (datapath_ovpn.c), AEAD */
+			struct sl_ovpn_sa orx, otx;  /* SL_WIRE_OPENVPN (datapath_ovpn.c), AEAD */
 			struct ovpn_tx_copies *owtx; /* Workers > 1: the other workers' tx SAs */
 		};
 		struct {

@@ -340,6 +340,5 @@ void workers_stop(struct sl_engine *e)
 		if (w->wake_fd >= 0)
 			close(w->wake_fd);
 		w->ev_fd = w->wake_fd = -1;
-
 	}
 }

@@ -155,8 +155,8 @@ static uint32_t next_packet_id(struct sl_ovpn_sa *sa)
 	do {
 		if (cur == OVPN_PACKET_ID_MAX)
 			return 0;
-	} while (!atomic_compare_exchange_weak_explicit(sa->shared_pid, &cur, cur + 1,
-							memory_order_relaxed, memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+		sa->shared_pid, &cur, cur + 1, memory_order_relaxed, memory_order_relaxed));
 	return cur + 1;
 }
 
