@@ -213,6 +213,7 @@ struct sl_worker {
 	struct worker_event events[SL_WORKER_EVENTS];
 	struct worker_ctl_pkt ctl; /* guarded by lock */
 	pthread_cond_t ctl_done;   /* ctl.data went back to NULL */
+	bool stopping;		   /* workers_stop: run no more control datagrams (under lock) */
 };
 
 struct sl_engine {

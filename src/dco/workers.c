@@ -114,6 +114,9 @@ void worker_post(struct sl_worker *w, const struct worker_event *ev)
 void worker_run_control(struct sl_worker *w, const uint8_t *pkt, size_t len,
 			const struct sockaddr_storage *from)
 {
+	/* The control thread is joining us: nobody would answer (and the engine goes away). */
+	if (w->stopping)
+		return;
 	w->ctl = (struct worker_ctl_pkt){.data = pkt, .len = len, .from = from};
 	if (w->nevents == 0) /* else ev_fd is written already */
 		wake_control(w);
@@ -312,12 +315,15 @@ void workers_stop(struct sl_engine *e)
 			if (w->started && write(w->wake_fd, &(uint64_t){1}, sizeof(uint64_t)) < 0)
 				sl_warn("worker %u: cannot wake it to stop", i);
 		}
-		/* A worker waiting for its control datagram: it will not be run now. */
-		for (uint32_t i = 0; i < e->nworkers; i++)
+		/* A worker waiting for its control datagram: it will not be run now, nor any
+		 * other that the rest of its batch holds. */
+		for (uint32_t i = 0; i < e->nworkers; i++) {
+			e->workers[i].stopping = true;
 			if (e->workers[i].ctl.data) {
 				e->workers[i].ctl.data = NULL;
 				pthread_cond_signal(&e->workers[i].ctl_done);
 			}
+		}
 		unlock_all(e); /* a worker may wait for its lock inside a callback */
 		for (uint32_t i = 0; i < e->nworkers; i++)
 			if (e->workers[i].started)

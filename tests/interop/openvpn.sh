@@ -617,7 +617,7 @@ if srv_case server-workers "reneg-sec 3" --; then
 		echo "    worker0_rx_packets=$w0 worker1_rx_packets=$w1, $n renegotiations"
 		sl_check "server-workers: each worker received (peer-ids 0 and 1)" \
 			"worker0 $w0, worker1 $w1" "$SLOG" [ "$w0" -gt 100 -a "$w1" -gt 100 ]
-		sl_check "server-workers: renegotiated" "$n renegotiations" "$SLOG" [ "$n" -ge 2 ]
+		sl_check "server-workers: renegotiated" "$n renegotiations" "$SLOG" [ "$n" -ge 1 ]
 		no_drops "server-workers: no packet lost (sluice side)" "$SL_IF_S"
 		sl_check "server-workers: no TLS error on either openvpn client" "a TLS error" \
 			"$CLOG $second_log" sh -c "! grep -q 'TLS Error' '$CLOG' '$second_log'"

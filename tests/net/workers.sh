@@ -90,6 +90,7 @@ if [ "$SL_WIRE" = openvpn ]; then
 	LOG_C2=$SL_WORK/w-client2.log
 	sl_bg "$NS_C2" "$LOG_C2" "$SLUICE" openvpn --config "$SL_WORK/w-client2.ovpn" \
 		--ifname "$IF_C2" "${ovpn_args[@]}"
+	PID_C2=$SL_LAST_PID
 	if ! sl_wait_for 15 sl_ping "$NS_C2" "$SL_IN_S"; then
 		sl_fail "second client up" "no ping through its tunnel within 15 s" "$LOG_C2" \
 			"$SL_LOG_S"
@@ -218,8 +219,22 @@ iperf() {
 	sl_wait_for 5 sl_gone "$spid" || sl_stop "$spid"
 	jq -r '.end.sum_received.bits_per_second // 0 | floor' "$out" 2>/dev/null || echo 0
 }
+# stop_ok PID: SIGTERM ends it within 5 s with status 0 (its worker threads joined; on the
+# OpenVPN wire also a worker that waits for the control thread is let go).
+stop_ok() {
+	kill -TERM "$1" 2>/dev/null || return 1
+	sl_wait_for 5 sl_gone "$1" || return 1
+	wait "$1"
+}
+
 if command -v iperf3 >/dev/null; then
 	bps2=$(iperf w2)
+	ends=("client:$SL_PID_C" "server:$SL_PID_S")
+	[ -z "${PID_C2:-}" ] || ends=("second client:$PID_C2" "${ends[@]}")
+	for end in "${ends[@]}"; do
+		sl_check "SIGTERM stops the ${end%%:*} (Workers = 2) at once, status 0" \
+			"still running, or not status 0" "$SL_LOG_S $SL_LOG_C" stop_ok "${end##*:}"
+	done
 	sl_tunnel_down
 	use_workers 1
 	if sl_wire_pair w1; then
