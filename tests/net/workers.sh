@@ -4,7 +4,8 @@
 # send (the multi-queue TUN spreads the flows), the receive side of each end is steered by SPI,
 # and no packet is dropped as a replay, an auth failure or for want of a key, interface or peer.
 # Then a measurement, no pass/fail: iperf3 -P 2 through the tunnel with Workers = 2, and again
-# with Workers = 1; the ratio is printed.
+# with Workers = 1; the ratio is printed. Between the two, SIGTERM must stop each Workers = 2
+# end within 5 s with status 0.
 #
 # With WIRE=openvpn (tests/net/workers_openvpn.sh) every end is `sluice openvpn --config FILE
 # --workers 2` (scripts/netns_wire.sh), the server renegotiates every 3 s (reneg-sec 3; counted
