@@ -6,8 +6,8 @@
  *   struct sl_worker  one data path: its TUN queue fd, super-packet buffer, tunq, pool, UDP
  *                     sockets with their batches, and its engine-wide counters. Touched only by
  *                     the thread that runs the worker's loop.
- * With Workers = 1 (the only count that runs yet) the one worker is workers[0] on the engine's
- * own loop and thread: no locks, exactly the single-loop engine. Files:
+ * With Workers = 1 the one worker is workers[0] on the engine's own loop and thread: no locks,
+ * exactly the single-loop engine (Workers > 1: workers.c). Files:
  *   engine.c    lifecycle, peers, routes and the control API (validate, then commit)
  *   keyslots.c  key slots: install, swap, delete, SPI index
  *   datapath.c  TUN -> seal -> UDP and UDP -> open -> TUN, in batches
