@@ -9,9 +9,14 @@
  *    re-encode to the input wherever the framing is canonical.
  * 3. Frame, seal, open and unframe the input as an inner packet: it must
  *    come back unchanged, or the target aborts.
+ * 4. The receive steering of Workers > 1 (io/steer.c): an index below the
+ *    worker count, and for what classify calls P_DATA_V2 exactly its
+ *    peer-id's worker (0 for "no peer-id"); V1 and control packets worker 0.
  * Every SA is made per input so no state leaks from one input to the next.
  */
 #include "proto/ovpn_data.h"
+
+#include "io/steer.h"
 
 #include "core/bytes.h"
 
@@ -203,6 +208,24 @@ static void round_trip(const uint8_t *data, size_t size)
 	sl_ovpn_sa_clear(&rx);
 }
 
+static void steering(const uint8_t *data, size_t size)
+{
+	static const uint32_t counts[] = {1, 2, 3, 7, SL_STEER_WORKERS_MAX};
+	struct sl_ovpn_class c;
+	enum sl_ovpn_kind kind = sl_ovpn_classify(data, size, &c);
+	uint32_t len = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
+
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		uint32_t n = counts[i], idx = sl_steer_ovpn_index(data, len, n);
+
+		check(idx < n);
+		if (kind == SL_OVPN_KIND_DATA_V2)
+			check(idx == (c.peer_id == SL_OVPN_PEER_ID_NONE ? 0 : c.peer_id % n));
+		else if (kind == SL_OVPN_KIND_DATA_V1 || kind == SL_OVPN_KIND_CONTROL)
+			check(idx == 0);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -210,5 +233,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	open_received(data, size);
 	decode_received(data, size);
 	round_trip(data, size);
+	steering(data, size);
 	return 0;
 }

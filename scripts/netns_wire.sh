@@ -9,6 +9,8 @@
 #                  first client $SL_IN_C), proto udp on $SL_ADDR_S:4500 or proto tcp-server
 #                  (SL_OVPN_PROTO=tcp), AES-256-GCM, keepalive 1 5, the work PKI's certificates
 #
+#   SL_OVPN_ARGS   more arguments for both `sluice openvpn` commands (e.g. "--workers 2")
+#
 # Either way the server's UDP port is 4500, and SL_PID_S, SL_LOG_S, SL_PID_C, SL_LOG_C are set
 # as sl_start_server and sl_start_client set them; both ends answer `sluice show $SL_IF_S`.
 SL_WIRE=${WIRE:-native}
@@ -84,13 +86,15 @@ sl_wire_start_server() {
 		sl_start_server "$@"
 		return
 	fi
-	local listen=${2:-$SL_ADDR_S:4500}
+	local listen=${2:-$SL_ADDR_S:4500} extra=()
+	read -ra extra <<<"${SL_OVPN_ARGS:-}"
 	[ -f "$SL_WORK/pki/ca.pem" ] || sl_pki "$SL_WORK/pki"
 	SL_CONF_S=$SL_WORK/$1-server.ovpn
 	SL_LOG_S=$SL_WORK/$1-server.log
 	sl_ovpn_server_conf "$SL_CONF_S" "${listen##*:}"
 	SL_IFNAMES+=("$SL_IF_S")
-	sl_bg "$SL_NS_S" "$SL_LOG_S" "$SLUICE" openvpn --config "$SL_CONF_S" --ifname "$SL_IF_S"
+	sl_bg "$SL_NS_S" "$SL_LOG_S" "$SLUICE" openvpn --config "$SL_CONF_S" --ifname "$SL_IF_S" \
+		"${extra[@]}"
 	SL_PID_S=$SL_LAST_PID
 	sl_wait_for 5 sl_ovpn_listening "$SL_LOG_S" || true
 }
@@ -101,11 +105,14 @@ sl_wire_start_client() {
 		sl_start_client "$@"
 		return
 	fi
+	local extra=()
+	read -ra extra <<<"${SL_OVPN_ARGS:-}"
 	SL_CONF_C=$SL_WORK/$1-client.ovpn
 	SL_LOG_C=$SL_WORK/$1-client.log
 	sl_ovpn_client_conf "$SL_CONF_C" "${2:-$SL_ADDR_S:4500}"
 	SL_IFNAMES+=("$SL_IF_C")
-	sl_bg "$SL_NS_C" "$SL_LOG_C" "$SLUICE" openvpn --config "$SL_CONF_C" --ifname "$SL_IF_C"
+	sl_bg "$SL_NS_C" "$SL_LOG_C" "$SLUICE" openvpn --config "$SL_CONF_C" --ifname "$SL_IF_C" \
+		"${extra[@]}"
 	SL_PID_C=$SL_LAST_PID
 }
 

@@ -418,6 +418,52 @@ static void test_seal_room_and_empty(void **state)
 	sa_pair_clear(&tx, &rx);
 }
 
+/*
+ * Workers > 1: two tx SAs (one AEAD context each) draw packet-ids from one counter; the peer's
+ * one rx SA opens them all, in any order; the counter stops at its end for both.
+ */
+static void test_shared_packet_id_two_copies(void **state)
+{
+	struct sl_ovpn_sa tx[2], rx;
+	_Atomic uint32_t pid = 0;
+	struct sealed s[6];
+	struct test_pkt t;
+	uint8_t payload[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+
+	(void)state;
+	sa_pair(SL_CIPHER_AES256GCM, 3, 42, &tx[0], &rx);
+	assert_int_equal(
+		sl_ovpn_sa_init(&tx[1], SL_CIPHER_AES256GCM, test_key, 32, test_iv, 3, 42, true, 0),
+		0);
+	tx[0].shared_pid = tx[1].shared_pid = &pid;
+	for (int i = 0; i < 6; i++) {
+		seal_one(&tx[i % 3 == 0], &s[i], 30);
+		assert_int_equal(sl_get_be32(s[i].bytes + 4),
+				 (uint32_t)(i + 1)); /* V2: after peer-id */
+	}
+	assert_int_equal(atomic_load(&pid), 6);
+	assert_int_equal(sl_ovpn_tx_packet_id(&tx[0]), 6);
+	assert_int_equal(tx[0].packet_id, 0); /* the SA's own counter is not used */
+	for (int i = 5; i >= 0; i--)	      /* out of order, as two workers may send */
+		expect_open(&rx, s[i].bytes, s[i].len, &s[i], SL_DROP_NONE);
+	expect_open(&rx, s[2].bytes, s[2].len, &s[2], SL_DROP_REPLAY);
+
+	atomic_store(&pid, SL_OVPN_PACKET_ID_WRAP_TRIGGER);
+	assert_true(sl_ovpn_near_wrap(&tx[1]));
+	atomic_store(&pid, 0xFFFFFFFEu);
+	seal_one(&tx[1], &s[0], 10);
+	assert_int_equal(sl_get_be32(s[0].bytes + 4), 0xFFFFFFFFu);
+	for (int c = 0; c < 2; c++) {
+		pkt_make_roomy(&t, payload, sizeof(payload));
+		assert_int_equal(sl_ovpn_seal(&tx[c], &t.p), SL_DROP_NOKEY);
+		assert_int_equal(t.p.len, sizeof(payload));
+		pkt_free(&t);
+	}
+	assert_int_equal(atomic_load(&pid), 0xFFFFFFFFu); /* stopped, not wrapped to 0 */
+	sl_ovpn_sa_clear(&tx[1]);
+	sa_pair_clear(&tx[0], &rx);
+}
+
 static void test_packet_id_wrap(void **state)
 {
 	struct sl_ovpn_sa tx, rx;
@@ -795,6 +841,7 @@ int main(void)
 		cmocka_unit_test(test_sa_init_rejects_bad_arguments),
 		cmocka_unit_test(test_seal_room_and_empty),
 		cmocka_unit_test(test_packet_id_wrap),
+		cmocka_unit_test(test_shared_packet_id_two_copies),
 		cmocka_unit_test(test_kat_v2_aes256_client_to_server),
 		cmocka_unit_test(test_kat_v1_chacha_server_to_client),
 		cmocka_unit_test(test_key2_client_server_pairs),

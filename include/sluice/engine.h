@@ -71,7 +71,9 @@ struct sl_engine_cfg {
 	void *control_arg;
 	/* Data-path threads (docs/workers.md). 0 or 1: none, the data path runs on loop. N >= 2
 	 * (at most 64): N threads, each with a queue of a multi-queue TUN and a reuseport UDP
-	 * socket steered by SPI; SL_WIRE_ESP on a TUN of the engine's own only (-ENOTSUP). */
+	 * socket steered by SPI (SL_WIRE_ESP) or peer-id (SL_WIRE_OPENVPN; on_control then runs
+	 * on the loop's thread, never a worker's); on a TUN of the engine's own only, not
+	 * SL_WIRE_DTLS (-ENOTSUP). */
 	uint32_t workers;
 };
 

@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -29,6 +30,7 @@
 struct ovpn_priv {
 	const char *user, *group; /* NULL: from the config, else the default user */
 	bool seccomp;
+	uint32_t workers; /* --workers: data-path threads (docs/workers.md); 0 = one per CPU */
 	char user_knob[SL_OVPN_CFG_PATH_MAX + 16];
 };
 
@@ -46,7 +48,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: sluice openvpn --config FILE [--ifname NAME] [--user NAME] [--group NAME]\n"
-		"                      [--no-seccomp]\n"
+		"                      [--no-seccomp] [--workers N|auto]\n"
 		"       sluice up FILE.ovpn\n"
 		"\n"
 		"Connects to a stock OpenVPN 2.6 server as its client, from an OpenVPN config "
@@ -68,7 +70,10 @@ static void usage(FILE *f)
 		"start (persist-key, auth-user-pass) and the remotes' addresses.\n"
 		"Server mode ('server NET MASK' in the file, UDP only): topology subnet or net30,\n"
 		"ifconfig-pool, push, route, keepalive, reneg-sec, data-ciphers, "
-		"tls-crypt/tls-auth.\n");
+		"tls-crypt/tls-auth.\n"
+		"--workers N (sluice's own, default 1; auto = one per CPU, at most 64): data-path\n"
+		"threads, each peer's received data handled by worker peer-id %% N (proto udp,\n"
+		"AEAD data ciphers only; docs/workers.md).\n");
 }
 
 static void on_cfg_msg(void *arg, bool error, const char *line)
@@ -177,6 +182,25 @@ static int udp_family(const struct sl_ovpn_config *c)
 	return c->n_remotes && strchr(c->remotes[0].host, ':') ? AF_INET6 : AF_INET;
 }
 
+static int start_workers(void *arg)
+{
+	int r = sl_engine_start_workers(arg);
+
+	if (r < 0)
+		sl_err("cannot start the data-path workers: %s", strerror(-r));
+	return r;
+}
+
+/* --workers auto (0): one per online CPU, at most 64. */
+static uint32_t resolve_workers(uint32_t n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n)
+		return n;
+	return cpus < 1 ? 1 : cpus > 64 ? 64 : (uint32_t)cpus;
+}
+
 /*
  * Least privilege once the TUN device, the sockets, the TLS context and every
  * file the config names are in hand (cli/privdrop.h). A server's address and
@@ -194,13 +218,18 @@ static int drop_privileges(struct ovpn_tunnel *t)
 					     : SL_PRIVDROP_DEFAULT_USER;
 	const char *group = p->group ? p->group : t->conf.group;
 	uint64_t keep = t->client ? SL_PRIVDROP_CLIENT_CAPS : 0;
+	int r;
 
 	/* Even as root the filter forbids the resolver; only root without it may look up again. */
 	if (t->client && (!sl_privdrop_keeps_root(user) || p->seccomp))
 		sl_ovpn_client_pin_remotes(t->client);
-	if (sl_privdrop_apply_group(user, group, keep, p->seccomp,
-				    p->user ? "--user" : t->priv.user_knob, "--no-seccomp") < 0)
-		return -EPERM;
+	/* The engine's data-path threads start between the drop and the filter: they inherit the
+	 * dropped identity and capabilities, and the filter covers them (TSYNC). */
+	r = sl_privdrop_apply_with(user, group, keep, p->seccomp,
+				   p->user ? "--user" : t->priv.user_knob, "--no-seccomp",
+				   start_workers, t->engine);
+	if (r < 0)
+		return r == -EPERM ? r : -EPERM;
 	if (!sl_privdrop_keeps_root(user))
 		sl_info("openvpn: running as %s%s%s, %s; the TUN device, keys and files read at "
 			"start are kept for the whole run (never re-read)",
@@ -231,6 +260,13 @@ static int run(struct ovpn_tunnel *t, const char *ifname)
 	ec.ifname = ifname ? ifname : !strcmp(t->conf.dev, "tun") ? "tun%d" : t->conf.dev;
 	ec.mtu = (uint32_t)t->conf.tun_mtu;
 	ec.wire = SL_WIRE_OPENVPN;
+	ec.workers = resolve_workers(t->priv.workers);
+	/* Over TCP every data packet comes and goes on the control thread's stream. */
+	if (ec.workers > 1 && t->conf.proto == SL_OVPN_TCP) {
+		sl_err("--workers %u: only with proto udp (TCP data runs on one thread)",
+		       ec.workers);
+		return 1;
+	}
 	ec.on_control = on_control;
 	ec.control_arg = t;
 	ec.on_event = on_engine_event;
@@ -260,6 +296,8 @@ static int run(struct ovpn_tunnel *t, const char *ifname)
 		return 1;
 	}
 	sl_info("openvpn: TUN device %s", sl_engine_ifname(t->engine));
+	if (ec.workers > 1)
+		sl_info("openvpn: %u data-path workers (peer-id steering)", ec.workers);
 	if (t->conf.server)
 		r = sl_ovpn_server_new(&t->server, t->loop, t->engine, &t->conf,
 				       t->conf.proto == SL_OVPN_TCP ? &tcp_listen : NULL, err,
@@ -294,7 +332,7 @@ static int cmd_openvpn_run(const char *path, const char *ifname, const struct ov
 /* sluice up FILE.ovpn: the defaults (the config's user/group, else nobody; seccomp on). */
 int cmd_openvpn_file(const char *path, const char *ifname)
 {
-	struct ovpn_priv priv = {.seccomp = true};
+	struct ovpn_priv priv = {.seccomp = true, .workers = 1};
 
 	return cmd_openvpn_run(path, ifname, &priv);
 }
@@ -324,10 +362,27 @@ static int cmd_openvpn_run(const char *path, const char *ifname, const struct ov
 	return code;
 }
 
+static int parse_workers(const char *v, uint32_t *out)
+{
+	char *end;
+	unsigned long n;
+
+	if (!strcmp(v, "auto")) {
+		*out = 0;
+		return 0;
+	}
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || end == v || *end || n < 1 || n > 64)
+		return -EINVAL;
+	*out = (uint32_t)n;
+	return 0;
+}
+
 int cmd_openvpn(int argc, char **argv)
 {
 	const char *path = NULL, *ifname = NULL;
-	struct ovpn_priv priv = {.seccomp = true};
+	struct ovpn_priv priv = {.seccomp = true, .workers = 1};
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -345,6 +400,11 @@ int cmd_openvpn(int argc, char **argv)
 			priv.group = argv[++i];
 		} else if (!strcmp(argv[i], "--no-seccomp")) {
 			priv.seccomp = false;
+		} else if (!strcmp(argv[i], "--workers") && i + 1 < argc) {
+			if (parse_workers(argv[++i], &priv.workers) < 0) {
+				fprintf(stderr, "--workers %s: a number 1..64 or auto\n", argv[i]);
+				return 2;
+			}
 		} else {
 			usage(stderr);
 			return 2;

@@ -17,6 +17,57 @@
 #include <string.h>
 #include <sys/socket.h>
 
+static void tx_copies_free(struct ovpn_tx_copies *c)
+{
+	if (!c)
+		return;
+	for (uint32_t i = 0; i < c->n; i++)
+		sl_ovpn_sa_clear(&c->sa[i]);
+	free(c);
+}
+
+/*
+ * Workers > 1 (docs/workers.md): any worker seals for any peer, each with its own AEAD context,
+ * all drawing packet-ids from one counter. Worker 0 seals with otx, worker w with sa[w - 1].
+ */
+static int tx_copies_new(struct sl_engine *e, struct key_slot *k, const struct sl_ovpn_key_pair *kp,
+			 size_t klen)
+{
+	struct ovpn_tx_copies *c;
+
+	if (e->nworkers < 2)
+		return 0;
+	c = calloc(1, sizeof(*c) + (e->nworkers - 1) * sizeof(c->sa[0]));
+	if (!c)
+		return -ENOMEM;
+	atomic_init(&c->packet_id, 0);
+	for (uint32_t i = 0; i + 1 < e->nworkers; i++) {
+		int r = sl_ovpn_sa_init(&c->sa[i], kp->cipher, kp->tx.key, klen, kp->tx.implicit_iv,
+					kp->key_id, kp->tx_peer_id, true, 0);
+
+		if (r < 0) {
+			tx_copies_free(c);
+			return r;
+		}
+		c->n++;
+		c->sa[i].shared_pid = &c->packet_id;
+	}
+	k->otx.shared_pid = &c->packet_id;
+	k->owtx = c;
+	return 0;
+}
+
+/*
+ * The worker that owns a key's rx side: the one io/steer.c's peer-id program delivers the
+ * peer's data to. Both ends put the same peer-id on their P_DATA_V2 packets (the server's
+ * choice, pushed to the client), so the id we send is the id we receive; without one (V1)
+ * everything goes to worker 0.
+ */
+static uint32_t rx_worker_of(const struct sl_engine *e, uint32_t tx_peer_id)
+{
+	return tx_peer_id == SL_OVPN_PEER_ID_NONE ? 0 : tx_peer_id % e->nworkers;
+}
+
 void keys_ovpn_clear(struct key_slot *k)
 {
 	if (k->cbc) {
@@ -28,6 +79,7 @@ void keys_ovpn_clear(struct key_slot *k)
 	} else {
 		sl_ovpn_sa_clear(&k->orx);
 		sl_ovpn_sa_clear(&k->otx);
+		tx_copies_free(k->owtx);
 	}
 }
 
@@ -65,11 +117,19 @@ int sl_key_set_ovpn(struct sl_engine *e, uint32_t peer_id, enum sl_key_slot slot
 	size_t klen;
 	int r;
 
+	ENGINE_ASSERT_CONTROL(e);
 	if (!p)
 		return -ENOENT;
 	if (e->cfg.wire != SL_WIRE_OPENVPN || (slot != SL_KEY_PRIMARY && slot != SL_KEY_SECONDARY))
 		return -EINVAL;
 	if (kp->cipher == SL_OVPN_CIPHER_AES_128_CBC || kp->cipher == SL_OVPN_CIPHER_AES_256_CBC) {
+		/* Legacy and rare: no per-worker copies of the CBC + HMAC contexts. */
+		if (e->nworkers > 1) {
+			sl_warn("OpenVPN %s data keys: not with Workers > 1 (use an AEAD cipher)",
+				kp->cipher == SL_OVPN_CIPHER_AES_128_CBC ? "AES-128-CBC"
+									 : "AES-256-CBC");
+			return -ENOTSUP;
+		}
 		if (kp->key_id > SL_OVPN_KEY_ID_MAX || kp->tx_peer_id > SL_OVPN_PEER_ID_NONE ||
 		    kp->comp < SL_OVPN_COMP_NONE || kp->comp > SL_OVPN_COMP_STUB_V2)
 			return -EINVAL;
@@ -89,8 +149,11 @@ int sl_key_set_ovpn(struct sl_engine *e, uint32_t peer_id, enum sl_key_slot slot
 		return r;
 	r = sl_ovpn_sa_init(&fresh.otx, kp->cipher, kp->tx.key, klen, kp->tx.implicit_iv,
 			    kp->key_id, kp->tx_peer_id, true, 0);
+	if (r == 0)
+		r = tx_copies_new(e, &fresh, kp, klen);
 	if (r < 0) {
 		sl_ovpn_sa_clear(&fresh.orx);
+		sl_ovpn_sa_clear(&fresh.otx);
 		return r;
 	}
 commit:
@@ -98,6 +161,7 @@ commit:
 	fresh.present = true;
 	fresh.key_id = kp->key_id;
 	fresh.comp = (enum sl_ovpn_comp)kp->comp;
+	fresh.rx_worker = rx_worker_of(e, kp->tx_peer_id);
 	p->slots[slot] = fresh;
 	memset(&fresh, 0, sizeof(fresh));
 	if (slot == SL_KEY_PRIMARY)
@@ -120,8 +184,8 @@ int sl_engine_udp_send(struct sl_engine *e, const struct sockaddr_storage *to, c
 	return 0;
 }
 
-/* Frame and seal in place with the primary slot. */
-static enum sl_drop seal(struct key_slot *k, struct sl_pkt *pk)
+/* Frame and seal in place with the primary slot (worker w's copy of its tx SA). */
+static enum sl_drop seal(struct sl_worker *w, struct key_slot *k, struct sl_pkt *pk)
 {
 	enum sl_drop d;
 
@@ -130,15 +194,21 @@ static enum sl_drop seal(struct key_slot *k, struct sl_pkt *pk)
 	d = sl_ovpn_comp_encode(k->comp, pk);
 	if (d != SL_DROP_NONE)
 		return d;
-	return k->cbc ? sl_ovpn_cbc_seal(&k->cbcs->tx, pk) : sl_ovpn_seal(&k->otx, pk);
+	return k->cbc ? sl_ovpn_cbc_seal(&k->cbcs->tx, pk) : sl_ovpn_seal(ovpn_tx_sa(w, k), pk);
 }
 
 /* A sealed packet leaves over UDP, or over the peer's stream (OpenVPN over TCP). Takes pk. */
 static bool send_sealed(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
 {
 	if (p->cfg.stream_send) {
-		bool ok = p->cfg.stream_send(p->cfg.stream_arg, pk->data, pk->len) == 0;
+		bool ok;
 
+		/* With workers, two may send at once; the control plane's stream is one object. */
+		if (w->threaded)
+			pthread_mutex_lock(&w->e->stream_lock);
+		ok = p->cfg.stream_send(p->cfg.stream_arg, pk->data, pk->len) == 0;
+		if (w->threaded)
+			pthread_mutex_unlock(&w->e->stream_lock);
 		sl_pool_put(w->pool, pk);
 		if (!ok)
 			count_drop(peer_stats(w, p), SL_DROP_IO);
@@ -157,7 +227,7 @@ void datapath_ovpn_tx(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
 {
 	struct key_slot *k = &p->slots[SL_KEY_PRIMARY];
 	uint32_t inner_len = pk->len;
-	enum sl_drop d = seal(k, pk);
+	enum sl_drop d = seal(w, k, pk);
 
 	if (d != SL_DROP_NONE) {
 		count_drop(peer_stats(w, p), d);
@@ -170,12 +240,14 @@ void datapath_ovpn_tx(struct sl_worker *w, struct peer *p, struct sl_pkt *pk)
 	peer_stats(w, p)->tx_bytes += inner_len;
 	if (p->cfg.stream_send)
 		peer_stats(w, p)->stream_tx_packets++;
-	/* Last: the handler may renegotiate from inside the event. */
+	/* Last: the handler may renegotiate from inside the event. With workers the flag is the
+	 * control thread's (workers.c run_event): a worker only asks. */
 	if (!k->near_limit_reported &&
 	    (k->cbc ? k->cbcs->tx.packet_id >= SL_OVPN_PACKET_ID_WRAP_TRIGGER
 		    : sl_ovpn_near_wrap(&k->otx))) {
-		k->near_limit_reported = true;
-		engine_emit(w->e, SL_EVENT_KEY_NEAR_LIMIT, p->id);
+		if (!w->threaded)
+			k->near_limit_reported = true;
+		worker_emit(w, SL_EVENT_KEY_NEAR_LIMIT, p->id);
 	}
 }
 
@@ -189,7 +261,7 @@ static int send_message(struct sl_worker *w, struct peer *p, const uint8_t *msg,
 		return -ENOBUFS;
 	}
 	memcpy(sl_pkt_put(pk, (uint32_t)len), msg, len);
-	d = seal(&p->slots[SL_KEY_PRIMARY], pk);
+	d = seal(w, &p->slots[SL_KEY_PRIMARY], pk);
 	if (d != SL_DROP_NONE) {
 		sl_pool_put(w->pool, pk);
 		return -ENOKEY;
@@ -320,7 +392,7 @@ static void rx_payload(struct sl_worker *w, struct peer *p, struct key_slot *k, 
 		peer_stats(w, p)
 			->keepalive_rx++; /* OCC requests are not answered; EXIT is reported */
 		if (occ == SL_OVPN_OCC_EXIT)
-			engine_emit(w->e, SL_EVENT_PEER_EXIT, p->id);
+			worker_emit(w, SL_EVENT_PEER_EXIT, p->id);
 		return;
 	}
 	if (w->e->ovpn_client_to_client && forward_to_peer(w, p, pk, stream))
@@ -340,11 +412,17 @@ void datapath_ovpn_rx(struct sl_worker *w, struct sl_pkt *pk, const struct socka
 
 	switch (sl_ovpn_classify(pk->data, pk->len, &c)) {
 	case SL_OVPN_KIND_CONTROL:
-		if (e->cfg.on_control) {
+		if (!e->cfg.on_control) {
+			drop_rx(&w->stats, SL_DROP_NOKEY, stream);
+		} else if (!w->threaded || stream) {
 			w->stats.control_rx++;
 			e->cfg.on_control(e->cfg.control_arg, pk->data, pk->len, from);
 		} else {
-			drop_rx(&w->stats, SL_DROP_NOKEY, stream);
+			/* A worker thread may not run the control plane: the control thread does,
+			 * while this worker waits (workers.c). TCP input (no from) runs on the
+			 * control thread already. */
+			w->stats.control_rx++;
+			worker_run_control(w, pk->data, pk->len, from);
 		}
 		return;
 	case SL_OVPN_KIND_MALFORMED:
@@ -355,6 +433,15 @@ void datapath_ovpn_rx(struct sl_worker *w, struct sl_pkt *pk, const struct socka
 	}
 	p = peer_of(e, &c);
 	k = p ? slot_for_key_id(p, c.key_id) : NULL;
+	/*
+	 * Workers > 1: the rx SA (replay window, AEAD context) is its owner's alone. The steering
+	 * sends the peer's data there; a datagram that reached another worker (V1 for a peer with
+	 * a peer-id, a V2 with some other id that fell back to the sole peer) is dropped here
+	 * rather than opened by two threads at once. TCP input runs on the control thread while
+	 * no worker does.
+	 */
+	if (k && w->threaded && !stream && k->rx_worker != w->index)
+		k = NULL;
 	if (!k) {
 		drop_rx(p ? peer_stats(w, p) : &w->stats, SL_DROP_NOKEY, stream);
 		return;
@@ -374,7 +461,13 @@ void datapath_ovpn_rx(struct sl_worker *w, struct sl_pkt *pk, const struct socka
 	}
 	peer_stats(w, p)->last_rx_ns = sl_loop_now(w->loop);
 	/* Authenticated: the peer may float to a new address (OpenVPN's --float for V2). */
-	if (foreign && p->cfg.follow_endpoint) {
+	if (foreign && p->cfg.follow_endpoint && w->threaded) {
+		/* Other workers read the endpoint: the control thread moves it (workers.c). */
+		struct worker_event ev = {.type = WEV_ROAM, .peer_id = p->id};
+
+		memcpy(&ev.addr, from, sl_sockaddr_len(from));
+		worker_post(w, &ev);
+	} else if (foreign && p->cfg.follow_endpoint) {
 		bool moved = p->cfg.endpoint.ss_family != 0;
 
 		memcpy(&p->cfg.endpoint, from, sl_sockaddr_len(from));

@@ -281,19 +281,27 @@ static void worker_close(struct sl_worker *w)
 	if (w->threaded) {
 		sl_loop_free(w->loop);
 		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->ctl_done);
 	}
 }
 
-/* Workers > 1: each datagram to the socket of worker SPI % N (io/steer.c). */
+/*
+ * Workers > 1: each datagram to the socket of worker SPI % N, or on the OpenVPN wire of worker
+ * peer-id % N (io/steer.c).
+ */
 static int steer(struct sl_engine *e)
 {
+	bool ovpn = e->cfg.wire == SL_WIRE_OPENVPN;
+
 	for (int i = 0; i < 2; i++) {
 		int fd = e->workers[0].udp[i].fd;
-		int r = fd >= 0 ? sl_steer_attach_spi(fd, e->nworkers) : 0;
+		int r = fd < 0 ? 0
+			: ovpn ? sl_steer_attach_ovpn(fd, e->nworkers)
+			       : sl_steer_attach_spi(fd, e->nworkers);
 
 		if (r < 0) {
-			sl_warn("Workers = %u: cannot attach the SPI steering program: %s",
-				e->nworkers, strerror(-r));
+			sl_warn("Workers = %u: cannot attach the %s steering program: %s",
+				e->nworkers, ovpn ? "peer-id" : "SPI", strerror(-r));
 			return r;
 		}
 	}
@@ -311,8 +319,12 @@ static int check_cfg(const struct sl_engine_cfg *cfg)
 		return -EINVAL;
 	if (cfg->workers > SL_STEER_WORKERS_MAX)
 		return -EINVAL;
-	/* Workers > 1 steers by SPI and needs a TUN of its own with a queue per worker. */
-	if (cfg->workers > 1 && (cfg->wire != SL_WIRE_ESP || cfg->tun_fd >= 0))
+	/*
+	 * Workers > 1 steers by SPI (ESP) or peer-id (OpenVPN) and needs a TUN of its own with a
+	 * queue per worker. DTLS records name no peer (peers are found by address), and its
+	 * socket is adopted from the control plane (sl_engine_udp_attach): refused.
+	 */
+	if (cfg->workers > 1 && (cfg->wire == SL_WIRE_DTLS || cfg->tun_fd >= 0))
 		return -ENOTSUP;
 	return 0;
 }
@@ -638,7 +650,7 @@ static void fill_key_stats(const struct sl_engine *e, const struct peer *p,
 				 : !k->present		       ? 0
 				 : e->cfg.wire == SL_WIRE_DTLS ? k->dtx.seq
 				 : k->cbc		       ? k->cbcs->tx.packet_id
-							       : k->otx.packet_id;
+							       : sl_ovpn_tx_packet_id(&k->otx);
 	}
 }
 

@@ -6,8 +6,8 @@
  *   struct sl_worker  one data path: its TUN queue fd, super-packet buffer, tunq, pool, UDP
  *                     sockets with their batches, and its engine-wide counters. Touched only by
  *                     the thread that runs the worker's loop.
- * With Workers = 1 (the only count that runs yet) the one worker is workers[0] on the engine's
- * own loop and thread: no locks, exactly the single-loop engine. Files:
+ * With Workers = 1 the one worker is workers[0] on the engine's own loop and thread: no locks,
+ * exactly the single-loop engine (Workers > 1: workers.c). Files:
  *   engine.c    lifecycle, peers, routes and the control API (validate, then commit)
  *   keyslots.c  key slots: install, swap, delete, SPI index
  *   datapath.c  TUN -> seal -> UDP and UDP -> open -> TUN, in batches
@@ -51,6 +51,13 @@ struct esp_tx_copies {
 	struct sl_esp_sa sa[];
 };
 
+/* The same for an OpenVPN AEAD key: the packet-id is the shared counter (datapath_ovpn.c). */
+struct ovpn_tx_copies {
+	_Atomic uint32_t packet_id;
+	uint32_t n; /* sa[n]: nworkers - 1 */
+	struct sl_ovpn_sa sa[];
+};
+
 /*
  * A slot holds the SAs of the engine's one wire format (sl_engine_cfg.wire),
  * never two: they share the memory, which keeps an idle peer small.
@@ -61,13 +68,19 @@ struct key_slot {
 	bool near_limit_reported;
 	bool cbc; /* SL_WIRE_OPENVPN: legacy CBC + HMAC (cbcs), else AEAD (orx, otx) */
 	enum sl_ovpn_comp comp;
+	/*
+	 * SL_WIRE_OPENVPN, Workers > 1: the one worker that may open with the rx SA, the one the
+	 * peer-id steering (io/steer.c) sends the peer's data to; others drop (datapath_ovpn.c).
+	 */
+	uint32_t rx_worker;
 	union {
 		struct {
 			struct sl_esp_sa rx, tx;   /* SL_WIRE_ESP; tx is worker 0's */
 			struct esp_tx_copies *wtx; /* Workers > 1: the other workers' tx SAs */
 		};
 		struct {
-			struct sl_ovpn_sa orx, otx; /* SL_WIRE_OPENVPN (datapath_ovpn.c), AEAD */
+			struct sl_ovpn_sa orx, otx;  /* SL_WIRE_OPENVPN (datapath_ovpn.c), AEAD */
+			struct ovpn_tx_copies *owtx; /* Workers > 1: the other workers' tx SAs */
 		};
 		struct {
 			struct sl_dtls_dir drx, dtx; /* SL_WIRE_DTLS (datapath_dtls.c) */
@@ -158,6 +171,17 @@ struct worker_event {
 #define SL_WORKER_EVENTS 64
 
 /*
+ * SL_WIRE_OPENVPN, Workers > 1: a control-channel datagram (steered to worker 0) that its
+ * worker waits, inside its batch, for the control thread to run through the control plane
+ * (workers.c worker_run_control).
+ */
+struct worker_ctl_pkt {
+	const uint8_t *data; /* NULL: none waiting */
+	size_t len;
+	const struct sockaddr_storage *from;
+};
+
+/*
  * One data path. With Workers = 1 it runs on the engine's loop in the caller's thread: no
  * lock. With Workers = N >= 2 each runs its own loop in its own thread (workers.c) and holds
  * lock for each fd callback (a batch); the control thread holds every worker's lock whenever it
@@ -187,6 +211,9 @@ struct sl_worker {
 	uint32_t nevents;
 	uint64_t events_lost; /* the ring was full */
 	struct worker_event events[SL_WORKER_EVENTS];
+	struct worker_ctl_pkt ctl; /* guarded by lock */
+	pthread_cond_t ctl_done;   /* ctl.data went back to NULL */
+	bool stopping;		   /* workers_stop: run no more control datagrams (under lock) */
 };
 
 struct sl_engine {
@@ -219,6 +246,12 @@ struct sl_engine {
 static inline struct sl_esp_sa *tx_sa(const struct sl_worker *w, struct key_slot *k)
 {
 	return w->index ? &k->wtx->sa[w->index - 1] : &k->tx;
+}
+
+/* The OpenVPN AEAD tx SA of slot k that worker w seals with. */
+static inline struct sl_ovpn_sa *ovpn_tx_sa(const struct sl_worker *w, struct key_slot *k)
+{
+	return w->index ? &k->owtx->sa[w->index - 1] : &k->otx;
 }
 
 /* The last sequence number sent under slot k's tx SA. */
@@ -255,6 +288,10 @@ void workers_stop(struct sl_engine *e);
 /* Hand an event to the control thread (Workers > 1), or run it now (Workers = 1). */
 void worker_emit(struct sl_worker *w, enum sl_event_type type, uint32_t peer_id);
 void worker_post(struct sl_worker *w, const struct worker_event *ev);
+/* OpenVPN wire, Workers > 1: have the control thread run on_control on a datagram; returns
+ * when it has (or the engine stops). Called with w->lock held, inside a batch. */
+void worker_run_control(struct sl_worker *w, const uint8_t *pkt, size_t len,
+			const struct sockaddr_storage *from);
 /* The fd callbacks of a worker thread: its lock around the datapath's. */
 void worker_on_tun(struct sl_loop *loop, int fd, uint32_t events, void *arg);
 void worker_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg);

@@ -73,6 +73,13 @@ static bool same_event(const struct worker_event *a, const struct worker_event *
 	       (a->type != WEV_ROAM || !memcmp(&a->addr, &b->addr, sizeof(a->addr)));
 }
 
+/* The first thing queued for the control thread since it last looked wakes it (one write). */
+static void wake_control(struct sl_worker *w)
+{
+	if (write(w->ev_fd, &(uint64_t){1}, sizeof(uint64_t)) < 0)
+		sl_debug("worker %u: eventfd: %s", w->index, strerror(errno));
+}
+
 /*
  * Called with w->lock held (inside a batch). The same event twice in one control round is one
  * (a key past its limit asks on every packet until the control thread answers). Only the
@@ -88,8 +95,33 @@ void worker_post(struct sl_worker *w, const struct worker_event *ev)
 		return;
 	}
 	w->events[w->nevents++] = *ev;
-	if (w->nevents == 1 && write(w->ev_fd, &(uint64_t){1}, sizeof(uint64_t)) < 0)
-		sl_debug("worker %u: eventfd: %s", w->index, strerror(errno));
+	if (w->nevents == 1)
+		wake_control(w);
+}
+
+/*
+ * OpenVPN wire: a control-channel datagram (P_CONTROL_*, P_ACK: the steering sends them all to
+ * worker 0) must reach the control plane on the control thread, and before the worker opens the
+ * next datagram of its batch: the server's key-method reply is followed at once by data under
+ * the key it carries, which the control plane installs when it reads the reply (Workers = 1 runs
+ * on_control inside the batch for the same reason; queueing it instead cost hundreds of "nokey"
+ * drops per rekey under load). So the worker waits: the condition wait lets go of w->lock, the
+ * control thread wakes for ev_fd, takes every lock, runs on_control in on_events and signals; the
+ * worker carries on once the control thread sleeps again. The datagram stays in the worker's
+ * receive buffer meanwhile: no copy. Control datagrams are rare (handshakes, rekeys, ACKs); each
+ * costs the worker one control-thread round trip.
+ */
+void worker_run_control(struct sl_worker *w, const uint8_t *pkt, size_t len,
+			const struct sockaddr_storage *from)
+{
+	/* The control thread is joining us: nobody would answer (and the engine goes away). */
+	if (w->stopping)
+		return;
+	w->ctl = (struct worker_ctl_pkt){.data = pkt, .len = len, .from = from};
+	if (w->nevents == 0) /* else ev_fd is written already */
+		wake_control(w);
+	while (w->ctl.data)
+		pthread_cond_wait(&w->ctl_done, &w->lock);
 }
 
 void worker_emit(struct sl_worker *w, enum sl_event_type type, uint32_t peer_id)
@@ -169,6 +201,14 @@ static void on_events(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 	w->nevents = 0;
 	for (uint32_t i = 0; i < n; i++)
 		run_event(w->e, &evs[i]);
+	/* The worker waits in worker_run_control; it goes on once we sleep and drop its lock. */
+	if (w->ctl.data) {
+		struct worker_ctl_pkt c = w->ctl;
+
+		w->e->cfg.on_control(w->e->cfg.control_arg, c.data, c.len, c.from);
+		w->ctl.data = NULL;
+		pthread_cond_signal(&w->ctl_done);
+	}
 }
 
 static void on_wake(struct sl_loop *loop, int fd, uint32_t events, void *arg)
@@ -187,6 +227,10 @@ int workers_init_one(struct sl_worker *w)
 	w->wake_fd = w->ev_fd = -1;
 	if (pthread_mutex_init(&w->lock, NULL))
 		return -ENOMEM;
+	if (pthread_cond_init(&w->ctl_done, NULL)) {
+		pthread_mutex_destroy(&w->lock);
+		return -ENOMEM;
+	}
 	w->threaded = true;
 	w->loop = sl_loop_new(NULL);
 	if (!w->loop)
@@ -270,6 +314,15 @@ void workers_stop(struct sl_engine *e)
 
 			if (w->started && write(w->wake_fd, &(uint64_t){1}, sizeof(uint64_t)) < 0)
 				sl_warn("worker %u: cannot wake it to stop", i);
+		}
+		/* A worker waiting for its control datagram: it will not be run now, nor any
+		 * other that the rest of its batch holds. */
+		for (uint32_t i = 0; i < e->nworkers; i++) {
+			e->workers[i].stopping = true;
+			if (e->workers[i].ctl.data) {
+				e->workers[i].ctl.data = NULL;
+				pthread_cond_signal(&e->workers[i].ctl_done);
+			}
 		}
 		unlock_all(e); /* a worker may wait for its lock inside a callback */
 		for (uint32_t i = 0; i < e->nworkers; i++)

@@ -12,9 +12,10 @@
  * non-ESP marker, the 0xFF NAT keepalive, anything shorter than 4 bytes) go
  * to socket 0 = the worker 0.
  *
- * Status: the steering program and the reuseport sockets exist and are tested
- * (tests/test_steer.c); the engine does not use them yet (Workers > 1 is
- * refused by the config).
+ * The OpenVPN wire steers by the 24-bit peer-id of P_DATA_V2 instead: worker
+ * peer_id % N owns the peer's rx keys; P_DATA_V1 (no peer-id), control and
+ * ACK packets go to worker 0. Used by the engine with Workers > 1
+ * (dco/engine.c steer), tested by tests/test_steer.c.
  */
 #ifndef SL_IO_STEER_H
 #define SL_IO_STEER_H
@@ -33,5 +34,19 @@ int sl_steer_attach_spi(int fd, uint32_t n);
 
 /* The index the program returns for a UDP payload: the same rule in C. */
 uint32_t sl_steer_spi_index(const uint8_t *d, uint32_t len, uint32_t n);
+
+/* The OpenVPN framing the peer-id program reads (proto/ovpn_data.h; io/ does not include it). */
+#define SL_STEER_OVPN_OPCODE_SHIFT 3
+#define SL_STEER_OVPN_P_DATA_V2	   9
+#define SL_STEER_OVPN_PEER_ID_NONE 0xFFFFFFu
+
+/*
+ * Attach the OpenVPN peer-id program (P_DATA_V2 with peer-id id != 0xFFFFFF:
+ * index id % n; anything else: 0). Same contract as sl_steer_attach_spi.
+ */
+int sl_steer_attach_ovpn(int fd, uint32_t n);
+
+/* The index the peer-id program returns for a UDP payload: the same rule in C. */
+uint32_t sl_steer_ovpn_index(const uint8_t *d, uint32_t len, uint32_t n);
 
 #endif

@@ -129,9 +129,35 @@ static bool sa_sends_v2(const struct sl_ovpn_sa *sa)
 	return sa->peer_id != SL_OVPN_PEER_ID_NONE;
 }
 
+uint32_t sl_ovpn_tx_packet_id(const struct sl_ovpn_sa *sa)
+{
+	return sa->shared_pid ? atomic_load_explicit(sa->shared_pid, memory_order_relaxed)
+			      : sa->packet_id;
+}
+
 bool sl_ovpn_near_wrap(const struct sl_ovpn_sa *sa)
 {
-	return sa->packet_id >= SL_OVPN_PACKET_ID_WRAP_TRIGGER;
+	return sl_ovpn_tx_packet_id(sa) >= SL_OVPN_PACKET_ID_WRAP_TRIGGER;
+}
+
+/*
+ * The next packet-id, or 0 once they are spent (OpenVPN's packet_id_send_update refuses to
+ * roll a short-form id over). Shared: uniqueness is all the receiver's replay window needs, so
+ * relaxed; compare-and-swap so that the counter stops at its end instead of wrapping to 0.
+ */
+static uint32_t next_packet_id(struct sl_ovpn_sa *sa)
+{
+	uint32_t cur;
+
+	if (!sa->shared_pid)
+		return sa->packet_id == OVPN_PACKET_ID_MAX ? 0 : ++sa->packet_id;
+	cur = atomic_load_explicit(sa->shared_pid, memory_order_relaxed);
+	do {
+		if (cur == OVPN_PACKET_ID_MAX)
+			return 0;
+	} while (!atomic_compare_exchange_weak_explicit(
+		sa->shared_pid, &cur, cur + 1, memory_order_relaxed, memory_order_relaxed));
+	return cur + 1;
 }
 
 /* The packet-id travels as the nonce's first 4 bytes, exactly as on the wire. */
@@ -170,6 +196,7 @@ enum sl_drop sl_ovpn_seal(struct sl_ovpn_sa *sa, struct sl_pkt *p)
 	uint8_t nonce[SL_AEAD_NONCE_LEN];
 	uint32_t len = p->len;
 	uint8_t *hdr, *tag;
+	uint32_t pid;
 
 	if (!sl_keydir_is_tx(&sa->dir))
 		return SL_DROP_NOKEY;
@@ -177,11 +204,11 @@ enum sl_drop sl_ovpn_seal(struct sl_ovpn_sa *sa, struct sl_pkt *p)
 		return SL_DROP_MALFORMED;
 	if (sl_pkt_headroom(p) < l->hdr_len)
 		return SL_DROP_TOOBIG;
-	/* OpenVPN's packet_id_send_update refuses to roll a short-form id over. */
-	if (sa->packet_id == OVPN_PACKET_ID_MAX)
+	pid = next_packet_id(sa);
+	if (!pid)
 		return SL_DROP_NOKEY;
 	hdr = sl_pkt_push(p, l->hdr_len);
-	write_header(sa, hdr, ++sa->packet_id);
+	write_header(sa, hdr, pid);
 	tag = hdr + l->pid_off + SL_OVPN_PACKET_ID_LEN;
 	make_nonce(sa, hdr + l->pid_off, nonce);
 	if (sl_aead_seal(sa->dir.aead, nonce, hdr + l->aad_off, (size_t)(tag - hdr) - l->aad_off,

@@ -21,6 +21,7 @@
 #include "crypto/aead.h"
 #include "crypto/keydir.h"
 #include "proto/proto.h"
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -113,6 +114,11 @@ struct sl_ovpn_sa {
 	uint8_t implicit_iv[SL_OVPN_IMPLICIT_IV_LEN];
 	uint32_t packet_id;   /* tx: last packet-id sent (first sent is 1) */
 	struct sl_keydir dir; /* AEAD context; replay window when rx */
+	/*
+	 * tx with Workers > 1 (dco/keyslots: one SA per worker, each its own AEAD context):
+	 * packet-ids come from this counter shared by the copies, not from packet_id. NULL: own.
+	 */
+	_Atomic uint32_t *shared_pid;
 };
 
 /*
@@ -139,6 +145,8 @@ enum sl_drop sl_ovpn_seal(struct sl_ovpn_sa *sa, struct sl_pkt *p);
 
 /* True once the tx SA's packet-id reached SL_OVPN_PACKET_ID_WRAP_TRIGGER: renegotiate. */
 bool sl_ovpn_near_wrap(const struct sl_ovpn_sa *sa);
+/* The last packet-id sent (the shared counter's, if the SA has one). */
+uint32_t sl_ovpn_tx_packet_id(const struct sl_ovpn_sa *sa);
 
 /*
  * Open a P_DATA_V1 or P_DATA_V2 packet in place with the rx SA of its key

@@ -76,16 +76,19 @@ client_conf() {
 	} >"$f"
 }
 
-# client NAME LINES...: start sluice with a config made of LINES (environment: CLIENT_ENV).
+# client NAME LINES...: start sluice with a config made of LINES (environment: CLIENT_ENV; more
+# sluice flags: CLIENT_FLAGS).
 SL_IFNAMES+=("$SL_IF_C" "$SL_IF_S")
 CLIENT_ENV=
+CLIENT_FLAGS=
 client() {
 	local name=$1
 	shift
 	client_conf "$SL_WORK/$name.ovpn" "$@"
 	CLOG=$SL_WORK/client-$name.log
+	# shellcheck disable=SC2086 # CLIENT_FLAGS: words on purpose
 	sl_bg "$SL_NS_C" "$CLOG" env $CLIENT_ENV "$SLUICE" openvpn --config "$SL_WORK/$name.ovpn" \
-		--ifname "$SL_IF_C"
+		--ifname "$SL_IF_C" $CLIENT_FLAGS
 	CPID=$SL_LAST_PID
 }
 
@@ -227,6 +230,32 @@ if up_case reneg-bytes --proto udp -- "reneg-bytes 2000000"; then
 	sl_check "reneg-bytes: renegotiated" "no renegotiation" "$CLOG" \
 		sl_wait_for 5 grep -q 'renegotiated, data key id' "$CLOG"
 fi
+stop_both
+
+# --- --workers 2 against a stock server: its data to us is P_DATA_V2 with the peer-id it pushed --
+# (docs/workers.md, "OpenVPN wire"). A client killed without a word leaves its instance on the
+# server (peer-id 0), so the next connection gets peer-id 1: its data must reach worker 1, which
+# owns the key's rx side, and nothing may be dropped (a V1 or a wrong id would be nokey).
+CLIENT_FLAGS="--workers 2"
+if up_case client-workers --proto udp --; then
+	sl_stop "$CPID" KILL
+	client client-workers-again
+	if sl_wait_for 20 connected && sl_wait_for 5 sl_ping "$SL_NS_C" "$SRV_IN"; then
+		sl_check "client-workers: the server gave peer-id 1" "client log says otherwise" \
+			"$CLOG" grep -q 'peer-id 1,' "$CLOG"
+		transfer "client-workers: transfer $MIB MiB" "$MIB"
+		s=$(sl_show "$SL_IF_C")
+		w1=$(jq -r '.worker1_rx_packets // 0' <<<"$s")
+		echo "    $(jq -r '[to_entries[] | select(.key | test("^worker[0-9]")) |
+			"\(.key)=\(.value)"] | join(" ")' <<<"$s")"
+		sl_check "client-workers: worker 1 received (peer-id 1)" "worker1_rx_packets=$w1" \
+			"$CLOG" [ "$w1" -gt 1000 ]
+		no_drops "client-workers: nothing lost on the sluice side" "$SL_IF_C"
+	else
+		sl_fail "client-workers: reconnect" "no second connection within 20 s" "$CLOG" "$SLOG"
+	fi
+fi
+CLIENT_FLAGS=
 stop_both
 
 # --- keys from the legacy TLS PRF (what a server does for a client without TLS-EKM) ------------
@@ -590,6 +619,44 @@ if srv_case server-rekey "reneg-sec 10" -- --reneg-sec 10; then
 	sl_check "server-rekey: no TLS error on the openvpn client" "openvpn logged a TLS error" \
 		"$CLOG" sh -c "! grep -q 'TLS Error' '$CLOG'"
 fi
+stop_both
+
+# --workers 2 (docs/workers.md, "OpenVPN wire"): two stock clients get peer-ids 0 and 1, one per
+# worker; the first sends a paced transfer while the server renegotiates every 3 s, the second
+# pings meanwhile. Each worker must have received, and nothing is lost on the sluice side (a
+# datagram steered to the wrong worker would count as nokey).
+SERVER_FLAGS="--workers 2"
+if srv_case server-workers "reneg-sec 3" --; then
+	first_pid=$CPID
+	first_log=$CLOG
+	ovpn_client workers-second "$NS3" 198.18.1.1
+	second_pid=$CPID
+	if sl_wait_for 20 ovpn_up && sl_wait_for 5 sl_ping "$NS3" "$SRV_IN"; then
+		second_log=$CLOG
+		CPID=$first_pid
+		CLOG=$first_log
+		sl_bg "$NS3" "$SL_WORK/ping-second.log" ping -c 300 -i 0.02 -W 1 "$SRV_IN"
+		ping_pid=$SL_LAST_PID
+		transfer "server-workers: $MIB MiB with --workers 2, renegotiating" "$MIB" 0.75
+		sl_wait_for 15 sl_gone "$ping_pid" || sl_stop "$ping_pid"
+		s=$(sl_show "$SL_IF_S")
+		w0=$(jq -r '.worker0_rx_packets // 0' <<<"$s")
+		w1=$(jq -r '.worker1_rx_packets // 0' <<<"$s")
+		n=$(grep -c 'renegotiated, key id' "$SLOG" || true)
+		echo "    worker0_rx_packets=$w0 worker1_rx_packets=$w1, $n renegotiations"
+		sl_check "server-workers: each worker received (peer-ids 0 and 1)" \
+			"worker0 $w0, worker1 $w1" "$SLOG" [ "$w0" -gt 100 -a "$w1" -gt 100 ]
+		sl_check "server-workers: renegotiated" "$n renegotiations" "$SLOG" [ "$n" -ge 1 ]
+		no_drops "server-workers: no packet lost (sluice side)" "$SL_IF_S"
+		sl_check "server-workers: no TLS error on either openvpn client" "a TLS error" \
+			"$CLOG $second_log" sh -c "! grep -q 'TLS Error' '$CLOG' '$second_log'"
+	else
+		sl_fail "server-workers: second client up" "it did not connect" "$CLOG" "$SLOG"
+		CPID=$first_pid
+	fi
+	sl_stop "$second_pid"
+fi
+SERVER_FLAGS=
 stop_both
 
 echo "$SL_PASSES passed, $SL_FAILS failed"

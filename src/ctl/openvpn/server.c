@@ -559,6 +559,30 @@ static bool admit_pending(struct sl_ovpn_server *s, const struct sockaddr_storag
 	return true;
 }
 
+/*
+ * A free slot; its index is the client's peer-id. With Workers = N the engine hands a peer's
+ * received data to worker peer-id % N (io/steer.c), so the slot comes from the worker with
+ * the fewest clients (the lowest such index): clients spread over the workers even when
+ * others have come and gone. NULL when full.
+ */
+static struct client *free_client(struct sl_ovpn_server *s)
+{
+	uint32_t n = sl_engine_workers(s->e), load[64] = {0}, best = UINT32_MAX;
+	struct client *c = NULL;
+
+	if (n > 64)
+		n = 64;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (s->clients[i].used)
+			load[(uint32_t)i % n]++;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (!s->clients[i].used && load[(uint32_t)i % n] < best) {
+			best = load[(uint32_t)i % n];
+			c = &s->clients[i];
+		}
+	return c;
+}
+
 static struct client *new_client(struct sl_ovpn_server *s, const struct sl_ovpn_ctl *in,
 				 const struct sockaddr_storage *from)
 {
@@ -571,12 +595,8 @@ static struct client *new_client(struct sl_ovpn_server *s, const struct sl_ovpn_
 		.send = send_to,
 		.on_event = on_session_event,
 	};
-	struct client *c = NULL;
-	int i;
+	struct client *c = free_client(s);
 
-	for (i = 0; i < MAX_CLIENTS && !c; i++)
-		if (!s->clients[i].used)
-			c = &s->clients[i];
 	if (!c)
 		return NULL;
 	sc.arg = c;
@@ -714,9 +734,7 @@ static void on_accept(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 		close(cfd);
 		return;
 	}
-	for (int i = 0; i < MAX_CLIENTS && !c; i++)
-		if (!s->clients[i].used)
-			c = &s->clients[i];
+	c = free_client(s);
 	if (!c) {
 		close(cfd);
 		return;
