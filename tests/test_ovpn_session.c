@@ -41,6 +41,8 @@ struct end {
 	struct sl_ovpn_session s;
 	struct queue *out;
 	unsigned ready[8];
+	unsigned send[8]; /* KEY_SEND per key id */
+	struct end *peer;
 	char last_ctl[256];
 	unsigned n_ctl;
 	char failed[256];
@@ -74,6 +76,13 @@ static void on_event(void *arg, const struct sl_ovpn_ev *ev)
 	switch (ev->type) {
 	case SL_OVPN_EV_KEY_READY:
 		e->ready[ev->key_id]++;
+		break;
+	case SL_OVPN_EV_KEY_SEND:
+		/* Never before our KEY_READY, and only once the peer can open the key too. */
+		assert_true(e->ready[ev->key_id] > 0);
+		assert_true(e->peer->ready[ev->key_id] > 0);
+		assert_null(ev->text); /* acked in time, in these tests */
+		e->send[ev->key_id]++;
 		break;
 	case SL_OVPN_EV_CONTROL:
 		snprintf(e->last_ctl, sizeof(e->last_ctl), "%.*s", (int)ev->len, ev->text);
@@ -202,6 +211,8 @@ static void start(struct world *w, const char *client_ca, enum wrapping how, uns
 	cc.arg = &w->cli;
 	w->srv.out = &w->s2c;
 	w->cli.out = &w->c2s;
+	w->srv.peer = &w->cli;
+	w->cli.peer = &w->srv;
 	w->srv.seed = w->cli.seed = &w->seed;
 	w->srv.loss_pct = w->cli.loss_pct = loss;
 	assert_int_equal(sl_ovpn_session_init(&w->srv.s, &sc), 0);
@@ -314,6 +325,13 @@ static void test_lossy_and_renegotiation(void **state)
 	assert_int_equal(w->srv.ready[2], 1);
 	check_keys_match(w, 2);
 	assert_string_equal(w->cli.failed, "");
+	/*
+	 * Both ends may send with key id 2 (on_event checked each KEY_SEND came after the
+	 * peer's KEY_READY). Key ids 0 and 1 need not get theirs: 0 is sent with from the start,
+	 * and a renegotiation may begin before the last ack of the one before.
+	 */
+	assert_int_equal(w->srv.send[2], 1);
+	assert_int_equal(w->cli.send[2], 1);
 	stop(w);
 }
 

@@ -64,6 +64,7 @@ struct sl_ovpn_client {
 	bool ekm;
 	int cipher; /* sl_ovpn_cipher_from_name */
 	bool peer_added, link_done, keys_in;
+	uint8_t send_key_id; /* renegotiated key (1..7) receiving, not yet sending; 0 none */
 	uint8_t addr_done[4];
 	int ping, ping_restart;
 	sl_time_ns last_rx_ctl, up_since, key_since;
@@ -135,6 +136,7 @@ static void end_connection(struct sl_ovpn_client *c)
 	if (c->peer_added)
 		sl_peer_del(c->e, PEER);
 	c->peer_added = c->keys_in = false;
+	c->send_key_id = 0;
 	close_tcp(c);
 	sl_timer_cancel(c->loop, &c->t_session);
 	sl_timer_cancel(c->loop, &c->t_push);
@@ -287,16 +289,28 @@ static int install_keys(struct sl_ovpn_client *c, uint8_t key_id)
 			c->push.comp_pushed ? (int)c->push.comp : c->conf->comp, &kp);
 	snprintf(kp.auth, sizeof(kp.auth), "%s", c->conf->auth);
 	OPENSSL_cleanse(key2, sizeof(key2));
+	/* A renegotiated key receives at once and sends from KEY_SEND on (send_with_new_key). */
 	if (!r)
 		r = sl_key_set_ovpn(c->e, PEER, first ? SL_KEY_PRIMARY : SL_KEY_SECONDARY, &kp);
 	if (!r && !first)
-		r = sl_key_swap(c->e, PEER); /* the old key stays as lame duck */
+		c->send_key_id = key_id;
 	if (!r)
 		c->keys_in = true;
 	OPENSSL_cleanse(&kp, sizeof(kp));
 	c->key_since = sl_loop_now(c->loop);
 	sl_ovpn_traffic(c->e, PEER, &c->key_bytes, &c->key_pkts);
 	return r;
+}
+
+/* The server acked all we sent on the new key (our key-method 2 among it): seal with it. */
+static int send_with_new_key(struct sl_ovpn_client *c, const struct sl_ovpn_ev *ev)
+{
+	if (!ev->key_id || c->send_key_id != ev->key_id)
+		return 0; /* key id 0, or not (no longer) the key waiting in the secondary slot */
+	if (ev->text)
+		sl_warn("openvpn: %.*s", (int)ev->len, ev->text);
+	c->send_key_id = 0;
+	return sl_key_swap(c->e, PEER); /* the old key stays as lame duck */
 }
 
 static bool cipher_allowed(const struct sl_ovpn_client *c, const char *name)
@@ -418,6 +432,10 @@ static void on_session_event(void *arg, const struct sl_ovpn_ev *ev)
 			else
 				sl_info("openvpn: renegotiated, data key id %u", ev->key_id);
 		}
+		break;
+	case SL_OVPN_EV_KEY_SEND:
+		if (c->phase == PHASE_UP && send_with_new_key(c, ev) < 0)
+			restart(c, "could not switch to the renegotiated key", false);
 		break;
 	case SL_OVPN_EV_CONTROL:
 		on_control_msg(c, ev->text, ev->len);

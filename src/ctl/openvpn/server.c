@@ -40,6 +40,7 @@ struct client {
 	struct sockaddr_storage addr;
 	struct sl_ovpn_session s;
 	bool pushed, keys_in, in_engine;
+	uint8_t send_key_id;	    /* renegotiated key (1..7) receiving, not yet sending; 0 none */
 	bool doomed;		    /* dropped: freed by t_reap */
 	struct sl_ovpn_stream *tcp; /* proto tcp-server: its connection (else NULL: UDP) */
 	bool ekm, cc_exit;
@@ -326,17 +327,33 @@ static int install_keys(struct client *c, uint8_t key_id)
 					       c->peer_id, s->conf->comp, &kp);
 	snprintf(kp.auth, sizeof(kp.auth), "%s", s->conf->auth);
 	OPENSSL_cleanse(key2, sizeof(key2));
+	/* A renegotiated key receives at once and sends from KEY_SEND on (send_with_new_key). */
 	if (!r)
 		r = sl_key_set_ovpn(s->e, c->peer_id,
 				    c->keys_in ? SL_KEY_SECONDARY : SL_KEY_PRIMARY, &kp);
-	if (!r && c->keys_in)
-		r = sl_key_swap(s->e, c->peer_id);
 	OPENSSL_cleanse(&kp, sizeof(kp));
+	if (!r && c->keys_in)
+		c->send_key_id = key_id;
 	if (!r)
 		c->keys_in = true;
 	c->key_since = sl_loop_now(s->loop);
 	sl_ovpn_traffic(s->e, c->peer_id, &c->key_bytes, &c->key_pkts);
 	return r;
+}
+
+/*
+ * The client has our key-method 2 message (all we sent on the key is acked): it can open the new
+ * key, so we seal with it. Sealing with it before, while our message was still on its way, made
+ * the client drop the first packets for want of the key.
+ */
+static int send_with_new_key(struct client *c, const struct sl_ovpn_ev *ev)
+{
+	if (!ev->key_id || c->send_key_id != ev->key_id)
+		return 0; /* key id 0, or not (no longer) the key waiting in the secondary slot */
+	if (ev->text)
+		sl_warn("openvpn: client %s: %.*s", c->name, (int)ev->len, ev->text);
+	c->send_key_id = 0;
+	return sl_key_swap(c->srv->e, c->peer_id); /* the old key stays as lame duck */
 }
 
 static int add_to_engine(struct client *c)
@@ -451,6 +468,10 @@ static void on_session_event(void *arg, const struct sl_ovpn_ev *ev)
 				sl_info("openvpn: client %s: renegotiated, key id %u", c->name,
 					ev->key_id);
 		}
+		break;
+	case SL_OVPN_EV_KEY_SEND:
+		if (send_with_new_key(c, ev) < 0)
+			drop_client(c, "could not switch to the renegotiated key");
 		break;
 	case SL_OVPN_EV_CONTROL:
 		snprintf(text, sizeof(text), "%.*s", (int)(ev->len < 60 ? ev->len : 60), ev->text);

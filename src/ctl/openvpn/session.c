@@ -226,6 +226,16 @@ static void maybe_ready(struct sl_ovpn_session *s, struct sl_ovpn_key_state *ks)
 	}
 }
 
+/* KEY_SEND once the peer has acked all we sent since KEY_READY (our key-method 2 among it). */
+static void maybe_send(struct sl_ovpn_session *s, struct sl_ovpn_key_state *ks)
+{
+	if (ks->ready_reported && !ks->send_reported && ks->state == SL_OVPN_KS_ACTIVE &&
+	    (!ks->wbio || BIO_ctrl_pending(ks->wbio) == 0) && sl_ovpn_rel_all_acked(&ks->rel)) {
+		ks->send_reported = true;
+		emit(s, SL_OVPN_EV_KEY_SEND, ks->key_id, NULL, 0);
+	}
+}
+
 static void ks_read_tls(struct sl_ovpn_session *s, struct sl_ovpn_key_state *ks)
 {
 	uint8_t buf[16384];
@@ -380,6 +390,7 @@ int sl_ovpn_session_input(struct sl_ovpn_session *s, const uint8_t *pkt, size_t 
 	ks_deliver(s, ks);
 	ks_drive(s, ks);
 	ks_flush(s, ks, now_ms);
+	maybe_send(s, ks);
 	return 0;
 }
 
@@ -466,6 +477,15 @@ void sl_ovpn_session_tick(struct sl_ovpn_session *s, uint64_t now_ms)
 			continue;
 		}
 		ks_flush(s, ks, now_ms);
+		if (ks->ready_reported && !ks->send_reported &&
+		    now_ms - ks->started_ms >= s->cfg.hand_window_ms) {
+			static const char why[] =
+				"the peer did not acknowledge our key-method 2 "
+				"message within hand-window; sending with it anyway";
+
+			ks->send_reported = true;
+			emit(s, SL_OVPN_EV_KEY_SEND, ks->key_id, why, sizeof(why) - 1);
+		}
 	}
 }
 
@@ -482,7 +502,8 @@ uint64_t sl_ovpn_session_deadline(const struct sl_ovpn_session *s)
 		r = sl_ovpn_rel_deadline(&ks->rel);
 		if (r < d)
 			d = r;
-		if (ks->state != SL_OVPN_KS_ACTIVE && ks->started_ms + s->cfg.hand_window_ms < d)
+		if ((ks->state != SL_OVPN_KS_ACTIVE || !ks->send_reported) &&
+		    ks->started_ms + s->cfg.hand_window_ms < d)
 			d = ks->started_ms + s->cfg.hand_window_ms;
 	}
 	return d;

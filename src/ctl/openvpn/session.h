@@ -29,8 +29,15 @@
 
 enum sl_ovpn_ev_type {
 	SL_OVPN_EV_KEY_READY, /* key-method 2 done for key_id: data keys can be made */
-	SL_OVPN_EV_CONTROL,   /* one control message (text, NUL-free) */
-	SL_OVPN_EV_FAILED,    /* the handshake of key_id failed: text says why (one line) */
+	/*
+	 * After KEY_READY: the peer acknowledged everything we sent on key_id, so it has our
+	 * key-method 2 message and its keys: data may now be *sent* with key_id (receive with it
+	 * from KEY_READY on). OpenVPN's S_ACTIVE rule (ssl.c: "Wait for ACK"). If the acks do not
+	 * come within hand-window of the key's start, it comes anyway with text saying so.
+	 */
+	SL_OVPN_EV_KEY_SEND,
+	SL_OVPN_EV_CONTROL, /* one control message (text, NUL-free) */
+	SL_OVPN_EV_FAILED,  /* the handshake of key_id failed: text says why (one line) */
 };
 
 struct sl_ovpn_ev {
@@ -68,7 +75,7 @@ enum sl_ovpn_ks_state {
 struct sl_ovpn_key_state {
 	enum sl_ovpn_ks_state state;
 	uint8_t key_id;
-	bool km2_sent, km2_received, ready_reported;
+	bool km2_sent, km2_received, ready_reported, send_reported;
 	uint64_t started_ms;
 	struct sl_ovpn_reliable rel;
 	SSL *ssl;
