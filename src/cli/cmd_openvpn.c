@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -46,7 +47,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: sluice openvpn --config FILE [--ifname NAME] [--user NAME] [--group NAME]\n"
-		"                      [--no-seccomp]\n"
+		"                      [--no-seccomp] [--hand-window SECONDS]\n"
 		"       sluice up FILE.ovpn\n"
 		"\n"
 		"Connects to a stock OpenVPN 2.6 server as its client, from an OpenVPN config "
@@ -66,9 +67,14 @@ static void usage(FILE *f)
 		"arrive after the drop and again on reconnects), a server keeps nothing. Kept for\n"
 		"the whole run, never re-read: the TUN device (persist-tun), the files read at\n"
 		"start (persist-key, auth-user-pass) and the remotes' addresses.\n"
-		"Server mode ('server NET MASK' in the file, UDP only): topology subnet or net30,\n"
-		"ifconfig-pool, push, route, keepalive, reneg-sec, data-ciphers, "
-		"tls-crypt/tls-auth.\n");
+		"Server mode ('server NET MASK' in the file, proto udp or tcp-server): topology\n"
+		"subnet or net30, ifconfig-pool, push, route, keepalive, reneg-sec, data-ciphers,\n"
+		"tls-crypt/tls-auth, hand-window.\n"
+		"--hand-window SECONDS (as the file's hand-window, which it overrides; default "
+		"60):\n"
+		"the TLS handshake and key exchange must be done within it, counted from the\n"
+		"client's echoed cookie (UDP) or the TCP accept; a server closes a connection that\n"
+		"is not (ovpn_handshake_timeouts in sluice show), a client tries again.\n");
 }
 
 static void on_cfg_msg(void *arg, bool error, const char *line)
@@ -289,17 +295,20 @@ static enum sl_log_level level_of_verb(int verb)
 	return verb >= 5 ? SL_LOG_DEBUG : verb >= 1 ? SL_LOG_INFO : SL_LOG_WARN;
 }
 
-static int cmd_openvpn_run(const char *path, const char *ifname, const struct ovpn_priv *priv);
+static int cmd_openvpn_run(const char *path, const char *ifname, const struct ovpn_priv *priv,
+			   int hand_window);
 
 /* sluice up FILE.ovpn: the defaults (the config's user/group, else nobody; seccomp on). */
 int cmd_openvpn_file(const char *path, const char *ifname)
 {
 	struct ovpn_priv priv = {.seccomp = true};
 
-	return cmd_openvpn_run(path, ifname, &priv);
+	return cmd_openvpn_run(path, ifname, &priv, -1);
 }
 
-static int cmd_openvpn_run(const char *path, const char *ifname, const struct ovpn_priv *priv)
+/* hand_window: --hand-window (seconds), or -1 for the file's. */
+static int cmd_openvpn_run(const char *path, const char *ifname, const struct ovpn_priv *priv,
+			   int hand_window)
 {
 	struct ovpn_tunnel t = {.sigfd = -1, .priv = *priv};
 	int code;
@@ -310,6 +319,8 @@ static int cmd_openvpn_run(const char *path, const char *ifname, const struct ov
 		sl_ovpn_config_free(&t.conf);
 		return 1;
 	}
+	if (hand_window >= 0)
+		t.conf.hand_window = hand_window;
 	sl_log_set_level(level_of_verb(t.conf.verb));
 	signal(SIGPIPE, SIG_IGN);
 	code = run(&t, ifname);
@@ -328,6 +339,7 @@ int cmd_openvpn(int argc, char **argv)
 {
 	const char *path = NULL, *ifname = NULL;
 	struct ovpn_priv priv = {.seccomp = true};
+	int hand_window = -1;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -345,6 +357,18 @@ int cmd_openvpn(int argc, char **argv)
 			priv.group = argv[++i];
 		} else if (!strcmp(argv[i], "--no-seccomp")) {
 			priv.seccomp = false;
+		} else if (!strcmp(argv[i], "--hand-window") && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+
+			if (*end || end == argv[i] || v < 1 || v > 86400 * 7) {
+				fprintf(stderr,
+					"sluice openvpn: --hand-window '%s': want seconds, 1 to "
+					"604800\n",
+					argv[i]);
+				return 2;
+			}
+			hand_window = (int)v;
 		} else {
 			usage(stderr);
 			return 2;
@@ -354,5 +378,5 @@ int cmd_openvpn(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	return cmd_openvpn_run(path, ifname, &priv);
+	return cmd_openvpn_run(path, ifname, &priv, hand_window);
 }

@@ -7,10 +7,15 @@
 #     answered statelessly (the server's session id is a cookie) and none keeps any state;
 #   - 32 handshakes that echo the cookie (so the server does take a slot) from one address, then
 #     8 from each of 12 more: at most 8 in progress per source (the rest refused), at most 64 in
-#     all (the oldest evicted); they never send TLS, so hand-window (10 s here) ends them all.
-# proto tcp-server
+#     all (the oldest evicted); they never send TLS, so hand-window (10 s here) ends them all,
+#     each counted once as a handshake timeout.
+# proto tcp-server, hand-window 3 s
 #   - 32 idle TCP connections from one address, then 8 from each of 12 more: the same bounds,
-#     and the admitted ones are closed when idle (twice ping-restart).
+#     and the admitted ones are closed by hand-window, counted from the accept (not by the
+#     idle expiry, twice ping-restart = 10 s here);
+#   - 4 connections that send nothing and 4 that trickle a packet that never completes
+#     (slowloris): each closed at hand-window, none before, none left, 8 timeouts counted
+#     and 8 lines logged.
 # Throughout: the existing client keeps its peer id, its endpoint and its pings, the server's
 # memory stays bounded, and every refusal and eviction is counted (ovpn_* in `sluice show`).
 #
@@ -141,20 +146,30 @@ if up udp 30; then
 	limits udp "$peak" "$(ovpn refused_per_source)" "$(ovpn evicted_pending)"
 	sl_check "udp: hand-window (10 s) ends every handshake that stalls" \
 		"ovpn_pending=$(ovpn pending) after 14 s" "$SL_LOG_S" sl_wait_for 14 nothing_pending
+	sl_check "udp: each of them counted once as a handshake timeout" \
+		"ovpn_handshake_timeouts=$(ovpn handshake_timeouts), pending at the peak $peak" \
+		"$SL_LOG_S" [ "$(ovpn handshake_timeouts)" = "$peak" ]
 	existing_peer_unharmed udp "$rss_peak"
 fi
 sl_tunnel_down
 
 # --- proto tcp-server ------------------------------------------------------------------------
-abuse() { # abuse NAME FROM COUNT: idle TCP connections to the server's port
-	sl_bg "$SL_NS_C" "$SL_WORK/abuse-$1.log" "$ABUSE" --to "$SL_ADDR_S:4500" --hold-ms 25000 \
-		--mode idle --from "$2" --count "$3"
+HW=3 # hand-window (s); the idle expiry is 10 s (keepalive 1 5)
+SL_OVPN_SERVER_EXTRA="hand-window $HW"
+abuse() { # abuse NAME FROM COUNT [MODE]: TCP connections to the server's port
+	sl_bg "$SL_NS_C" "$SL_WORK/abuse-$1.log" "$ABUSE" --to "$SL_ADDR_S:4500" --hold-ms 12000 \
+		--mode "${4:-idle}" --from "$2" --count "$3"
 	ABUSE_PIDS+=("$SL_LAST_PID")
 }
 field() { # field NAME KEY: a number from a tcpabuse result line
 	sed -n "s/.* $2=\([0-9]*\).*/\1/p" "$SL_WORK/abuse-$1.log"
 }
-if up tcp 30; then
+# closed_by_hand_window NAME COUNT: all COUNT closed, none within 1 s, the last by HW + 1.5 s.
+closed_by_hand_window() {
+	[ "$(field "$1" closed)" = "$2" ] && [ "$(field "$1" closed_within_1s)" = 0 ] &&
+		[ "$(field "$1" max_close_ms)" -le $((HW * 1000 + 1500)) ]
+}
+if up tcp 18; then
 	ABUSE_PIDS=()
 	abuse one 198.18.0.9 32
 	sleep 1
@@ -173,12 +188,42 @@ if up tcp 30; then
 		open=$((open + $(field "many$i" still_open)))
 	done
 	echo "    tcp: one source: $(cat "$SL_WORK/abuse-one.log")"
-	echo "    tcp: 12 more x 8, still open at 25 s: $open"
+	echo "    tcp: 12 more x 8, still open at 12 s: $open"
 	sl_check "tcp: beyond 8 per source closed at once" "$(cat "$SL_WORK/abuse-one.log")" \
 		"$SL_LOG_S" [ "$(field one closed_within_1s)" -ge 24 ]
 	sl_check "tcp: idle connections closed, nothing left pending" \
 		"one source: $(field one still_open) open, others $open, pending $(ovpn pending)" \
 		"$SL_LOG_S" [ "$(field one still_open)" = 0 -a "$open" = 0 -a "$(ovpn pending)" = 0 ]
+	last=0
+	for i in $(seq 13 24); do
+		m=$(field "many$i" max_close_ms)
+		[ "${m:-99999}" -gt "$last" ] && last=${m:-99999}
+	done
+	timeouts=$(ovpn handshake_timeouts)
+	echo "    tcp: the last of the 12 x 8 closed after $last ms; handshake timeouts $timeouts"
+	sl_check "tcp: closed by hand-window ($HW s from the accept), not the idle expiry" \
+		"last closed after $last ms" "$SL_LOG_S" [ "$last" -le $((HW * 1000 + 1500)) ]
+	sl_check "tcp: those still pending at the end counted as handshake timeouts (64)" \
+		"ovpn_handshake_timeouts=$timeouts" "$SL_LOG_S" [ "$timeouts" = 64 ]
+
+	# Half-open and slowloris on their own: closed at hand-window, counted, logged once each.
+	ABUSE_PIDS=()
+	abuse silent 198.18.0.10 4 idle
+	abuse slow 198.18.0.11 4 slowloris
+	for pid in "${ABUSE_PIDS[@]}"; do
+		sl_wait_for 15 sl_gone "$pid" || true
+	done
+	logged=$(grep -c "198\.18\.0\.1[01]:.*no hard reset within $HW s" "$SL_LOG_S" || true)
+	echo "    tcp: sends nothing: $(cat "$SL_WORK/abuse-silent.log")"
+	echo "    tcp: slowloris:     $(cat "$SL_WORK/abuse-slow.log")"
+	echo "    tcp: handshake timeouts $timeouts -> $(ovpn handshake_timeouts), $logged logged"
+	sl_check "tcp: connections that send nothing closed at hand-window" \
+		"$(cat "$SL_WORK/abuse-silent.log")" "$SL_LOG_S" closed_by_hand_window silent 4
+	sl_check "tcp: slowloris (a packet never completed) closed at hand-window" \
+		"$(cat "$SL_WORK/abuse-slow.log")" "$SL_LOG_S" closed_by_hand_window slow 4
+	sl_check "tcp: each counted once as a handshake timeout, and logged once" \
+		"ovpn_handshake_timeouts $timeouts -> $(ovpn handshake_timeouts), $logged lines" \
+		"$SL_LOG_S" [ "$(ovpn handshake_timeouts)" = $((timeouts + 8)) -a "$logged" = 8 ]
 	existing_peer_unharmed tcp "$rss_peak"
 fi
 sl_finish
