@@ -9,6 +9,10 @@
 #                  first client $SL_IN_C), proto udp on $SL_ADDR_S:4500 or proto tcp-server
 #                  (SL_OVPN_PROTO=tcp), AES-256-GCM, keepalive 1 5, the work PKI's certificates
 #
+# SL_OVPN_ARGS: more arguments for both `sluice openvpn` processes (tests/sanitize.sh sets
+# "--user root --no-seccomp", as SL_CONF_EXTRA does for the native wire, so that sanitizer reports
+# can be written).
+#
 # Either way the server's UDP port is 4500, and SL_PID_S, SL_LOG_S, SL_PID_C, SL_LOG_C are set
 # as sl_start_server and sl_start_client set them; both ends answer `sluice show $SL_IF_S`.
 SL_WIRE=${WIRE:-native}
@@ -90,7 +94,9 @@ sl_wire_start_server() {
 	SL_LOG_S=$SL_WORK/$1-server.log
 	sl_ovpn_server_conf "$SL_CONF_S" "${listen##*:}"
 	SL_IFNAMES+=("$SL_IF_S")
-	sl_bg "$SL_NS_S" "$SL_LOG_S" "$SLUICE" openvpn --config "$SL_CONF_S" --ifname "$SL_IF_S"
+	# shellcheck disable=SC2086 # SL_OVPN_ARGS: words on purpose
+	sl_bg "$SL_NS_S" "$SL_LOG_S" "$SLUICE" openvpn --config "$SL_CONF_S" --ifname "$SL_IF_S" \
+		${SL_OVPN_ARGS:-}
 	SL_PID_S=$SL_LAST_PID
 	sl_wait_for 5 sl_ovpn_listening "$SL_LOG_S" || true
 }
@@ -105,7 +111,9 @@ sl_wire_start_client() {
 	SL_LOG_C=$SL_WORK/$1-client.log
 	sl_ovpn_client_conf "$SL_CONF_C" "${2:-$SL_ADDR_S:4500}"
 	SL_IFNAMES+=("$SL_IF_C")
-	sl_bg "$SL_NS_C" "$SL_LOG_C" "$SLUICE" openvpn --config "$SL_CONF_C" --ifname "$SL_IF_C"
+	# shellcheck disable=SC2086 # SL_OVPN_ARGS: words on purpose
+	sl_bg "$SL_NS_C" "$SL_LOG_C" "$SLUICE" openvpn --config "$SL_CONF_C" --ifname "$SL_IF_C" \
+		${SL_OVPN_ARGS:-}
 	SL_PID_C=$SL_LAST_PID
 }
 
