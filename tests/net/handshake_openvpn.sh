@@ -15,7 +15,7 @@
 #     idle expiry, twice ping-restart = 10 s here);
 #   - 4 connections that send nothing and 4 that trickle a packet that never completes
 #     (slowloris): each closed at hand-window, none before, none left, 8 timeouts counted
-#     and 8 lines logged.
+#     and 8 lines logged; 8 that send 512 random bytes: closed, by hand-window at the latest.
 # Throughout: the existing client keeps its peer id, its endpoint and its pings, the server's
 # memory stays bounded, and every refusal and eviction is counted (ovpn_* in `sluice show`).
 #
@@ -224,6 +224,15 @@ if up tcp 18; then
 	sl_check "tcp: each counted once as a handshake timeout, and logged once" \
 		"ovpn_handshake_timeouts $timeouts -> $(ovpn handshake_timeouts), $logged lines" \
 		"$SL_LOG_S" [ "$(ovpn handshake_timeouts)" = $((timeouts + 8)) -a "$logged" = 8 ]
+	# 512 random bytes: a bad length closes at once, packets that do not parse are dropped,
+	# and whatever is left is closed by hand-window.
+	ABUSE_PIDS=()
+	abuse junk 198.18.0.12 8 garbage
+	sl_wait_for 15 sl_gone "${ABUSE_PIDS[0]}" || true
+	echo "    tcp: garbage:       $(cat "$SL_WORK/abuse-junk.log")"
+	sl_check "tcp: garbage connections closed, by hand-window at the latest" \
+		"$(cat "$SL_WORK/abuse-junk.log")" "$SL_LOG_S" [ "$(field junk closed)" = 8 \
+		-a "$(field junk max_close_ms)" -le $((HW * 1000 + 1500)) ]
 	existing_peer_unharmed tcp "$rss_peak"
 fi
 sl_finish
