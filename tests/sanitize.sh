@@ -76,12 +76,13 @@ for bin in "$SAN_BUILD"/tests/test_*; do
 	fi
 	name=$(basename "$bin")
 	log=$WORK/$name.out
+	t0=$SECONDS
 	ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:log_path=$REPORTS/asan" \
 		timeout -k 10 600 "$bin" >"$log" 2>&1
 	rc=$?
 	ok=$(grep -c '^\[       OK \] ' "$log")
 	if [ "$rc" -eq 0 ] && reports_since "$name"; then
-		echo "PASS: asan+ubsan $name ($ok cases, no report)"
+		echo "PASS: asan+ubsan $name ($ok cases, no report, $((SECONDS - t0)) s)"
 	else
 		grep -E '^\[  (FAILED|ERROR)   ?\]' "$log" | head -n 10 | sed 's/^/    /'
 		echo "FAIL: asan+ubsan $name (status $rc)"
@@ -115,6 +116,7 @@ for t in $SAN_NET_TESTS; do
 	fi
 	out=$WORK/net-${t//\//-}.out
 	short_env "$t"
+	t0=$SECONDS
 	# (RSS bounds get 64 MiB: ASan keeps freed memory in quarantine)
 	env BUILD="$SAN_BUILD" SL_CONF_EXTRA=$'Seccomp = no\nUser = root' \
 		SL_OVPN_ARGS="--user root --no-seccomp" SL_RSS_SLACK_KIB=65536 \
@@ -125,7 +127,8 @@ for t in $SAN_NET_TESTS; do
 	fail=$(grep -c '^FAIL: ' "$out")
 	grep -E '^(FAIL: |    MEASURED)' "$out" | sed 's/^/    /'
 	if [ "$rc" -eq 0 ] && [ "$fail" -eq 0 ] && reports_since "$name"; then
-		echo "PASS: asan+ubsan $name ($pass checks${SHORT:+, ${SHORT[*]}}, no report)"
+		echo "PASS: asan+ubsan $name ($pass checks${SHORT:+, ${SHORT[*]}}, no report," \
+			"$((SECONDS - t0)) s)"
 	else
 		echo "FAIL: asan+ubsan $name (status $rc, $fail failed checks)"
 	fi
