@@ -70,11 +70,10 @@ static void usage(FILE *f)
 		"Server mode ('server NET MASK' in the file, proto udp or tcp-server): topology\n"
 		"subnet or net30, ifconfig-pool, push, route, keepalive, reneg-sec, data-ciphers,\n"
 		"tls-crypt/tls-auth, hand-window.\n"
-		"--hand-window SECONDS (as the file's hand-window, which it overrides; default "
-		"60):\n"
-		"the TLS handshake and key exchange must be done within it, counted from the\n"
-		"client's echoed cookie (UDP) or the TCP accept; a server closes a connection that\n"
-		"is not (ovpn_handshake_timeouts in sluice show), a client tries again.\n");
+		"--hand-window SECONDS overrides the file's hand-window (default 60): the TLS\n"
+		"handshake and key exchange must be done within it, counted from the client's\n"
+		"echoed cookie (UDP) or the TCP accept; a server closes a connection that is\n"
+		"not (ovpn_handshake_timeouts in sluice show), a client tries again.\n");
 }
 
 static void on_cfg_msg(void *arg, bool error, const char *line)
