@@ -9,7 +9,7 @@
 #     8 from each of 12 more: at most 8 in progress per source (the rest refused), at most 64 in
 #     all (the oldest evicted); they never send TLS, so hand-window (10 s here) ends them all,
 #     each counted once as a handshake timeout.
-# proto tcp-server, hand-window 3 s
+# proto tcp-server, --hand-window 3 (over the file's hand-window 30)
 #   - 32 idle TCP connections from one address, then 8 from each of 12 more: the same bounds,
 #     and the admitted ones are closed by hand-window, counted from the accept (not by the
 #     idle expiry, twice ping-restart = 10 s here);
@@ -159,7 +159,9 @@ sl_tunnel_down
 
 # --- proto tcp-server ------------------------------------------------------------------------
 HW=3 # hand-window (s); the idle expiry is 10 s (keepalive 1 5)
-SL_OVPN_SERVER_EXTRA="hand-window $HW"
+# The flag wins over the file's 30 s (the file's own hand-window is the UDP part's 10 s).
+SL_OVPN_SERVER_EXTRA="hand-window 30"
+SL_OVPN_ARGS="${SL_OVPN_ARGS:-} --hand-window $HW"
 abuse() { # abuse NAME FROM COUNT [MODE]: TCP connections to the server's port
 	sl_bg "$SL_NS_C" "$SL_WORK/abuse-$1.log" "$ABUSE" --to "$SL_ADDR_S:4500" --hold-ms 12000 \
 		--mode "${4:-idle}" --from "$2" --count "$3"
