@@ -9,7 +9,9 @@
 #                  first client $SL_IN_C), proto udp on $SL_ADDR_S:4500 or proto tcp-server
 #                  (SL_OVPN_PROTO=tcp), AES-256-GCM, keepalive 1 5, the work PKI's certificates
 #
-#   SL_OVPN_ARGS   more arguments for both `sluice openvpn` commands (e.g. "--workers 2")
+#   SL_OVPN_ARGS   more arguments for both `sluice openvpn` commands (e.g. "--workers 2";
+#                  tests/sanitize.sh sets "--user root --no-seccomp", as SL_CONF_EXTRA does
+#                  for the native wire, so that sanitizer reports can be written)
 #
 # Either way the server's UDP port is 4500, and SL_PID_S, SL_LOG_S, SL_PID_C, SL_LOG_C are set
 # as sl_start_server and sl_start_client set them; both ends answer `sluice show $SL_IF_S`.

@@ -6,7 +6,8 @@
  * control messages both ways, equal data keys on both ends from TLS-EKM
  * and from the legacy PRF, renegotiation into key id 1 with the old key
  * kept as lame duck, and the failures a user must see: a CA that did not
- * sign the peer, a tls-crypt key that differs.
+ * sign the peer, a tls-crypt key that differs; hand-window counted from a
+ * TCP accept, for a peer that sends nothing or stalls after its reset.
  * (Interop with stock openvpn is tests/interop/openvpn.sh.)
  */
 #include "ctl/openvpn/session.h"
@@ -46,6 +47,7 @@ struct end {
 	char last_ctl[256];
 	unsigned n_ctl;
 	char failed[256];
+	bool failed_hand_window;
 	uint64_t *seed;
 	unsigned loss_pct;
 };
@@ -90,6 +92,7 @@ static void on_event(void *arg, const struct sl_ovpn_ev *ev)
 		break;
 	case SL_OVPN_EV_FAILED:
 		snprintf(e->failed, sizeof(e->failed), "%s", ev->text);
+		e->failed_hand_window = ev->hand_window;
 		break;
 	}
 }
@@ -360,6 +363,79 @@ static void test_wrong_tls_crypt_key_refused(void **state)
 	assert_true(w->srv.s.rx_bad_wrap > 0);
 	printf("    client: %s\n", w->cli.failed);
 	assert_non_null(strstr(w->cli.failed, "did not finish within 20 s"));
+	assert_true(w->cli.failed_hand_window);
+	stop(w);
+}
+
+/* Deliver what the client has queued to the server (and nothing back). */
+static void deliver_to_server(struct world *w)
+{
+	for (unsigned i = 0; i < w->c2s.n; i++)
+		sl_ovpn_session_input(&w->srv.s, w->c2s.pkt[i], w->c2s.len[i], w->now);
+	w->c2s.n = 0;
+}
+
+/* TCP: accepted at 1000, nothing arrives: the session says so at 1000 + hand-window, once. */
+static void test_hand_window_from_accept_silent(void **state)
+{
+	struct world *w = *state;
+
+	start(w, w->ca, WRAP_NONE, 0);
+	w->c2s.n = 0; /* the client's reset never arrives */
+	assert_int_equal(sl_ovpn_session_listen(&w->srv.s, w->now), 0);
+	assert_int_equal(sl_ovpn_session_listen(&w->srv.s, w->now), -EINVAL);
+	assert_int_equal(sl_ovpn_session_deadline(&w->srv.s), 21000);
+	sl_ovpn_session_tick(&w->srv.s, 20999);
+	assert_string_equal(w->srv.failed, "");
+	sl_ovpn_session_tick(&w->srv.s, 21000);
+	printf("    server: %s\n", w->srv.failed);
+	assert_non_null(strstr(w->srv.failed, "no hard reset within 20 s"));
+	assert_true(w->srv.failed_hand_window);
+	assert_int_equal(sl_ovpn_session_deadline(&w->srv.s), UINT64_MAX);
+	w->srv.failed[0] = '\0';
+	sl_ovpn_session_tick(&w->srv.s, 30000);
+	assert_string_equal(w->srv.failed, ""); /* said once */
+	stop(w);
+}
+
+/* TCP: the reset comes 10 s after the accept, then nothing: still 1000 + hand-window. */
+static void test_hand_window_from_accept_stalled(void **state)
+{
+	struct world *w = *state;
+
+	start(w, w->ca, WRAP_NONE, 0);
+	assert_int_equal(sl_ovpn_session_listen(&w->srv.s, w->now), 0);
+	w->now = 11000;
+	deliver_to_server(w);
+	assert_non_null(sl_ovpn_session_ks(&w->srv.s, 0));
+	assert_true(sl_ovpn_session_deadline(&w->srv.s) <= 21000);
+	sl_ovpn_session_tick(&w->srv.s, 20999);
+	assert_string_equal(w->srv.failed, "");
+	sl_ovpn_session_tick(&w->srv.s, 21000);
+	printf("    server: %s\n", w->srv.failed);
+	assert_non_null(strstr(w->srv.failed, "did not finish within 20 s"));
+	assert_true(w->srv.failed_hand_window);
+	stop(w);
+}
+
+/* A handshake done in time is not touched by the deadline; a refusal is not a timeout. */
+static void test_hand_window_met(void **state)
+{
+	struct world *w = *state;
+
+	start(w, w->ca, WRAP_NONE, 0);
+	assert_int_equal(sl_ovpn_session_listen(&w->srv.s, w->now), 0);
+	run(w, 5000, both_ready0);
+	assert_true(both_ready0(w));
+	w->now = 40000;
+	run(w, 100, NULL);
+	assert_string_equal(w->srv.failed, "");
+	assert_true(sl_ovpn_session_deadline(&w->srv.s) != 21000);
+	stop(w);
+	start(w, w->other_ca, WRAP_NONE, 0);
+	run(w, 5000, NULL);
+	assert_non_null(strstr(w->cli.failed, "peer certificate not accepted"));
+	assert_false(w->cli.failed_hand_window);
 	stop(w);
 }
 
@@ -370,6 +446,9 @@ int main(void)
 		cmocka_unit_test(test_lossy_and_renegotiation),
 		cmocka_unit_test(test_wrong_ca_refused),
 		cmocka_unit_test(test_wrong_tls_crypt_key_refused),
+		cmocka_unit_test(test_hand_window_from_accept_silent),
+		cmocka_unit_test(test_hand_window_from_accept_stalled),
+		cmocka_unit_test(test_hand_window_met),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

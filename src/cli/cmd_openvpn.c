@@ -48,7 +48,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: sluice openvpn --config FILE [--ifname NAME] [--user NAME] [--group NAME]\n"
-		"                      [--no-seccomp] [--workers N|auto]\n"
+		"                      [--no-seccomp] [--workers N|auto] [--hand-window SECONDS]\n"
 		"       sluice up FILE.ovpn\n"
 		"\n"
 		"Connects to a stock OpenVPN 2.6 server as its client, from an OpenVPN config "
@@ -68,9 +68,13 @@ static void usage(FILE *f)
 		"arrive after the drop and again on reconnects), a server keeps nothing. Kept for\n"
 		"the whole run, never re-read: the TUN device (persist-tun), the files read at\n"
 		"start (persist-key, auth-user-pass) and the remotes' addresses.\n"
-		"Server mode ('server NET MASK' in the file, UDP only): topology subnet or net30,\n"
-		"ifconfig-pool, push, route, keepalive, reneg-sec, data-ciphers, "
-		"tls-crypt/tls-auth.\n"
+		"Server mode ('server NET MASK' in the file, proto udp or tcp-server): topology\n"
+		"subnet or net30, ifconfig-pool, push, route, keepalive, reneg-sec, data-ciphers,\n"
+		"tls-crypt/tls-auth, hand-window.\n"
+		"--hand-window SECONDS overrides the file's hand-window (default 60): the TLS\n"
+		"handshake and key exchange must be done within it, counted from the client's\n"
+		"echoed cookie (UDP) or the TCP accept; a server closes a connection that is\n"
+		"not (ovpn_handshake_timeouts in sluice show), a client tries again.\n"
 		"--workers N (sluice's own, default 1; auto = one per CPU, at most 64): data-path\n"
 		"threads, each peer's received data handled by worker peer-id %% N (proto udp,\n"
 		"AEAD data ciphers only; docs/workers.md).\n");
@@ -327,17 +331,20 @@ static enum sl_log_level level_of_verb(int verb)
 	return verb >= 5 ? SL_LOG_DEBUG : verb >= 1 ? SL_LOG_INFO : SL_LOG_WARN;
 }
 
-static int cmd_openvpn_run(const char *path, const char *ifname, const struct ovpn_priv *priv);
+static int cmd_openvpn_run(const char *path, const char *ifname, const struct ovpn_priv *priv,
+			   int hand_window);
 
 /* sluice up FILE.ovpn: the defaults (the config's user/group, else nobody; seccomp on). */
 int cmd_openvpn_file(const char *path, const char *ifname)
 {
 	struct ovpn_priv priv = {.seccomp = true, .workers = 1};
 
-	return cmd_openvpn_run(path, ifname, &priv);
+	return cmd_openvpn_run(path, ifname, &priv, -1);
 }
 
-static int cmd_openvpn_run(const char *path, const char *ifname, const struct ovpn_priv *priv)
+/* hand_window: --hand-window (seconds), or -1 for the file's. */
+static int cmd_openvpn_run(const char *path, const char *ifname, const struct ovpn_priv *priv,
+			   int hand_window)
 {
 	struct ovpn_tunnel t = {.sigfd = -1, .priv = *priv};
 	int code;
@@ -348,6 +355,8 @@ static int cmd_openvpn_run(const char *path, const char *ifname, const struct ov
 		sl_ovpn_config_free(&t.conf);
 		return 1;
 	}
+	if (hand_window >= 0)
+		t.conf.hand_window = hand_window;
 	sl_log_set_level(level_of_verb(t.conf.verb));
 	signal(SIGPIPE, SIG_IGN);
 	code = run(&t, ifname);
@@ -383,6 +392,7 @@ int cmd_openvpn(int argc, char **argv)
 {
 	const char *path = NULL, *ifname = NULL;
 	struct ovpn_priv priv = {.seccomp = true, .workers = 1};
+	int hand_window = -1;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -405,6 +415,18 @@ int cmd_openvpn(int argc, char **argv)
 				fprintf(stderr, "--workers %s: a number 1..64 or auto\n", argv[i]);
 				return 2;
 			}
+		} else if (!strcmp(argv[i], "--hand-window") && i + 1 < argc) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+
+			if (*end || end == argv[i] || v < 1 || v > 86400 * 7) {
+				fprintf(stderr,
+					"sluice openvpn: --hand-window '%s': want seconds, 1 to "
+					"604800\n",
+					argv[i]);
+				return 2;
+			}
+			hand_window = (int)v;
 		} else {
 			usage(stderr);
 			return 2;
@@ -414,5 +436,5 @@ int cmd_openvpn(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	return cmd_openvpn_run(path, ifname, &priv);
+	return cmd_openvpn_run(path, ifname, &priv, hand_window);
 }

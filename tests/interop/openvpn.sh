@@ -9,6 +9,9 @@
 #   [ sls-PID ] server 198.19.8.0/24 on 198.18.0.1:1194 <-veth-> [ slc-PID ] client
 #               (198.18.1.1) <-veth-> [ slx-PID ] a second client (two-client case)
 #
+# SL_OVPN_ARGS: more arguments for every `sluice openvpn` (tests/sanitize.sh: "--user root
+# --no-seccomp", so that sanitizer reports can be written; the priv cases then do not apply).
+#
 # OVPN_MIB (default 8) sizes the transfers, OVPN_REKEY_MIB (default 100) the one during rekeys,
 # sent at OVPN_REKEY_PACE s per MiB (default 0.2) while both ends renegotiate every 10 s.
 set -eu
@@ -18,7 +21,8 @@ set -eu
 MIB=${OVPN_MIB:-8}
 REKEY_MIB=${OVPN_REKEY_MIB:-100}
 REKEY_PACE=${OVPN_REKEY_PACE:-0.2}
-# all, client (sluice client only), server (sluice server only) or priv (least privilege only)
+# all, client (sluice client only), server (sluice server only), priv (least privilege only) or
+# short (one sluice client over UDP, one sluice server over TCP, a transfer each: tests/sanitize.sh)
 CASES=${OVPN_CASES:-all}
 SRV_IN=198.19.8.1
 PORT=5401
@@ -86,9 +90,9 @@ client() {
 	shift
 	client_conf "$SL_WORK/$name.ovpn" "$@"
 	CLOG=$SL_WORK/client-$name.log
-	# shellcheck disable=SC2086 # CLIENT_FLAGS: words on purpose
+	# shellcheck disable=SC2086 # CLIENT_FLAGS, SL_OVPN_ARGS: words on purpose
 	sl_bg "$SL_NS_C" "$CLOG" env $CLIENT_ENV "$SLUICE" openvpn --config "$SL_WORK/$name.ovpn" \
-		--ifname "$SL_IF_C" $CLIENT_FLAGS
+		--ifname "$SL_IF_C" $CLIENT_FLAGS ${SL_OVPN_ARGS:-}
 	CPID=$SL_LAST_PID
 }
 
@@ -393,7 +397,8 @@ sluice_server() {
 	} >"$f"
 	SLOG=$SL_WORK/sluice-server-$name.log
 	# shellcheck disable=SC2086 # SERVER_FLAGS: words on purpose
-	sl_bg "$SL_NS_S" "$SLOG" "$SLUICE" openvpn --config "$f" --ifname "$SL_IF_S" ${SERVER_FLAGS:-}
+	sl_bg "$SL_NS_S" "$SLOG" "$SLUICE" openvpn --config "$f" --ifname "$SL_IF_S" ${SERVER_FLAGS:-} \
+		${SL_OVPN_ARGS:-}
 	SPID=$SL_LAST_PID
 	sl_wait_for 10 grep -qs 'server listening on' "$SLOG" ||
 		sl_die "sluice server did not start: $(tail -n 5 "$SLOG")"
@@ -435,6 +440,21 @@ srv_case() {
 		return 1
 	fi
 }
+
+# === short: a sluice client (UDP) and a sluice server (TCP), a transfer each ====================
+if [ "$CASES" = short ]; then
+	if up_case short-client-udp --proto udp --; then
+		transfer "short-client-udp: transfer $MIB MiB" "$MIB"
+	fi
+	stop_both
+	if srv_case short-server-tcp "proto tcp-server" -- --proto tcp-client; then
+		transfer "short-server-tcp: transfer $MIB MiB" "$MIB"
+	fi
+	stop_both
+	echo "$SL_PASSES passed, $SL_FAILS failed"
+	sl_finish
+	exit
+fi
 
 # === least privilege: after set-up sluice runs as an ordinary user under its seccomp filter ====
 NET_ADMIN=0000000000001000

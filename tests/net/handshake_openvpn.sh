@@ -7,10 +7,15 @@
 #     answered statelessly (the server's session id is a cookie) and none keeps any state;
 #   - 32 handshakes that echo the cookie (so the server does take a slot) from one address, then
 #     8 from each of 12 more: at most 8 in progress per source (the rest refused), at most 64 in
-#     all (the oldest evicted); they never send TLS, so hand-window (10 s here) ends them all.
-# proto tcp-server
+#     all (the oldest evicted); they never send TLS, so hand-window (10 s here) ends them all,
+#     each counted once as a handshake timeout.
+# proto tcp-server, --hand-window 3 (over the file's hand-window 30)
 #   - 32 idle TCP connections from one address, then 8 from each of 12 more: the same bounds,
-#     and the admitted ones are closed when idle (twice ping-restart).
+#     and the admitted ones are closed by hand-window, counted from the accept (not by the
+#     idle expiry, twice ping-restart = 10 s here);
+#   - 4 connections that send nothing and 4 that trickle a packet that never completes
+#     (slowloris): each closed at hand-window, none before, none left, 8 timeouts counted
+#     and 8 lines logged; 8 that send 512 random bytes: closed, by hand-window at the latest.
 # Throughout: the existing client keeps its peer id, its endpoint and its pings, the server's
 # memory stays bounded, and every refusal and eviction is counted (ovpn_* in `sluice show`).
 #
@@ -56,8 +61,9 @@ nothing_pending() {
 	[ "$(ovpn pending)" = 0 ]
 }
 
-# up PROTO: server and client on PROTO, the client pinging (0.2 s apart for SECONDS s); sets
-# PING_PID, PEER_BEFORE, ENDPOINT_BEFORE, RSS0. 1 if the tunnel does not come up.
+# up PROTO: server and client on PROTO, the client pinging (0.2 s apart) until the part is
+# over (existing_peer_unharmed stops it; 300 s at most); sets PING_PID, PEER_BEFORE,
+# ENDPOINT_BEFORE, RSS0. 1 if the tunnel does not come up.
 up() {
 	SL_OVPN_PROTO=$1
 	if ! sl_wire_pair "h$1"; then
@@ -68,21 +74,24 @@ up() {
 	PEER_BEFORE=$(sl_peer "$SL_IF_S" .peer_id)
 	ENDPOINT_BEFORE=$(sl_peer "$SL_IF_S" .endpoint)
 	RSS0=$(rss)
-	PINGS=$((${2:-20} * 5))
-	sl_bg "$SL_NS_C" "$SL_WORK/ping-$1.log" ping -q -c "$PINGS" -i 0.2 -W 1 "$SL_IN_S"
+	sl_bg "$SL_NS_C" "$SL_WORK/ping-$1.log" ping -q -c 1500 -i 0.2 -W 1 "$SL_IN_S"
 	PING_PID=$SL_LAST_PID
 }
 
-# existing_peer_unharmed PROTO RSS_PEAK: the checks every part ends with.
+# existing_peer_unharmed PROTO RSS_PEAK: the checks every part ends with. The pings ran all
+# through the part (at least 5 s of them); SIGINT makes ping print its count.
 existing_peer_unharmed() {
-	local received rss1
-	sl_wait_for 40 sl_gone "$PING_PID" || true
+	local sent received rss1
+	sleep 1 # the last abuse's effects, if any, reach the pings
+	kill -INT "$PING_PID" 2>/dev/null || true
+	sl_wait_for 5 sl_gone "$PING_PID" || true
+	sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$SL_WORK/ping-$1.log")
 	received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$SL_WORK/ping-$1.log")
 	rss1=$(rss)
-	echo "    $1: existing client ${received:-0}/$PINGS pings answered; server RSS $RSS0 KiB" \
+	echo "    $1: existing client ${received:-0}/${sent:-0} pings answered; server RSS $RSS0 KiB" \
 		"before, $2 at the peak, $rss1 after"
-	sl_check "$1: the existing client keeps working" "${received:-0}/$PINGS pings" \
-		"$SL_LOG_S $SL_LOG_C" [ "${received:-0}" -ge $((PINGS - 2)) ]
+	sl_check "$1: the existing client keeps working" "${received:-0}/${sent:-0} pings" \
+		"$SL_LOG_S $SL_LOG_C" [ "${sent:-0}" -ge 25 -a "${received:-0}" -ge $((${sent:-0} - 2)) ]
 	sl_check "$1: the existing client keeps its session and endpoint" \
 		"peer $PEER_BEFORE at $ENDPOINT_BEFORE -> $(sl_peer "$SL_IF_S" .peer_id) at $(sl_peer "$SL_IF_S" .endpoint)" \
 		"$SL_LOG_S" [ "$(sl_peer "$SL_IF_S" .peer_id)" = "$PEER_BEFORE" \
@@ -105,7 +114,7 @@ limits() {
 }
 
 # --- proto udp -------------------------------------------------------------------------------
-if up udp 30; then
+if up udp; then
 	sent=0
 	answered0=$(ovpn resets_answered)
 	ovf0=$(sl_show "$SL_IF_S" | jq .drops.overflow)
@@ -141,20 +150,32 @@ if up udp 30; then
 	limits udp "$peak" "$(ovpn refused_per_source)" "$(ovpn evicted_pending)"
 	sl_check "udp: hand-window (10 s) ends every handshake that stalls" \
 		"ovpn_pending=$(ovpn pending) after 14 s" "$SL_LOG_S" sl_wait_for 14 nothing_pending
+	sl_check "udp: each of them counted once as a handshake timeout" \
+		"ovpn_handshake_timeouts=$(ovpn handshake_timeouts), pending at the peak $peak" \
+		"$SL_LOG_S" [ "$(ovpn handshake_timeouts)" = "$peak" ]
 	existing_peer_unharmed udp "$rss_peak"
 fi
 sl_tunnel_down
 
 # --- proto tcp-server ------------------------------------------------------------------------
-abuse() { # abuse NAME FROM COUNT: idle TCP connections to the server's port
-	sl_bg "$SL_NS_C" "$SL_WORK/abuse-$1.log" "$ABUSE" --to "$SL_ADDR_S:4500" --hold-ms 25000 \
-		--mode idle --from "$2" --count "$3"
+HW=3 # hand-window (s); the idle expiry is 10 s (keepalive 1 5)
+# The flag wins over the file's 30 s (the file's own hand-window is the UDP part's 10 s).
+SL_OVPN_SERVER_EXTRA="hand-window 30"
+SL_OVPN_ARGS="${SL_OVPN_ARGS:-} --hand-window $HW"
+abuse() { # abuse NAME FROM COUNT [MODE]: TCP connections to the server's port
+	sl_bg "$SL_NS_C" "$SL_WORK/abuse-$1.log" "$ABUSE" --to "$SL_ADDR_S:4500" --hold-ms 12000 \
+		--mode "${4:-idle}" --from "$2" --count "$3"
 	ABUSE_PIDS+=("$SL_LAST_PID")
 }
 field() { # field NAME KEY: a number from a tcpabuse result line
 	sed -n "s/.* $2=\([0-9]*\).*/\1/p" "$SL_WORK/abuse-$1.log"
 }
-if up tcp 30; then
+# closed_by_hand_window NAME COUNT: all COUNT closed, none within 1 s, the last by HW + 1.5 s.
+closed_by_hand_window() {
+	[ "$(field "$1" closed)" = "$2" ] && [ "$(field "$1" closed_within_1s)" = 0 ] &&
+		[ "$(field "$1" max_close_ms)" -le $((HW * 1000 + 1500)) ]
+}
+if up tcp; then
 	ABUSE_PIDS=()
 	abuse one 198.18.0.9 32
 	sleep 1
@@ -173,12 +194,51 @@ if up tcp 30; then
 		open=$((open + $(field "many$i" still_open)))
 	done
 	echo "    tcp: one source: $(cat "$SL_WORK/abuse-one.log")"
-	echo "    tcp: 12 more x 8, still open at 25 s: $open"
+	echo "    tcp: 12 more x 8, still open at 12 s: $open"
 	sl_check "tcp: beyond 8 per source closed at once" "$(cat "$SL_WORK/abuse-one.log")" \
 		"$SL_LOG_S" [ "$(field one closed_within_1s)" -ge 24 ]
 	sl_check "tcp: idle connections closed, nothing left pending" \
 		"one source: $(field one still_open) open, others $open, pending $(ovpn pending)" \
 		"$SL_LOG_S" [ "$(field one still_open)" = 0 -a "$open" = 0 -a "$(ovpn pending)" = 0 ]
+	last=0
+	for i in $(seq 13 24); do
+		m=$(field "many$i" max_close_ms)
+		[ "${m:-99999}" -gt "$last" ] && last=${m:-99999}
+	done
+	timeouts=$(ovpn handshake_timeouts)
+	echo "    tcp: the last of the 12 x 8 closed after $last ms; handshake timeouts $timeouts"
+	sl_check "tcp: closed by hand-window ($HW s from the accept), not the idle expiry" \
+		"last closed after $last ms" "$SL_LOG_S" [ "$last" -le $((HW * 1000 + 1500)) ]
+	sl_check "tcp: those still pending at the end counted as handshake timeouts (64)" \
+		"ovpn_handshake_timeouts=$timeouts" "$SL_LOG_S" [ "$timeouts" = 64 ]
+
+	# Half-open and slowloris on their own: closed at hand-window, counted, logged once each.
+	ABUSE_PIDS=()
+	abuse silent 198.18.0.10 4 idle
+	abuse slow 198.18.0.11 4 slowloris
+	for pid in "${ABUSE_PIDS[@]}"; do
+		sl_wait_for 15 sl_gone "$pid" || true
+	done
+	logged=$(grep -c "198\.18\.0\.1[01]:.*no hard reset within $HW s" "$SL_LOG_S" || true)
+	echo "    tcp: sends nothing: $(cat "$SL_WORK/abuse-silent.log")"
+	echo "    tcp: slowloris:     $(cat "$SL_WORK/abuse-slow.log")"
+	echo "    tcp: handshake timeouts $timeouts -> $(ovpn handshake_timeouts), $logged logged"
+	sl_check "tcp: connections that send nothing closed at hand-window" \
+		"$(cat "$SL_WORK/abuse-silent.log")" "$SL_LOG_S" closed_by_hand_window silent 4
+	sl_check "tcp: slowloris (a packet never completed) closed at hand-window" \
+		"$(cat "$SL_WORK/abuse-slow.log")" "$SL_LOG_S" closed_by_hand_window slow 4
+	sl_check "tcp: each counted once as a handshake timeout, and logged once" \
+		"ovpn_handshake_timeouts $timeouts -> $(ovpn handshake_timeouts), $logged lines" \
+		"$SL_LOG_S" [ "$(ovpn handshake_timeouts)" = $((timeouts + 8)) -a "$logged" = 8 ]
+	# 512 random bytes: a bad length closes at once, packets that do not parse are dropped,
+	# and whatever is left is closed by hand-window.
+	ABUSE_PIDS=()
+	abuse junk 198.18.0.12 8 garbage
+	sl_wait_for 15 sl_gone "${ABUSE_PIDS[0]}" || true
+	echo "    tcp: garbage:       $(cat "$SL_WORK/abuse-junk.log")"
+	sl_check "tcp: garbage connections closed, by hand-window at the latest" \
+		"$(cat "$SL_WORK/abuse-junk.log")" "$SL_LOG_S" [ "$(field junk closed)" = 8 \
+		-a "$(field junk max_close_ms)" -le $((HW * 1000 + 1500)) ]
 	existing_peer_unharmed tcp "$rss_peak"
 fi
 sl_finish

@@ -73,6 +73,7 @@ struct sl_ovpn_server {
 	 * failed to unwrap or parse, and those whose cookie did not check out. */
 	uint64_t resets_answered, spoofed_resets, bad_cookies;
 	uint64_t refused_per_source, evicted_pending; /* admit_pending */
+	uint64_t handshake_timeouts; /* hand-window ran out, counted from the accept or cookie */
 };
 
 static uint64_t now_ms(const struct sl_ovpn_server *s)
@@ -485,6 +486,8 @@ static void on_session_event(void *arg, const struct sl_ovpn_ev *ev)
 			sl_warn("openvpn: client %s: renegotiation failed: %s", c->name, ev->text);
 			break;
 		}
+		if (ev->hand_window)
+			c->srv->handshake_timeouts++;
 		drop_client(c, ev->text);
 		break;
 	}
@@ -785,8 +788,12 @@ static void on_accept(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 	c->peer_id = (uint32_t)(c - s->clients);
 	c->addr = from;
 	c->created = c->last_rx = sl_loop_now(loop);
+	/* hand-window from the accept: a connection that never sends its reset, or only part of
+	 * a packet, is closed then, not at the idle expiry. */
+	sl_ovpn_session_listen(&c->s, now_ms(s));
 	if (sl_loop_add_fd(loop, cfd, SL_EV_READ, on_client_io, c) < 0)
 		drop_client(c, "cannot watch its TCP connection");
+	arm_session_timer(s);
 }
 
 static int setup_tcp(struct sl_ovpn_server *s, const struct sockaddr_storage *ss, char *err,
@@ -870,11 +877,12 @@ static size_t ovpn_stats(void *arg, char *out, size_t cap)
 	n = snprintf(out, cap,
 		     "ovpn_clients=%u\novpn_pending=%u\novpn_resets_answered=%llu\n"
 		     "ovpn_bad_packets=%llu\novpn_bad_cookies=%llu\novpn_refused_per_source=%llu\n"
-		     "ovpn_evicted_pending=%llu\n",
+		     "ovpn_evicted_pending=%llu\novpn_handshake_timeouts=%llu\n",
 		     clients, pending, (unsigned long long)s->resets_answered,
 		     (unsigned long long)s->spoofed_resets, (unsigned long long)s->bad_cookies,
 		     (unsigned long long)s->refused_per_source,
-		     (unsigned long long)s->evicted_pending);
+		     (unsigned long long)s->evicted_pending,
+		     (unsigned long long)s->handshake_timeouts);
 	return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
 }
 

@@ -23,12 +23,31 @@ static void emit(struct sl_ovpn_session *s, enum sl_ovpn_ev_type type, uint8_t k
 		s->cfg.on_event(s->cfg.arg, &ev);
 }
 
-static void ks_fail(struct sl_ovpn_session *s, struct sl_ovpn_key_state *ks, const char *why)
+static void emit_failed(struct sl_ovpn_session *s, uint8_t key_id, const char *why,
+			bool hand_window)
+{
+	struct sl_ovpn_ev ev = {.type = SL_OVPN_EV_FAILED,
+				.key_id = key_id,
+				.text = why,
+				.len = strlen(why),
+				.hand_window = hand_window};
+
+	if (s->cfg.on_event)
+		s->cfg.on_event(s->cfg.arg, &ev);
+}
+
+static void ks_fail_timed(struct sl_ovpn_session *s, struct sl_ovpn_key_state *ks, const char *why,
+			  bool hand_window)
 {
 	if (ks->state == SL_OVPN_KS_FAILED)
 		return;
 	ks->state = SL_OVPN_KS_FAILED;
-	emit(s, SL_OVPN_EV_FAILED, ks->key_id, why, strlen(why));
+	emit_failed(s, ks->key_id, why, hand_window);
+}
+
+static void ks_fail(struct sl_ovpn_session *s, struct sl_ovpn_key_state *ks, const char *why)
+{
+	ks_fail_timed(s, ks, why, false);
 }
 
 static void ks_free(struct sl_ovpn_key_state *ks)
@@ -222,6 +241,7 @@ static void maybe_ready(struct sl_ovpn_session *s, struct sl_ovpn_key_state *ks)
 	if (ks->km2_sent && ks->km2_received && !ks->ready_reported) {
 		ks->state = SL_OVPN_KS_ACTIVE;
 		ks->ready_reported = true;
+		s->established = true;
 		emit(s, SL_OVPN_EV_KEY_READY, ks->key_id, NULL, 0);
 	}
 }
@@ -406,7 +426,18 @@ int sl_ovpn_session_start(struct sl_ovpn_session *s, uint64_t now_ms)
 	if (rc)
 		return rc;
 	sl_ovpn_rel_send(&s->ks[0].rel, SL_OVPN_P_CONTROL_HARD_RESET_CLIENT_V2, NULL, 0, now_ms);
+	s->opened_ms = now_ms;
+	s->opened = true;
 	ks_flush(s, &s->ks[0], now_ms);
+	return 0;
+}
+
+int sl_ovpn_session_listen(struct sl_ovpn_session *s, uint64_t now_ms)
+{
+	if (s->cfg.role != SL_OVPN_ROLE_SERVER || s->ks[0].state != SL_OVPN_KS_NONE || s->opened)
+		return -EINVAL;
+	s->opened_ms = now_ms;
+	s->opened = true;
 	return 0;
 }
 
@@ -427,6 +458,8 @@ int sl_ovpn_session_accept(struct sl_ovpn_session *s, const uint8_t own_sid[8],
 	ks->rel.tx_next_id = 1; /* our reset (message 0) went out statelessly */
 	ks->rel.rx_next_id = 1; /* and the client's reset was message 0 */
 	ks->state = SL_OVPN_KS_TLS;
+	s->opened_ms = now_ms;
+	s->opened = true;
 	return 0;
 }
 
@@ -457,8 +490,38 @@ void sl_ovpn_session_retire_lame_duck(struct sl_ovpn_session *s)
 
 /* Timers */
 
+static void negotiation_too_slow(struct sl_ovpn_session *s, struct sl_ovpn_key_state *ks)
+{
+	char why[160];
+
+	snprintf(why, sizeof(why),
+		 "TLS key negotiation did not finish within %u s (no answer, or the peer refused "
+		 "our tls-auth/tls-crypt key)",
+		 s->cfg.hand_window_ms / 1000);
+	ks_fail_timed(s, ks, why, true);
+}
+
+/* The first handshake's deadline ran out: with or without a key state (no reset yet). */
+static void first_handshake_too_slow(struct sl_ovpn_session *s)
+{
+	char why[160];
+
+	s->opened = false; /* said once */
+	if (s->ks[0].state != SL_OVPN_KS_NONE) {
+		negotiation_too_slow(s, &s->ks[0]);
+		return;
+	}
+	snprintf(why, sizeof(why), "no hard reset within %u s of the connection (hand-window)",
+		 s->cfg.hand_window_ms / 1000);
+	emit_failed(s, 0, why, true);
+}
+
 void sl_ovpn_session_tick(struct sl_ovpn_session *s, uint64_t now_ms)
 {
+	if (s->opened && !s->established && now_ms - s->opened_ms >= s->cfg.hand_window_ms) {
+		first_handshake_too_slow(s);
+		return;
+	}
 	for (int i = 0; i < 2; i++) {
 		struct sl_ovpn_key_state *ks = &s->ks[i];
 
@@ -466,14 +529,7 @@ void sl_ovpn_session_tick(struct sl_ovpn_session *s, uint64_t now_ms)
 			continue;
 		if (ks->state != SL_OVPN_KS_ACTIVE &&
 		    now_ms - ks->started_ms >= s->cfg.hand_window_ms) {
-			char why[160];
-
-			snprintf(
-				why, sizeof(why),
-				"TLS key negotiation did not finish within %u s (no answer, or the "
-				"peer refused our tls-auth/tls-crypt key)",
-				s->cfg.hand_window_ms / 1000);
-			ks_fail(s, ks, why);
+			negotiation_too_slow(s, ks);
 			continue;
 		}
 		ks_flush(s, ks, now_ms);
@@ -493,6 +549,8 @@ uint64_t sl_ovpn_session_deadline(const struct sl_ovpn_session *s)
 {
 	uint64_t d = UINT64_MAX;
 
+	if (s->opened && !s->established)
+		d = s->opened_ms + s->cfg.hand_window_ms;
 	for (int i = 0; i < 2; i++) {
 		const struct sl_ovpn_key_state *ks = &s->ks[i];
 		uint64_t r;

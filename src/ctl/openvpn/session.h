@@ -45,6 +45,7 @@ struct sl_ovpn_ev {
 	uint8_t key_id;
 	const char *text; /* CONTROL: the message; FAILED: the reason */
 	size_t len;
+	bool hand_window; /* FAILED: because hand-window ran out (not a refusal) */
 };
 
 struct sl_ovpn_session_cfg {
@@ -90,8 +91,13 @@ struct sl_ovpn_session {
 	uint8_t sid[SL_OVPN_SESSION_ID_LEN];
 	uint8_t peer_sid[SL_OVPN_SESSION_ID_LEN];
 	bool have_peer_sid;
-	uint8_t next_key_id;		/* for the next renegotiation: 1..7, wraps to 1 */
-	struct sl_ovpn_key_state ks[2]; /* [0] current, [1] lame duck */
+	uint8_t next_key_id; /* for the next renegotiation: 1..7, wraps to 1 */
+	/* The first handshake must be done by opened_ms + hand_window_ms, counted from the
+	 * client's reset, the server's cookie coming back (UDP) or the accept (TCP): a peer that
+	 * sends nothing, or a partial packet, still runs out of time. */
+	uint64_t opened_ms;
+	bool opened, established;
+	struct sl_ovpn_key_state ks[2];			/* [0] current, [1] lame duck */
 	uint64_t rx_bad_wrap, rx_bad_sid, rx_malformed; /* dropped control packets */
 };
 
@@ -106,6 +112,12 @@ void sl_ovpn_session_free(struct sl_ovpn_session *s);
  */
 int sl_ovpn_session_accept(struct sl_ovpn_session *s, const uint8_t own_sid[8],
 			   const uint8_t peer_sid[8], uint64_t now_ms);
+
+/*
+ * Server, TCP: the connection was accepted; the client's hard reset is awaited, and
+ * hand-window counts from now (OpenVPN's hand-window, from the accept).
+ */
+int sl_ovpn_session_listen(struct sl_ovpn_session *s, uint64_t now_ms);
 
 /* Client: send the hard reset of key id 0. */
 int sl_ovpn_session_start(struct sl_ovpn_session *s, uint64_t now_ms);
