@@ -90,8 +90,11 @@ existing_peer_unharmed() {
 	rss1=$(rss)
 	echo "    $1: existing client ${received:-0}/${sent:-0} pings answered; server RSS $RSS0 KiB" \
 		"before, $2 at the peak, $rss1 after"
+	# (A reset flood overflows the server's UDP receive queue now and then; the kernel drops the
+	# ping behind it there, before sluice. So 2 or a tenth may be lost, whichever is more.)
+	local may_lose=$((${sent:-0} / 10 > 2 ? ${sent:-0} / 10 : 2))
 	sl_check "$1: the existing client keeps working" "${received:-0}/${sent:-0} pings" \
-		"$SL_LOG_S $SL_LOG_C" [ "${sent:-0}" -ge 25 -a "${received:-0}" -ge $((${sent:-0} - 2)) ]
+		"$SL_LOG_S $SL_LOG_C" [ "${sent:-0}" -ge 25 -a "${received:-0}" -ge $((${sent:-0} - may_lose)) ]
 	sl_check "$1: the existing client keeps its session and endpoint" \
 		"peer $PEER_BEFORE at $ENDPOINT_BEFORE -> $(sl_peer "$SL_IF_S" .peer_id) at $(sl_peer "$SL_IF_S" .endpoint)" \
 		"$SL_LOG_S" [ "$(sl_peer "$SL_IF_S" .peer_id)" = "$PEER_BEFORE" \
