@@ -147,6 +147,7 @@ static inline uint64_t sl_csum_block64(uint64_t acc, const uint8_t *b)
 static inline uint32_t sl_csum_add(uint32_t sum, const uint8_t *b, size_t n)
 {
 	uint64_t acc = 0, w;
+	uint32_t lo;
 	uint16_t folded;
 
 	for (; n >= 64; b += 64, n -= 64)
@@ -160,17 +161,35 @@ static inline uint32_t sl_csum_add(uint32_t sum, const uint8_t *b, size_t n)
 		memcpy(&w, b, 8);
 		acc = sl_csum_add64(acc, w);
 	}
-	if (n) {
-		uint8_t last[8] = {0};
+	/* 2^16 - 1 divides 2^64 - 1: a word counts the same wherever it sits in acc's 64 bits. */
+	if (n & 4) {
+		uint32_t w32;
 
-		memcpy(last, b, n); /* an odd last byte is the high half of a word padded with 0 */
-		memcpy(&w, last, 8);
-		acc = sl_csum_add64(acc, w);
+		memcpy(&w32, b, 4);
+		acc = sl_csum_add64(acc, w32);
+		b += 4;
 	}
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	folded = (uint16_t)acc;
+	if (n & 2) {
+		uint16_t w16;
+
+		memcpy(&w16, b, 2);
+		acc = sl_csum_add64(acc, w16);
+		b += 2;
+	}
+	if (n & 1) {
+		/* The odd last byte is the high half of a word padded with 0, in memory order. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		acc = sl_csum_add64(acc, b[0]);
+#else
+		acc = sl_csum_add64(acc, (uint64_t)b[0] << 8);
+#endif
+	}
+	/* 64 -> 32 bits with end-around carry, then two folds reach 16 bits. */
+	lo = (uint32_t)acc + (uint32_t)(acc >> 32);
+	lo += lo < (uint32_t)(acc >> 32);
+	lo = (lo & 0xffff) + (lo >> 16);
+	lo = (lo & 0xffff) + (lo >> 16);
+	folded = (uint16_t)lo;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	folded = (uint16_t)(folded >> 8 | folded << 8);
 #endif
