@@ -62,7 +62,8 @@ static void test_csum_add_every_length_and_alignment(void **state)
 	srandom(11);
 	for (int fill = 0; fill < 2; fill++) {
 		for (size_t i = 0; i < sizeof(buf); i++)
-			buf[i] = fill == 0 ? (uint8_t)random() : (random() % 16 ? 0xff : (uint8_t)random());
+			buf[i] = fill == 0 ? (uint8_t)random()
+					   : (random() % 16 ? 0xff : (uint8_t)random());
 		for (size_t n = 0; n <= 520; n++) {
 			for (size_t off = 0; off < 8; off++) {
 				uint32_t seed = (uint32_t)random() & 0xffff;
@@ -71,7 +72,8 @@ static void test_csum_add_every_length_and_alignment(void **state)
 				uint32_t two = sl_csum_add(sl_csum_add(seed, buf + off, split),
 							   buf + off + split, n - split);
 
-				assert_int_equal(sl_csum_fold(sl_csum_add(seed, buf + off, n)), want);
+				assert_int_equal(sl_csum_fold(sl_csum_add(seed, buf + off, n)),
+						 want);
 				assert_int_equal(sl_csum_fold(two), want);
 			}
 		}
