@@ -104,7 +104,8 @@ static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t *ext, u
 	uint32_t pad_len = pad_len_for(body_len), trailer_len = pad_len + ESP_TRAILER_MIN;
 	uint32_t grow = ext_len + trailer_len + ESP_ICV_LEN;
 	uint32_t plain_len = body_len + trailer_len;
-	bool borrow = ext && ext_room >= trailer_len;
+	/* Room for the longest trailer: the bytes kept are a fixed-size copy, not a byte loop. */
+	bool borrow = ext && ext_room >= SL_ESP_TRAILER_MAX;
 	uint8_t nonce[SL_AEAD_NONCE_LEN], aad[ESP_AAD_MAX], kept[SL_ESP_TRAILER_MAX];
 	struct sl_aead_part parts[3];
 	uint8_t *hdr, *body;
@@ -148,7 +149,7 @@ static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t *ext, u
 	aad_len = make_aad(sa, seq, aad);
 	parts[0] = (struct sl_aead_part){body, body, own_len};
 	if (borrow) {
-		memcpy(kept, ext + ext_len, trailer_len);
+		memcpy(kept, ext + ext_len, sizeof(kept));
 		write_trailer(ext + ext_len, pad_len, next_header);
 		parts[1] = (struct sl_aead_part){ext, body + own_len, ext_len + trailer_len};
 		parts[2] = (struct sl_aead_part){NULL, NULL, 0};
@@ -159,7 +160,7 @@ static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t *ext, u
 	}
 	r = sl_aead_seal_parts(sa->dir.aead, nonce, aad, aad_len, parts, 3, body + plain_len);
 	if (borrow)
-		memcpy(ext + ext_len, kept, trailer_len);
+		memcpy(ext + ext_len, kept, sizeof(kept));
 	if (r < 0) {
 		/* The key context is unusable; the sequence number stays spent. */
 		sl_pkt_pull(p, SL_ESP_HDR_LEN);
