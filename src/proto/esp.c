@@ -21,11 +21,10 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
-#define ESP_ICV_LEN	   16
-#define ESP_TRAILER_MIN	   2 /* pad length + next header */
-#define ESP_AAD_MAX	   12
-#define ESP_SEQ_MAX_32	   0xFFFFFFFFull
-#define ESP_NON_ESP_MARKER 0u
+#define ESP_ICV_LEN	16
+#define ESP_TRAILER_MIN 2 /* pad length + next header */
+#define ESP_AAD_MAX	12
+#define ESP_SEQ_MAX_32	0xFFFFFFFFull
 
 const struct sl_proto_ops sl_proto_esp = {"esp", SL_ESP_HEADROOM, SL_ESP_TAILROOM};
 
@@ -185,22 +184,6 @@ enum sl_drop sl_esp_seal_iv(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t next
 			    const uint8_t iv[SL_ESP_IV_LEN])
 {
 	return seal(sa, p, NULL, 0, 0, next_header, iv);
-}
-
-enum sl_esp_kind sl_esp_classify(const uint8_t *d, size_t len)
-{
-	if (len == 1 && d[0] == 0xFF)
-		return SL_ESP_KIND_NAT_KEEPALIVE;
-	if (len >= 4 && sl_get_be32(d) == ESP_NON_ESP_MARKER)
-		return SL_ESP_KIND_IKE;
-	if (len >= 8)
-		return SL_ESP_KIND_ESP;
-	return SL_ESP_KIND_MALFORMED;
-}
-
-uint32_t sl_esp_spi(const uint8_t *d)
-{
-	return sl_get_be32(d);
 }
 
 /*
