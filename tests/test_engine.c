@@ -429,6 +429,82 @@ static void test_rekey_swap_keeps_lame_duck(void **state)
 	assert_int_equal(sl_key_swap(w->a.e, PEER_B), -ENOKEY);
 }
 
+static void drain_spy(struct world *w)
+{
+	uint8_t buf[2000];
+
+	settle(w);
+	while (recv(w->spy, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
+/*
+ * One receive batch from the peer's own endpoint with two SPIs (a rekey in flight), runs of each,
+ * a forged datagram in a run and an unknown SPI: the receive path keeps the last datagram's SA
+ * for the next (datapath.c struct rx_sa), which must switch with the SPI and never outlive a
+ * failure.
+ */
+static void test_batch_of_two_spis_from_the_endpoint(void **state)
+{
+	struct world *w = *state;
+	struct sl_key_pair ka, kb;
+	uint8_t wire[7][2000], got[2000];
+	ssize_t n[7];
+	struct sl_peer_stats s;
+	int delivered = 0;
+	/* old, old, new, new, forged new, new, unknown, old */
+	const int order[] = {0, 1, 3, 4, 6, 5, 6, 2};
+
+	peers_up(w, false);
+	settle(w);
+	assert_int_equal(sl_peer_set_endpoint(w->b.e, PEER_A, (struct sockaddr *)&w->spy_addr,
+					      sizeof(w->spy_addr)),
+			 0);
+	/* A probes a new endpoint, and a new key, at once (a DPD): those are not captured. */
+	assert_int_equal(sl_peer_set_endpoint(w->a.e, PEER_B, (struct sockaddr *)&w->spy_addr,
+					      sizeof(w->spy_addr)),
+			 0);
+	drain_spy(w);
+	for (int i = 0; i < 3; i++)
+		n[i] = capture_sealed(w, wire[i], sizeof(wire[i]));
+	make_keys(&ka, &kb, 0x40, 0x1002, 0x2002);
+	assert_int_equal(sl_key_set(w->b.e, PEER_A, SL_KEY_SECONDARY, &kb), 0);
+	assert_int_equal(sl_key_set(w->a.e, PEER_B, SL_KEY_SECONDARY, &ka), 0);
+	assert_int_equal(sl_key_swap(w->a.e, PEER_B), 0);
+	drain_spy(w);
+	for (int i = 3; i < 6; i++)
+		n[i] = capture_sealed(w, wire[i], sizeof(wire[i]));
+	assert_int_not_equal(sl_get_be32(wire[0]), sl_get_be32(wire[3]));
+	/* wire[6]: a copy of a new-key datagram, tampered, with a sequence number not yet seen. */
+	memcpy(wire[6], wire[4], (size_t)n[4]);
+	n[6] = n[4];
+	wire[6][n[6] - 20] ^= 0x01;
+	sl_put_be32(wire[6] + 4, 999);
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		const uint8_t *d = wire[order[i]];
+		uint8_t unknown[2000];
+
+		if (i == 6) { /* the second 6: an SPI nobody has */
+			memcpy(unknown, wire[3], (size_t)n[3]);
+			sl_put_be32(unknown, 0xdead);
+			d = unknown;
+		}
+		assert_int_equal(sendto(w->spy, d, (size_t)n[order[i]], 0,
+					(struct sockaddr *)&w->b.udp, sizeof(w->b.udp)),
+				 n[order[i]]);
+	}
+	settle(w); /* all eight in B's socket: one receive batch */
+	while (harness_read(w->b.tun_far, got, sizeof(got)) > 0)
+		delivered++;
+	assert_int_equal(delivered, 6);
+	s = harness_stats(w->b.e, PEER_A);
+	assert_int_equal(s.drops[SL_STAT_DROP_AUTH], 1);
+	assert_int_equal(s.drops[SL_STAT_DROP_REPLAY], 0);
+	sl_engine_stats(w->b.e, &s);
+	assert_int_equal(s.drops[SL_STAT_DROP_NOKEY], 1);
+	assert_udp_rx_accounted(w->b.e, PEER_A);
+}
+
 static void test_fallback_to_stream_and_back(void **state)
 {
 	struct world *w = *state;
@@ -643,6 +719,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_noroute_and_spoofed_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tampered_replayed_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_swap_keeps_lame_duck, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_of_two_spis_from_the_endpoint, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_fallback_to_stream_and_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_answer_probes_faster, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_learned_endpoint_is_probed_at_once, setup,

@@ -49,6 +49,37 @@ static void test_csum_add_matches_reference(void **state)
 	assert_int_equal(sl_csum_fold(sl_csum_add(0, buf, 65536)), 0);
 }
 
+/*
+ * Every length up to 520 (each combination of 64- and 32-byte blocks, 8-byte words and a 4-, 2-
+ * and 1-byte tail) at every alignment, over random bytes and over bytes that are mostly 0xff (a
+ * carry out of nearly every add), with random seeds; and a sum taken in two calls, split at an even
+ * offset, equals the sum taken in one.
+ */
+static void test_csum_add_every_length_and_alignment(void **state)
+{
+	static uint8_t buf[520 + 8];
+
+	srandom(11);
+	for (int fill = 0; fill < 2; fill++) {
+		for (size_t i = 0; i < sizeof(buf); i++)
+			buf[i] = fill == 0 ? (uint8_t)random()
+					   : (random() % 16 ? 0xff : (uint8_t)random());
+		for (size_t n = 0; n <= 520; n++) {
+			for (size_t off = 0; off < 8; off++) {
+				uint32_t seed = (uint32_t)random() & 0xffff;
+				size_t split = n ? ((size_t)random() % n) & ~(size_t)1 : 0;
+				uint16_t want = ref_fold(ref_sum(seed, buf + off, n));
+				uint32_t two = sl_csum_add(sl_csum_add(seed, buf + off, split),
+							   buf + off + split, n - split);
+
+				assert_int_equal(sl_csum_fold(sl_csum_add(seed, buf + off, n)),
+						 want);
+				assert_int_equal(sl_csum_fold(two), want);
+			}
+		}
+	}
+}
+
 /* L4 checksum of a finished segment, verified the long way: must come to 0xffff. */
 static uint16_t ref_l4_check(const uint8_t *seg, uint32_t len, bool v4)
 {
@@ -175,6 +206,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_csum_add_matches_reference),
+		cmocka_unit_test(test_csum_add_every_length_and_alignment),
 		cmocka_unit_test(test_tcp4_segments),
 		cmocka_unit_test(test_udp6_segments),
 		cmocka_unit_test(test_exact_multiple_has_no_empty_segment),

@@ -93,6 +93,7 @@ bool sl_gro_start(struct sl_gro_run *r, const uint8_t *pkt, uint32_t len, bool u
 static bool same_headers(const uint8_t *a, const uint8_t *b, const struct l4_view *v)
 {
 	const uint8_t *la = a + v->ip_hlen, *lb = v->l4;
+	uint32_t opt_len;
 
 	if (v->v4) {
 		if (a[1] != b[1] || (a[6] & 0x40) != (b[6] & 0x40) || a[8] != b[8] ||
@@ -105,10 +106,10 @@ static bool same_headers(const uint8_t *a, const uint8_t *b, const struct l4_vie
 		return false;
 	if (v->proto == IPPROTO_UDP)
 		return true;
-	/* Ack; data offset; flags but PSH; window; options. */
+	/* Ack; data offset; flags but PSH; window; options (most segments have none: no call). */
+	opt_len = v->hdr_len - v->ip_hlen - 20;
 	return !memcmp(la + 8, lb + 8, 5) && !((la[13] ^ lb[13]) & ~TCP_PSH) &&
-	       !memcmp(la + 14, lb + 14, 2) &&
-	       !memcmp(la + 20, lb + 20, v->hdr_len - v->ip_hlen - 20);
+	       !memcmp(la + 14, lb + 14, 2) && (opt_len == 0 || !memcmp(la + 20, lb + 20, opt_len));
 }
 
 bool sl_gro_append(struct sl_gro_run *r, const uint8_t *pkt, uint32_t len)

@@ -89,6 +89,14 @@ int sl_gso_init(struct sl_gso *g, uint8_t *pkt, uint32_t len, uint8_t gso_type, 
 	g->gso_size = gso_size;
 	g->nseg = (len - g->hdr_len + gso_size - 1) / gso_size;
 	memcpy(g->hdr, pkt, g->hdr_len);
+	g->pseudo_sum = sl_csum_pseudo(pkt, g->l4, 0);
+	if (g->family == AF_INET) {
+		uint8_t *h = g->hdr;
+
+		/* Summed with the three fields at zero, then put back. */
+		g->ip_sum = sl_csum_add(sl_csum_add(0, h, 2), h + 6, 4);
+		g->ip_sum = sl_csum_add(g->ip_sum, h + 12, g->ip_hlen - 12u);
+	}
 	return 0;
 }
 
@@ -97,17 +105,19 @@ void sl_gso_seg_headers(const struct sl_gso *g, uint32_t i, uint8_t *out)
 	uint32_t plen = sl_gso_seg_payload_len(g, i);
 	uint32_t l4_hlen = g->hdr_len - g->ip_hlen;
 	uint32_t l4_len = l4_hlen + plen;
+	const uint8_t *payload = sl_gso_seg_payload(g, i);
 	uint8_t *l4 = out + g->ip_hlen;
 	uint8_t *csum_field;
-	uint16_t csum;
+	uint16_t csum, tot_len, id;
 	uint32_t sum;
 
 	memcpy(out, g->hdr, g->hdr_len);
 	if (g->family == AF_INET) {
-		sl_put_be16(out + 2, (uint16_t)(g->ip_hlen + l4_len));
-		sl_put_be16(out + 4, (uint16_t)(sl_get_be16(g->hdr + 4) + i));
-		out[10] = out[11] = 0;
-		sl_put_be16(out + 10, (uint16_t)~sl_csum_fold(sl_csum_add(0, out, g->ip_hlen)));
+		tot_len = (uint16_t)(g->ip_hlen + l4_len);
+		id = (uint16_t)(sl_get_be16(g->hdr + 4) + i);
+		sl_put_be16(out + 2, tot_len);
+		sl_put_be16(out + 4, id);
+		sl_put_be16(out + 10, (uint16_t)~sl_csum_fold(g->ip_sum + tot_len + id));
 	} else {
 		sl_put_be16(out + 4, (uint16_t)l4_len);
 	}
@@ -123,9 +133,12 @@ void sl_gso_seg_headers(const struct sl_gso *g, uint32_t i, uint8_t *out)
 		csum_field = l4 + 6;
 	}
 	csum_field[0] = csum_field[1] = 0;
-	sum = sl_csum_pseudo(out, g->l4, l4_len);
-	sum = sl_csum_add(sum, l4, l4_hlen);
-	sum = sl_csum_add(sum, sl_gso_seg_payload(g, i), plen);
+	sum = g->pseudo_sum + l4_len;
+	/* Headers right before the payload (the sealed path writes them there): one pass. */
+	if (out + g->hdr_len == payload)
+		sum = sl_csum_add(sum, l4, l4_len);
+	else
+		sum = sl_csum_add(sl_csum_add(sum, l4, l4_hlen), payload, plen);
 	csum = (uint16_t)~sl_csum_fold(sum);
 	if (csum == 0 && g->l4 == IPPROTO_UDP)
 		csum = 0xffff; /* 0 would mean "no checksum" */

@@ -37,6 +37,9 @@ struct sl_gso {
 	uint8_t family;	    /* AF_INET or AF_INET6 */
 	uint8_t l4;	    /* IPPROTO_TCP or IPPROTO_UDP */
 	uint32_t nseg;
+	/* Sums of what every segment shares, so a segment only adds what is its own: */
+	uint32_t ip_sum;	     /* IPv4 header without total length, id and checksum */
+	uint32_t pseudo_sum;	     /* pseudo-header without the L4 length */
 	uint8_t hdr[SL_GSO_HDR_MAX]; /* the super-packet's headers as they came, so the bytes at
 					pkt may be overwritten (each segment's headers in front of
 					its payload, for sealing in one pass) */

@@ -113,7 +113,8 @@ static void queue_udp(struct sl_worker *w, struct udp_out *out, struct sl_pkt *p
 		      const struct sockaddr_storage *to)
 {
 	out->batch.pkts[out->batch.n] = pk;
-	memcpy(&out->batch.addrs[out->batch.n], to, sl_sockaddr_len(to));
+	/* The longer of the two kinds: a fixed-size copy, no call (to is a whole storage). */
+	memcpy(&out->batch.addrs[out->batch.n], to, sizeof(struct sockaddr_in6));
 	if (++out->batch.n >= w->e->cfg.batch)
 		flush_udp(w, out);
 }
@@ -500,18 +501,39 @@ follow(struct sl_worker *w, struct peer *p, const struct sockaddr_storage *from,
 	return moved;
 }
 
+/*
+ * The peer and key slot the last datagram of a receive batch was opened with: a batch's datagrams
+ * (and a GRO datagram's segments) nearly always share one SPI, so the lookup is made when the SPI
+ * changes. Kept only after a data packet from the peer's current endpoint: roaming and DPD may
+ * run the control plane's handlers (engine_emit), which can rekey or delete the peer; nothing
+ * else in a batch can (with workers, control code runs only between batches: workers.c).
+ */
+struct rx_sa {
+	uint32_t spi;
+	struct peer *p;
+	struct key_slot *k; /* NULL: look the SPI up */
+};
+
 /* Returns true if the peer's endpoint moved (the caller reports it after it is done with p). */
 static bool rx_esp(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr_storage *from,
-		   uint32_t *peer_id)
+		   uint32_t *peer_id, struct rx_sa *last)
 {
 	struct sl_engine *e = w->e;
 	uint32_t spi = sl_esp_spi(pk->data);
-	struct peer *p = sl_idmap_get(&e->spis, spi);
-	struct key_slot *k = p ? keys_find_rx(p, spi) : NULL;
+	struct peer *p;
+	struct key_slot *k;
 	bool moved = false, foreign;
 	uint8_t nh;
 	enum sl_drop d;
 
+	if (last->k && last->spi == spi) {
+		p = last->p;
+		k = last->k;
+	} else {
+		p = sl_idmap_get(&e->spis, spi);
+		k = p ? keys_find_rx(p, spi) : NULL;
+	}
+	last->k = NULL; /* until this packet is known to be plain data */
 	if (!k) {
 		count_udp_rx_drop(&w->stats, SL_DROP_NOKEY);
 		return false;
@@ -532,16 +554,20 @@ static bool rx_esp(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr
 	peer_stats(w, p)->last_rx_ns = sl_loop_now(w->loop);
 	if (p->cfg.follow_endpoint && foreign)
 		moved = follow(w, p, from, peer_id);
-	if (nh == SL_ESP_NH_NONE)
+	if (nh == SL_ESP_NH_NONE) {
 		on_dpd(w, p, pk);
-	else if (nh == SL_ESP_NH_IPV4 || nh == SL_ESP_NH_IPV6)
+	} else if (nh == SL_ESP_NH_IPV4 || nh == SL_ESP_NH_IPV6) {
 		deliver(w, p, pk, nh, false);
-	else
+		if (!foreign)
+			*last = (struct rx_sa){spi, p, k};
+	} else {
 		count_udp_rx_drop(peer_stats(w, p), SL_DROP_MALFORMED);
+	}
 	return moved;
 }
 
-static void rx_datagram(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr_storage *from)
+static void rx_datagram(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr_storage *from,
+			struct rx_sa *last)
 {
 	struct sl_engine *e = w->e;
 	uint32_t moved_peer = 0;
@@ -561,7 +587,7 @@ static void rx_datagram(struct sl_worker *w, struct sl_pkt *pk, const struct soc
 	}
 	switch (sl_esp_classify(pk->data, pk->len)) {
 	case SL_ESP_KIND_ESP:
-		if (rx_esp(w, pk, from, &moved_peer))
+		if (rx_esp(w, pk, from, &moved_peer, last))
 			engine_emit(e, SL_EVENT_ENDPOINT_CHANGED, moved_peer); /* !threaded */
 		return;
 	case SL_ESP_KIND_NAT_KEEPALIVE:
@@ -576,7 +602,7 @@ static void rx_datagram(struct sl_worker *w, struct sl_pkt *pk, const struct soc
 
 /* A GRO-coalesced datagram holds several, each seg bytes but the last: open each in place. */
 static void rx_coalesced(struct sl_worker *w, struct sl_pkt *pk, uint16_t seg,
-			 const struct sockaddr_storage *from)
+			 const struct sockaddr_storage *from, struct rx_sa *last)
 {
 	for (uint32_t off = 0; off < pk->len; off += seg) {
 		struct sl_pkt v = *pk;
@@ -584,7 +610,7 @@ static void rx_coalesced(struct sl_worker *w, struct sl_pkt *pk, uint16_t seg,
 		v.data = pk->data + off;
 		v.len = pk->len - off < seg ? pk->len - off : seg;
 		v.cap = sl_pkt_headroom(&v) + v.len; /* no tailroom: the next datagram is there */
-		rx_datagram(w, &v, from);
+		rx_datagram(w, &v, from, last);
 	}
 }
 
@@ -595,6 +621,7 @@ void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 	struct udp_out *sock = w->udp[0].fd == fd ? &w->udp[0] : &w->udp[1];
 	struct sl_pool *pool = sock->gro_pool ? sock->gro_pool : w->pool;
 	struct sl_udp_batch in;
+	struct rx_sa last = {0};
 
 	/* Queued for one write per GRO run, or one io_uring_enter for the round. */
 	w->tunq.active = w->tun.offload != 0 || w->tun_uring;
@@ -617,9 +644,9 @@ void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 			if (in.seg[i] && in.pkts[i]->len > in.seg[i] &&
 			    !(in.pkts[i]->flags & SL_UDP_F_TRUNCATED)) {
 				w->stats.udp_gro_rx++;
-				rx_coalesced(w, in.pkts[i], in.seg[i], &in.addrs[i]);
+				rx_coalesced(w, in.pkts[i], in.seg[i], &in.addrs[i], &last);
 			} else {
-				rx_datagram(w, in.pkts[i], &in.addrs[i]);
+				rx_datagram(w, in.pkts[i], &in.addrs[i], &last);
 			}
 		}
 		tunq_flush(w); /* before the buffers the queue points into go back */

@@ -20,10 +20,31 @@
 #include <string.h>
 #include <sys/uio.h>
 
-static void count_written(struct sl_worker *w, const struct tunq_item *it, bool ok)
+/*
+ * The counters of the peer a queued packet came from, looked up when the peer differs from the
+ * last packet's (a round's packets mostly come from one peer). The peer may have gone since the
+ * packet was queued; nothing in a flush adds or removes peers.
+ */
+struct stats_of {
+	uint32_t peer_id;
+	struct sl_peer_stats *s; /* NULL: not looked up yet */
+};
+
+static struct sl_peer_stats *stats_of(struct sl_worker *w, struct stats_of *c, uint32_t peer_id)
 {
-	struct peer *p = engine_peer(w->e, it->peer_id); /* the peer may have gone meanwhile */
-	struct sl_peer_stats *s = p ? peer_stats(w, p) : &w->stats;
+	if (!c->s || c->peer_id != peer_id) {
+		struct peer *p = engine_peer(w->e, peer_id);
+
+		c->s = p ? peer_stats(w, p) : &w->stats;
+		c->peer_id = peer_id;
+	}
+	return c->s;
+}
+
+static void count_written(struct sl_worker *w, struct stats_of *c, const struct tunq_item *it,
+			  bool ok)
+{
+	struct sl_peer_stats *s = stats_of(w, c, it->peer_id);
 
 	if (!ok) {
 		/* The queue only holds packets that came by UDP. */
@@ -69,7 +90,8 @@ static bool ring_queue(struct sl_worker *w, struct tunq_item *it)
 	return false;
 }
 
-static void ring_count(struct sl_worker *w, const struct sl_uring_done *d, int n)
+static void ring_count(struct sl_worker *w, struct stats_of *c, const struct sl_uring_done *d,
+		       int n)
 {
 	for (int k = 0; k < n; k++) {
 		struct tunq_item *it =
@@ -77,12 +99,12 @@ static void ring_count(struct sl_worker *w, const struct sl_uring_done *d, int n
 		bool ok = d[k].res >= 0 && (uint32_t)d[k].res == it->pk.len;
 
 		sl_tun_unframe(&w->tun, &it->pk);
-		count_written(w, it, ok);
+		count_written(w, c, it, ok);
 	}
 }
 
 /* Submit the ring's writes, wait for them all, count each packet by its result. */
-static void ring_flush(struct sl_worker *w)
+static void ring_flush(struct sl_worker *w, struct stats_of *c)
 {
 	struct sl_uring_done d[SL_TUNQ_MAX];
 	int n;
@@ -92,7 +114,7 @@ static void ring_flush(struct sl_worker *w)
 		if ((n = sl_uring_submit_wait(w->tun_uring)) < 0)
 			sl_debug("tun: io_uring_enter: %s", strerror(-n));
 		while ((n = sl_uring_reap(w->tun_uring, d, SL_TUNQ_MAX)) > 0)
-			ring_count(w, d, n);
+			ring_count(w, c, d, n);
 	}
 	if (sl_uring_inflight(w->tun_uring))
 		sl_warn("tun: io_uring writes still in flight after 4 waits");
@@ -103,6 +125,7 @@ void tunq_flush(struct sl_worker *w)
 	struct tunq *q = &w->tunq;
 	bool udp_ok = w->tun.offload & (SL_TUN_OFF_USO4 | SL_TUN_OFF_USO6);
 	bool gro = w->tun.offload && !q->no_gro;
+	struct stats_of c = {0};
 
 	for (uint32_t i = 0; i < q->n;) {
 		struct sl_gro_run r;
@@ -114,7 +137,7 @@ void tunq_flush(struct sl_worker *w)
 			       sl_gro_append(&r, q->items[i + n].pk.data, q->items[i + n].pk.len))
 				n++;
 		if (n > 1 && w->tun_uring)
-			ring_flush(w); /* what came before this run leaves before it */
+			ring_flush(w, &c); /* what came before this run leaves before it */
 		if (n > 1 && !write_merged(w, &r, i, n, &err)) {
 			q->no_gro = true; /* this kernel takes no GSO writes: stop trying */
 			gro = false;
@@ -122,16 +145,17 @@ void tunq_flush(struct sl_worker *w)
 		} else if (n > 1) {
 			w->stats.tun_gro_tx += err == 0;
 			for (uint32_t k = 0; k < n; k++)
-				count_written(w, &q->items[i + k], err == 0);
+				count_written(w, &c, &q->items[i + k], err == 0);
 			i += n;
 			continue;
 		}
 		if (!w->tun_uring || !ring_queue(w, &q->items[i]))
-			count_written(w, &q->items[i], sl_tun_write(&w->tun, &q->items[i].pk) == 0);
+			count_written(w, &c, &q->items[i],
+				      sl_tun_write(&w->tun, &q->items[i].pk) == 0);
 		i++;
 	}
 	if (w->tun_uring)
-		ring_flush(w);
+		ring_flush(w, &c);
 	q->n = 0;
 }
 

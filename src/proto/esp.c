@@ -21,11 +21,10 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
-#define ESP_ICV_LEN	   16
-#define ESP_TRAILER_MIN	   2 /* pad length + next header */
-#define ESP_AAD_MAX	   12
-#define ESP_SEQ_MAX_32	   0xFFFFFFFFull
-#define ESP_NON_ESP_MARKER 0u
+#define ESP_ICV_LEN	16
+#define ESP_TRAILER_MIN 2 /* pad length + next header */
+#define ESP_AAD_MAX	12
+#define ESP_SEQ_MAX_32	0xFFFFFFFFull
 
 const struct sl_proto_ops sl_proto_esp = {"esp", SL_ESP_HEADROOM, SL_ESP_TAILROOM};
 
@@ -104,7 +103,8 @@ static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t *ext, u
 	uint32_t pad_len = pad_len_for(body_len), trailer_len = pad_len + ESP_TRAILER_MIN;
 	uint32_t grow = ext_len + trailer_len + ESP_ICV_LEN;
 	uint32_t plain_len = body_len + trailer_len;
-	bool borrow = ext && ext_room >= trailer_len;
+	/* Room for the longest trailer: the bytes kept are a fixed-size copy, not a byte loop. */
+	bool borrow = ext && ext_room >= SL_ESP_TRAILER_MAX;
 	uint8_t nonce[SL_AEAD_NONCE_LEN], aad[ESP_AAD_MAX], kept[SL_ESP_TRAILER_MAX];
 	struct sl_aead_part parts[3];
 	uint8_t *hdr, *body;
@@ -148,7 +148,7 @@ static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t *ext, u
 	aad_len = make_aad(sa, seq, aad);
 	parts[0] = (struct sl_aead_part){body, body, own_len};
 	if (borrow) {
-		memcpy(kept, ext + ext_len, trailer_len);
+		memcpy(kept, ext + ext_len, sizeof(kept));
 		write_trailer(ext + ext_len, pad_len, next_header);
 		parts[1] = (struct sl_aead_part){ext, body + own_len, ext_len + trailer_len};
 		parts[2] = (struct sl_aead_part){NULL, NULL, 0};
@@ -159,7 +159,7 @@ static enum sl_drop seal(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t *ext, u
 	}
 	r = sl_aead_seal_parts(sa->dir.aead, nonce, aad, aad_len, parts, 3, body + plain_len);
 	if (borrow)
-		memcpy(ext + ext_len, kept, trailer_len);
+		memcpy(ext + ext_len, kept, sizeof(kept));
 	if (r < 0) {
 		/* The key context is unusable; the sequence number stays spent. */
 		sl_pkt_pull(p, SL_ESP_HDR_LEN);
@@ -184,22 +184,6 @@ enum sl_drop sl_esp_seal_iv(struct sl_esp_sa *sa, struct sl_pkt *p, uint8_t next
 			    const uint8_t iv[SL_ESP_IV_LEN])
 {
 	return seal(sa, p, NULL, 0, 0, next_header, iv);
-}
-
-enum sl_esp_kind sl_esp_classify(const uint8_t *d, size_t len)
-{
-	if (len == 1 && d[0] == 0xFF)
-		return SL_ESP_KIND_NAT_KEEPALIVE;
-	if (len >= 4 && sl_get_be32(d) == ESP_NON_ESP_MARKER)
-		return SL_ESP_KIND_IKE;
-	if (len >= 8)
-		return SL_ESP_KIND_ESP;
-	return SL_ESP_KIND_MALFORMED;
-}
-
-uint32_t sl_esp_spi(const uint8_t *d)
-{
-	return sl_get_be32(d);
 }
 
 /*

@@ -12,6 +12,7 @@
 #ifndef SL_PROTO_ESP_H
 #define SL_PROTO_ESP_H
 
+#include "core/bytes.h"
 #include "core/drop.h"
 #include "core/pkt.h"
 #include "crypto/aead.h"
@@ -96,9 +97,23 @@ enum sl_esp_kind {
 	SL_ESP_KIND_MALFORMED,	   /* anything else (too short) */
 };
 
-enum sl_esp_kind sl_esp_classify(const uint8_t *d, size_t len);
+/* Inline: the receive path asks this of every datagram. */
+static inline enum sl_esp_kind sl_esp_classify(const uint8_t *d, size_t len)
+{
+	if (len == 1 && d[0] == 0xFF)
+		return SL_ESP_KIND_NAT_KEEPALIVE;
+	if (len >= 4 && sl_get_be32(d) == 0) /* the non-ESP marker */
+		return SL_ESP_KIND_IKE;
+	if (len >= 8)
+		return SL_ESP_KIND_ESP;
+	return SL_ESP_KIND_MALFORMED;
+}
+
 /* SPI of an ESP packet (caller checked the kind). */
-uint32_t sl_esp_spi(const uint8_t *d);
+static inline uint32_t sl_esp_spi(const uint8_t *d)
+{
+	return sl_get_be32(d);
+}
 
 /*
  * Open p in place with the rx SA: replay pre-check, AEAD verify+decrypt,
