@@ -5,18 +5,38 @@
 # ESP for the peer's SPI sealed under a wrong key. The server must not crash, its memory must not
 # grow, each kind must land in its own drop counter (the kernel's receive-queue overflow, also
 # counted, takes the rest), every datagram must be accounted for, the peer's endpoint must not
-# move, and the transfer must arrive intact. The legitimate throughput during the flood and
-# without it are printed (on a 2-CPU machine the flooder, both tunnels and TCP share the CPUs, so
-# the ratio says as much about the machine as about sluice; it is reported, not asserted).
+# move, and the transfer must arrive intact.
 #
+# Throughput kept, and why it is measured against a control. On this machine the flooder, both
+# tunnel ends, the transfer's nc/tee/sha256sum and the kernel's work for all of them share two
+# CPUs, so the flooder's own CPU (about as much per datagram as the server's) comes out of the
+# legitimate flow, which a real attacker on another machine would not take. So each kind runs
+# twice, back to back, at the same pace (FLOOD_PPS): once with the datagrams dropped by the
+# kernel at the server's veth ingress (an nft netdev rule, the earliest hook there is, counted)
+# so that sluice never sees them (the control), once reaching sluice (the real flood, which the
+# accounting checks read). Between the floods the flow runs with no flood at all (baseline). The
+# order alternates (control first, then real first, ...) so that a drift in the machine's other
+# load falls on both. Printed: Mbit/s of each interval, the raw ratio (during the real floods /
+# baseline: what this shared machine shows, the flooder's CPU included) and the controlled ratio
+# (real floods / controls: what handling the datagrams from the veth's ingress on costs, the IP
+# and UDP input, the socket queue, wake-ups and sluice itself, with the flooder's CPU the same on
+# both sides). The >= FLOOD_MIN_KEPT % check is on the controlled ratio, time-weighted over the
+# four kinds: it is the share of the flow that sluice's handling of hostile input leaves, which
+# is what the target is about; the cost of datagrams arriving at the host at all is the
+# link-saturation case, out of scope (docs/security.md). The raw ratio is printed, not checked.
+# Under a sanitizer build (ASan makes every datagram 2-3x dearer; tests/sanitize.sh) the ratio is
+# printed, not checked.
 #
 # With WIRE=openvpn (tests/net/flood_openvpn.sh) both ends are `sluice openvpn --config FILE`
 # (scripts/netns_wire.sh) and the flooder speaks OpenVPN's shape (flood --wire openvpn): random
 # bytes (any opcode: some reach the control plane, which must count each one), truncated and
 # replayed P_DATA_V2, and P_DATA_V2 for the client's peer id and key id under a wrong key.
 #
-#   FLOOD_PER_KIND   datagrams per kind (default 250000)
-#   FLOOD_PPS        pace of the flooder, datagrams per second (default 0: as fast as it can)
+#   FLOOD_PER_KIND   datagrams per kind of the real flood (default 250000)
+#   FLOOD_CONTROL    datagrams per kind of the control (default FLOOD_PER_KIND * 2 / 5)
+#   FLOOD_PPS        pace of the flooder, datagrams per second (default 100000; 0: as fast as it
+#                    can, which makes the control's pace differ from the real flood's)
+#   FLOOD_MIN_KEPT   the controlled ratio's lower bound in % (default 90; 0: report only)
 set -eu
 # shellcheck source=scripts/netns.sh
 . "$(dirname "$0")/../../scripts/netns.sh"
@@ -24,7 +44,10 @@ set -eu
 . "$(dirname "$0")/../../scripts/netns_wire.sh"
 
 PER_KIND=${FLOOD_PER_KIND:-250000}
-PPS=${FLOOD_PPS:-0}
+CONTROL=${FLOOD_CONTROL:-$((PER_KIND * 2 / 5))}
+CYCLES=${FLOOD_CYCLES:-10}
+PPS=${FLOOD_PPS:-100000}
+MIN_KEPT=${FLOOD_MIN_KEPT:-90}
 PORT=5306
 FLOOD_ADDR=198.18.0.9
 FLOOD=${FLOOD:-$SL_BUILD/tests/tools/flood}
@@ -33,11 +56,14 @@ RSS_SLACK=${SL_RSS_SLACK_KIB:-8192}
 
 sl_need_root
 sl_need_sluice "$(sl_wire_name flood)"
-sl_need_cmd nc sha256sum tee jq
+sl_need_cmd nc sha256sum tee jq nft
 if [ ! -x "$FLOOD" ]; then
 	echo "FAIL: $(sl_wire_name flood) (no flood tool at $FLOOD: run make)"
 	exit 1
 fi
+# A sanitizer build makes each datagram dearer: the ratio is printed, not checked (see above).
+SANITIZED=
+grep -qa __asan_init "$SLUICE" && SANITIZED=yes
 sl_init "$(sl_wire_name flood)"
 sl_netns_pair
 ip -n "$SL_NS_C" addr add "$FLOOD_ADDR/24" dev veth0
@@ -72,8 +98,11 @@ snapshot() {
 field() {
 	jq -r "$2" "$SL_WORK/$1.json"
 }
-rx_bytes() {
-	sl_peer "$SL_IF_S" .rx_bytes
+# sample: "RX_BYTES MS": the peer's bytes received by the server, and when they were read.
+sample() {
+	local b
+	b=$(sl_peer "$SL_IF_S" .rx_bytes)
+	echo "${b:-0} $(sl_now_ms)"
 }
 cpu_ms() { # the server's user + system CPU time so far
 	awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) * 1000 / hz}' "/proc/$SL_PID_S/stat"
@@ -81,15 +110,65 @@ cpu_ms() { # the server's user + system CPU time so far
 rss_kib() {
 	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$SL_PID_S/status"
 }
+sleep_until() { # MS since the epoch
+	local d=$(($1 - $(sl_now_ms)))
+	[ "$d" -le 0 ] || sleep "$((d / 1000)).$(printf %03d $((d % 1000)))"
+}
+mbit() { # BYTES MS
+	echo $(($1 * 8 / 1000 / ($2 > 0 ? $2 : 1)))
+}
+median() { # comma-separated numbers
+	echo "$1" | tr ',' '\n' | grep . | sort -n | awk '{v[NR] = $1} END {
+		print NR ? (NR % 2 ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)) : 0 }'
+}
+# The control: the flooder's control slices (from CONTROL_PORT) dropped, and counted, at the
+# server's veth ingress, the earliest hook: sluice, its socket, UDP and IP input never see them.
+NFT_TABLE=sluice_flood_control
+CONTROL_PORT=5307
+ip netns exec "$SL_NS_S" nft -f - <<EOF
+table netdev $NFT_TABLE {
+	chain ingress {
+		type filter hook ingress device veth0 priority -500;
+		ip saddr $FLOOD_ADDR udp sport $CONTROL_PORT udp dport 4500 counter drop
+	}
+}
+EOF
+control_dropped() { # how many datagrams the rule has dropped so far
+	ip netns exec "$SL_NS_S" nft -j list table netdev "$NFT_TABLE" |
+		jq '[.nftables[].rule? // empty | .expr[].counter? // empty | .packets] | add // 0'
+}
+# The legitimate flow as the flooder meters it: the bytes sluice has written to the server's
+# TUN, a sysfs counter of the server's namespace, opened there and handed over as fd 7.
+METER=/sys/class/net/$SL_IF_S/statistics/rx_bytes
+# flood_run KIND LOG: the flooder (PER_KIND datagrams to sluice, CONTROL dropped before it, in
+# alternating slices), its first datagram at a time set in advance (after its capture and, for
+# replay, the aging); the legitimate flow's bytes are read then and when it is done (run_bytes,
+# run_ms), and from gap_b0, gap_t0 (set by the caller) to the start: no flood (gap_bytes, gap_ms).
+flood_run() {
+	local lead=500 at b0 t0 b1 t1 pid
+	[ "$1" = replay ] && lead=750 # capture, then 500 ms for the captures to age
+	at=$(($(sl_now_ms) + lead))
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	sl_bg "$SL_NS_S" "$2" bash -c 'exec 7<"$0" && exec ip netns exec "$@"' "$METER" \
+		"$SL_NS_C" "$FLOOD" --wire "$FLOOD_WIRE" --kind "$1" --to "$SL_ADDR_S:4500" \
+		--from "$FLOOD_ADDR" --count "$PER_KIND" --control "$CONTROL" \
+		--control-port "$CONTROL_PORT" --cycles "$CYCLES" --meter-fd 7 --pps "$PPS" \
+		--seed 3 --start-at "$at"
+	pid=$SL_LAST_PID
+	sleep_until "$at"
+	read -r b0 t0 < <(sample)
+	gap_bytes=$((b0 - gap_b0)) gap_ms=$((t0 - gap_t0))
+	run_rc=0
+	wait "$pid" || run_rc=$?
+	read -r b1 t1 < <(sample)
+	run_bytes=$((b1 - b0)) run_ms=$((t1 - t0))
+}
+# flood_field LOG NAME: NAME=value out of the flooder's line (digits and commas).
+flood_field() {
+	sed -n "s/.* $2=\([0-9,]*\).*/\1/p" "$1"
+}
 
-sleep 2 # TCP up to speed
-b0=$(rx_bytes)
-t0=$(sl_now_ms)
-sleep 5
-b1=$(rx_bytes)
-t1=$(sl_now_ms)
-base_rate=$(((b1 - b0) / (t1 - t0))) # bytes per ms = kB/s
-echo "    MEASURED: legitimate throughput without flood $((base_rate * 8 / 1000)) Mbit/s"
+sleep 1 # TCP up to speed
 rss0=$(rss_kib)
 
 # Where each kind must land: a jq sum over the server's counters (interface and peer).
@@ -117,28 +196,47 @@ ACCOUNT='def rx: [to_entries[] | select(.key | startswith("udp_rx_drop_")) | .va
 	.udp_rx_datagrams == rx + (.peers | map(rx + .rx_packets - .stream_rx_packets
 		+ .keepalive_rx) | add) + .keepalive_rx + (.control_rx // 0)'
 
-fb0=$(rx_bytes)
-ft0=$(sl_now_ms)
+# Totals over the four kinds: the legitimate flow's bytes and time with no flood (between the
+# kinds: baseline), during the whole flooder run (sample), and as the flooder metered it in its
+# real and control slices; every cycle's real/control ratio; the server's CPU.
+base_b=0 base_t=0 run_b=0 run_t=0 real_b=0 real_us=0 ctl_b=0 ctl_us=0 kept_all=
+read -r gap_b0 gap_t0 < <(sample)
 for kind in random truncated replay wrongkey; do
+	log=$SL_WORK/flood-$kind.log
 	snapshot "$kind-before"
+	drop0=$(control_dropped)
 	c0=$(cpu_ms)
-	TIMEFORMAT='%3U %3S'
-	if ! { time ip netns exec "$SL_NS_C" "$FLOOD" --wire "$FLOOD_WIRE" --kind "$kind" \
-		--to "$SL_ADDR_S:4500" --from "$FLOOD_ADDR" --count "$PER_KIND" --pps "$PPS" --seed 3 \
-		>"$SL_WORK/flood-$kind.log" 2>&1; } 2>"$SL_WORK/flood-$kind.time"; then
-		sl_fail "$kind: flooder ran" "flood exited non-zero" "$SL_WORK/flood-$kind.log"
+	flood_run "$kind" "$log"
+	c1=$(cpu_ms)
+	base_b=$((base_b + gap_bytes)) base_t=$((base_t + gap_ms))
+	if [ "$run_rc" != 0 ]; then
+		sl_fail "$kind: flooder ran" "flood exited $run_rc" "$log"
+		sleep 0.3
+		read -r gap_b0 gap_t0 < <(sample)
 		continue
 	fi
 	sleep 0.3 # the server drains its socket
 	snapshot "$kind-after"
-	c1=$(cpu_ms)
-	fcpu=$(awk '{printf "%d", ($1 + $2) * 1000}' "$SL_WORK/flood-$kind.time")
-	sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' "$SL_WORK/flood-$kind.log")
+	dropped=$(($(control_dropped) - drop0))
+	run_b=$((run_b + run_bytes)) run_t=$((run_t + run_ms))
+	sent=$(flood_field "$log" sent)
+	csent=$(flood_field "$log" control_sent)
+	rb=$(flood_field "$log" real_bytes) rus=$(flood_field "$log" real_us)
+	cb=$(flood_field "$log" control_bytes) cus=$(flood_field "$log" control_us)
+	kp=$(flood_field "$log" kept_pm)
+	real_b=$((real_b + rb)) real_us=$((real_us + rus)) ctl_b=$((ctl_b + cb)) ctl_us=$((ctl_us + cus))
+	kept_all="$kept_all${kept_all:+,}$kp"
 	want=$(($(field "$kind-after" "${EXPECT[$kind]}") - $(field "$kind-before" "${EXPECT[$kind]}")))
 	ovf=$(($(field "$kind-after" "$OVERFLOW") - $(field "$kind-before" "$OVERFLOW")))
-	echo "    $kind: $(cat "$SL_WORK/flood-$kind.log");" \
-		"server: expected counter +$want, kernel overflow +$ovf;" \
-		"CPU ms: server $((c1 - c0)) (with the legitimate flow), flooder $fcpu"
+	echo "    $kind: $(cat "$log")"
+	echo "    $kind: legitimate $(mbit "$rb" $((rus / 1000))) Mbit/s in the real slices," \
+		"$(mbit "$cb" $((cus / 1000))) Mbit/s in the control slices (median of the cycles'" \
+		"ratios $(median "$kp") per mille); $(mbit "$run_bytes" "$run_ms") Mbit/s over the" \
+		"whole run ($run_ms ms), $(mbit "$gap_bytes" "$gap_ms") Mbit/s before it ($gap_ms ms," \
+		"no flood); server CPU $((c1 - c0)) ms; server: expected counter +$want, kernel" \
+		"overflow +$ovf; control dropped at ingress +$dropped"
+	sl_check "$kind: every control datagram dropped by the kernel before sluice" \
+		"control sent $csent, dropped at ingress $dropped" "$log" [ "$dropped" = "$csent" ]
 	sl_check "$kind: every datagram in its own drop counter or the kernel's overflow" \
 		"sent $sent, counter +$want, overflow +$ovf" "$SL_LOG_S" \
 		[ "$want" -le "$sent" -a $((want + ovf)) -ge "$sent" ]
@@ -160,22 +258,38 @@ for kind in random truncated replay wrongkey; do
 		sl_check "$kind: the control plane counts every control packet it was handed" \
 			"handed $ctl, counted $share" "$SL_LOG_S" [ "$ctl" = "$share" ]
 	fi
+	read -r gap_b0 gap_t0 < <(sample)
 done
-fb1=$(rx_bytes)
-ft1=$(sl_now_ms)
-flood_rate=$(((fb1 - fb0) / (ft1 - ft0 > 0 ? ft1 - ft0 : 1)))
 rss1=$(rss_kib)
-echo "    MEASURED: legitimate throughput during the flood $((flood_rate * 8 / 1000)) Mbit/s" \
-	"over $((ft1 - ft0)) ms = $((flood_rate * 100 / (base_rate > 0 ? base_rate : 1))) % of" \
-	"$((base_rate * 8 / 1000)) Mbit/s without; server RSS $rss0 -> $rss1 KiB"
+base_rate=$(mbit "$base_b" "$base_t") run_rate=$(mbit "$run_b" "$run_t")
+real_rate=$(mbit "$real_b" $((real_us / 1000))) ctl_rate=$(mbit "$ctl_b" $((ctl_us / 1000)))
+raw=$((run_rate * 100 / (base_rate > 0 ? base_rate : 1)))
+weighted=$((real_rate * 100 / (ctl_rate > 0 ? ctl_rate : 1)))
+kept_pm=$(median "$kept_all")
+kept=$((kept_pm / 10))
+echo "    MEASURED: legitimate throughput without flood $base_rate Mbit/s ($base_t ms, between" \
+	"the kinds), during the flooder's runs $run_rate Mbit/s ($run_t ms): raw ratio $raw %;" \
+	"in the real slices $real_rate Mbit/s, in the control slices $ctl_rate Mbit/s (pace $PPS/s," \
+	"$PER_KIND real and $CONTROL control datagrams per kind in $CYCLES cycles): controlled" \
+	"ratio $kept.$((kept_pm % 10)) % (median of $(echo "$kept_all" | tr ',' '\n' | grep -c .)" \
+	"cycles), $weighted % time-weighted; server RSS $rss0 -> $rss1 KiB"
+if [ "$MIN_KEPT" -gt 0 ] && [ -z "$SANITIZED" ]; then
+	why="median $kept.$((kept_pm % 10)) %, time-weighted $weighted % ($real_rate of $ctl_rate"
+	why="$why Mbit/s); raw $raw % of $base_rate Mbit/s"
+	sl_check "the legitimate flow keeps >= $MIN_KEPT % of its throughput (controlled ratio)" \
+		"$why" "$SL_LOG_S" [ "$kept" -ge "$MIN_KEPT" ]
+else
+	echo "    (throughput kept is reported, not checked:" \
+		"${SANITIZED:+sanitizer build}${SANITIZED:-FLOOD_MIN_KEPT=0})"
+fi
 
 sl_check "server survives the flood" "server process gone" "$SL_LOG_S" sl_alive "$SL_PID_S"
 sl_check "server memory does not grow (RSS + <= $((RSS_SLACK >> 10)) MiB)" \
 	"RSS $rss0 -> $rss1 KiB" "$SL_LOG_S" [ "$((${rss1:-999999} - ${rss0:-0}))" -le "$RSS_SLACK" ]
 sl_check "the peer's endpoint did not move" "now $(sl_peer "$SL_IF_S" .endpoint)" "$SL_LOG_S" \
 	[ "$(sl_peer "$SL_IF_S" .endpoint)" = "$endpoint_before" ]
-sl_check "the legitimate flow kept moving during the flood" "rx bytes $fb0 -> $fb1" "$SL_LOG_S" \
-	[ "$fb1" -gt "$fb0" ]
+sl_check "the legitimate flow kept moving during the flood" "$real_b bytes in $real_us us" \
+	"$SL_LOG_S" [ "$real_b" -gt 0 ]
 
 touch "$SL_WORK/stop"
 send_rc=0
