@@ -30,13 +30,25 @@
  * on the path sees. Randomness comes from --seed. Datagrams go out in sendmmsg batches of 64, at
  * most --pps per second (0: as fast as the socket takes them).
  *
- * --start-at MS (milliseconds since the epoch, CLOCK_REALTIME, as bash's EPOCHREALTIME): capture,
- * replay aging and key set-up happen first, then the first datagram leaves at MS, so that the
- * caller knows when the flood begins (tests/net/flood.sh measures the legitimate flow over exactly
- * the sending). Late (set-up took longer): sends at once and says by how much (late_ms).
+ * The control (tests/net/flood.sh): --control N sends N more datagrams of the same kind from
+ * --control-port on --from's address, which the caller has the target's host drop before the
+ * target sees them (an nft rule on that source port), so that the flooder's own cost is the same
+ * whether its datagrams reach the target or not. The --count real ones and the N control ones go
+ * in --cycles (default 10) alternating slices, the order turned round each cycle (real, control;
+ * control, real; ...), all at the one pace. --meter-fd FD names a counter of the legitimate flow
+ * (a sysfs rx_bytes, read from offset 0): it is read over each slice less its first 20 ms (the
+ * target may still be reading the slice before), and over --quiet-ms MS before the first slice,
+ * in which nothing is sent (the baseline). kept_pm lists each cycle's real/control rate ratio in
+ * per mille, sorted.
  *
- * Prints "wire=... kind=... sent=N captured=N ms=N retries=N late_ms=N cpu_ms=N": ms the sending
- * alone, cpu_ms the flooder's own user + system CPU time (what it took from a shared machine).
+ * --start-at MS (milliseconds since the epoch, CLOCK_REALTIME, as bash's EPOCHREALTIME): capture,
+ * replay aging and key set-up happen first, then sending (or the quiet period) begins at MS.
+ * Late (set-up took longer): at once, and says by how much (late_ms).
+ *
+ * Prints "wire=... kind=... sent=N captured=N ms=N retries=N late_ms=N cpu_ms=N": sent the real
+ * datagrams, ms the sending alone, cpu_ms the flooder's own user + system CPU time (what it took
+ * from a shared machine); with --control also control_sent=N, with --meter-fd quiet_bytes,
+ * quiet_us, real_bytes, real_us, control_bytes, control_us and kept_pm=A,B,...
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -92,7 +104,7 @@ struct flood {
 	struct sockaddr_in to, from;
 	const char *iface;
 	unsigned long count, pps, ncap_want;
-	unsigned long control, cycles; /* --control, --cycles */
+	unsigned long control, cycles, quiet_ms; /* --control, --cycles, --quiet-ms */
 	unsigned control_port;
 	int meter_fd;	   /* --meter-fd, or -1 */
 	uint64_t start_at; /* epoch ms, 0: at once */
@@ -459,7 +471,7 @@ static int run(struct flood *f)
 {
 	struct slice sl[MAX_SLICES];
 	unsigned long sent = 0, failed = 0, late, kept[MAX_SLICES / 2], real_sent = 0;
-	uint64_t start, rb = 0, rus = 0, cb = 0, cus = 0;
+	uint64_t start, rb = 0, rus = 0, cb = 0, cus = 0, qb = 0, qus = 0;
 	unsigned ns = 0, nk = 0, cycles = f->control ? f->cycles : 1;
 	int fd = flood_socket(&f->from, &f->to), cfd = -1, rc = 0;
 	struct sockaddr_in cfrom = f->from;
@@ -486,6 +498,14 @@ static int run(struct flood *f)
 			sl[ns++] = c % 2 ? real : ctl;
 	}
 	late = wait_start(f);
+	if (f->meter_fd >= 0 && f->quiet_ms) { /* the legitimate flow with no flood: baseline */
+		uint64_t t0 = now_us();
+
+		qb = meter_read(f->meter_fd);
+		usleep((useconds_t)(f->quiet_ms * 1000));
+		qb = meter_read(f->meter_fd) - qb;
+		qus = now_us() - t0;
+	}
 	start = now_ms();
 	for (unsigned i = 0; i < ns && !rc; i++)
 		if (sl[i].n && send_slice(f, &sl[i], &sent, start, &failed, f->meter_fd) < 0)
@@ -513,9 +533,11 @@ static int run(struct flood *f)
 	if (f->control)
 		printf(" control_sent=%lu", sent - real_sent);
 	if (f->meter_fd >= 0) {
-		printf(" real_bytes=%llu real_us=%llu control_bytes=%llu control_us=%llu kept_pm=",
-		       (unsigned long long)rb, (unsigned long long)rus, (unsigned long long)cb,
-		       (unsigned long long)cus);
+		printf(" quiet_bytes=%llu quiet_us=%llu real_bytes=%llu real_us=%llu "
+		       "control_bytes=%llu"
+		       " control_us=%llu kept_pm=",
+		       (unsigned long long)qb, (unsigned long long)qus, (unsigned long long)rb,
+		       (unsigned long long)rus, (unsigned long long)cb, (unsigned long long)cus);
 		qsort(kept, nk, sizeof(kept[0]), cmp_ul);
 		for (unsigned i = 0; i < nk; i++)
 			printf("%s%lu", i ? "," : "", kept[i]);
@@ -597,6 +619,7 @@ static const char usage_text[] =
 	"             [--wire esp|openvpn] [--count N] [--pps N] [--iface IF] [--capture N]\n"
 	"             [--seed N] [--start-at EPOCH_MS]\n"
 	"             [--control N --control-port PORT [--cycles K]] [--meter-fd FD]\n"
+	"             [--quiet-ms MS]\n"
 	"IPv4 only. truncated, replay and wrongkey first capture legitimate data packets (ESP,\n"
 	"or OpenVPN P_DATA_V2) to ADDR:PORT on IF (default veth0). reset and cookie: OpenVPN "
 	"only.\n";
@@ -635,6 +658,8 @@ static int parse_args(struct flood *f, int argc, char **argv)
 			f->control_port = (unsigned)strtoul(v, NULL, 10);
 		} else if (!strcmp(o, "--cycles")) {
 			f->cycles = strtoul(v, NULL, 10);
+		} else if (!strcmp(o, "--quiet-ms")) {
+			f->quiet_ms = strtoul(v, NULL, 10);
 		} else if (!strcmp(o, "--meter-fd")) {
 			f->meter_fd = (int)strtol(v, NULL, 10);
 		} else if (!strcmp(o, "--start-at")) {
