@@ -539,7 +539,7 @@ static bool rx_esp(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr
 		return false;
 	}
 	foreign = !sl_sockaddr_same(&p->cfg.endpoint, from);
-	if (foreign && !datapath_auth_budget_left(w, p, sl_loop_now(w->loop))) {
+	if (foreign && !datapath_auth_budget_left(w, p, w->rx_now)) {
 		count_udp_rx_drop(peer_stats(w, p), SL_DROP_RATE);
 		return false;
 	}
@@ -551,7 +551,7 @@ static bool rx_esp(struct sl_worker *w, struct sl_pkt *pk, const struct sockaddr
 		return false;
 	}
 	/* Authenticated: only now may the packet move the peer's endpoint (roaming). */
-	peer_stats(w, p)->last_rx_ns = sl_loop_now(w->loop);
+	peer_stats(w, p)->last_rx_ns = w->rx_now;
 	if (p->cfg.follow_endpoint && foreign)
 		moved = follow(w, p, from, peer_id);
 	if (nh == SL_ESP_NH_NONE) {
@@ -630,12 +630,14 @@ void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 		int got;
 
 		for (n = 0; n < batch; n++) {
-			in.pkts[n] = sl_pool_get(pool);
+			in.pkts[n] = sock->rx_spare[n] ? sock->rx_spare[n] : sl_pool_get(pool);
+			sock->rx_spare[n] = NULL;
 			if (!in.pkts[n])
 				break;
 		}
 		in.rxq_dropped = sock->rxq_dropped;
 		got = n ? sl_udp_recv_batch(fd, &in, n) : 0;
+		w->rx_now = sl_loop_now(w->loop);
 		/* The kernel's counter only grows (mod 2^32): the difference is new overflow drops.
 		 */
 		w->stats.drops[SL_DROP_OVERFLOW - 1] += in.rxq_dropped - sock->rxq_dropped;
@@ -650,8 +652,14 @@ void datapath_on_udp(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 			}
 		}
 		tunq_flush(w); /* before the buffers the queue points into go back */
-		for (uint32_t i = 0; i < n; i++)
-			sl_pool_put(pool, in.pkts[i]);
+		for (uint32_t i = 0; i < n; i++) {
+			/* Unfilled (the kernel writes only the first got): as taken, kept for
+			 * the next round if the pool is the socket's own. */
+			if (sock->gro_pool && (int)i >= got)
+				sock->rx_spare[i] = in.pkts[i];
+			else
+				sl_pool_put(pool, in.pkts[i]);
+		}
 		if (got < 0)
 			count_drop(&w->stats, SL_DROP_IO);
 		if (got < (int)batch)

@@ -252,7 +252,7 @@ void datapath_dtls_rx(struct sl_worker *w, struct sl_pkt *pk, const struct socka
 				  d); /* a datagram read: accounted as the others' */
 		return;
 	}
-	peer_stats(w, p)->last_rx_ns = sl_loop_now(w->loop);
+	peer_stats(w, p)->last_rx_ns = w->rx_now;
 	if (pk->data[0] == AC_PKT_DPD_OUT || pk->data[0] == AC_PKT_DPD_RESP) {
 		peer_stats(w, p)->keepalive_rx++;
 		/* the answer echoes the request's padding: openconnect's MTU probes need it */

@@ -448,7 +448,7 @@ void datapath_ovpn_rx(struct sl_worker *w, struct sl_pkt *pk, const struct socka
 	}
 	/* The auth-failure budget of datapath.c; TCP input (no from) is never charged. */
 	foreign = from && !sl_sockaddr_same(&p->cfg.endpoint, from);
-	if (foreign && !datapath_auth_budget_left(w, p, sl_loop_now(w->loop))) {
+	if (foreign && !datapath_auth_budget_left(w, p, w->rx_now)) {
 		drop_rx(peer_stats(w, p), SL_DROP_RATE, stream);
 		return;
 	}
@@ -459,7 +459,7 @@ void datapath_ovpn_rx(struct sl_worker *w, struct sl_pkt *pk, const struct socka
 		drop_rx(peer_stats(w, p), d, stream);
 		return;
 	}
-	peer_stats(w, p)->last_rx_ns = sl_loop_now(w->loop);
+	peer_stats(w, p)->last_rx_ns = w->rx_now;
 	/* Authenticated: the peer may float to a new address (OpenVPN's --float for V2). */
 	if (foreign && p->cfg.follow_endpoint && w->threaded) {
 		/* Other workers read the endpoint: the control thread moves it (workers.c). */
@@ -496,6 +496,7 @@ int sl_engine_ovpn_input(struct sl_engine *e, const uint8_t *pkt, size_t len)
 	bool queued = w->tunq.active;
 
 	w->tunq.active = false;
+	w->rx_now = sl_loop_now(w->loop); /* not inside a receive round */
 	datapath_ovpn_rx(w, pk, NULL);
 	w->tunq.active = queued;
 	sl_pool_put(w->pool, pk);

@@ -76,6 +76,14 @@ void engine_update_sole(struct sl_engine *e)
 		e->sole_takes_all[1] = engine_peer(e, id);
 }
 
+/* The socket's own receive pool goes, and with it the buffers its rounds kept (datapath.c). */
+static void udp_free_gro_pool(struct udp_out *u)
+{
+	memset(u->rx_spare, 0, sizeof(u->rx_spare));
+	sl_pool_free(u->gro_pool);
+	u->gro_pool = NULL;
+}
+
 /* Make fd worker w's socket of slot i: offloads where the kernel has them, then watched. */
 static int adopt_udp(struct sl_worker *w, int i, int fd, int family)
 {
@@ -168,8 +176,7 @@ int sl_engine_udp_attach(struct sl_engine *e, int fd)
 			continue;
 		r = adopt_udp(w, i, fd, ss.ss_family);
 		if (r < 0) {
-			sl_pool_free(w->udp[i].gro_pool);
-			w->udp[i].gro_pool = NULL;
+			udp_free_gro_pool(&w->udp[i]);
 			w->udp[i].fd = -1;
 		}
 		return r;
@@ -186,8 +193,7 @@ int sl_engine_udp_detach(struct sl_engine *e, int fd)
 			continue;
 		datapath_flush(w); /* what was sealed for it leaves first */
 		sl_loop_del_fd(w->loop, fd);
-		sl_pool_free(w->udp[i].gro_pool);
-		w->udp[i].gro_pool = NULL;
+		udp_free_gro_pool(&w->udp[i]);
 		w->udp[i].fd = -1;
 		return 0;
 	}
@@ -268,7 +274,7 @@ static void worker_close(struct sl_worker *w)
 			sl_loop_del_fd(w->loop, w->udp[i].fd);
 			close(w->udp[i].fd);
 		}
-		sl_pool_free(w->udp[i].gro_pool);
+		udp_free_gro_pool(&w->udp[i]);
 	}
 	if (w->tun.fd >= 0) {
 		sl_loop_del_fd(w->loop, w->tun.fd);

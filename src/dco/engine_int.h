@@ -126,6 +126,13 @@ struct udp_out {
 	int family;
 	/* With UDP_GRO: receive buffers of 64 KiB; else NULL (the engine's pool). */
 	struct sl_pool *gro_pool;
+	/*
+	 * gro_pool's buffers that a receive round offered the kernel but it did not fill: kept
+	 * for the next round rather than put back and taken again (a flood of small datagrams
+	 * makes many short rounds, each of which took and returned all 64). The pool is this
+	 * socket's alone, so holding them deprives nobody. Freed with the pool.
+	 */
+	struct sl_pkt *rx_spare[SL_UDP_BATCH_MAX];
 	uint32_t rxq_dropped; /* the kernel's overflow count last seen on this socket */
 	struct sl_udp_batch batch;
 };
@@ -199,6 +206,9 @@ struct sl_worker {
 	struct sl_uring *tun_uring; /* cfg.tun_uring and io_uring works: tunq.c writes through it */
 	struct sl_pool *pool;
 	struct udp_out udp[2];
+	/* The clock, read once per UDP receive round (or stream input) rather than per datagram:
+	 * what the auth budget and last_rx_ns need (datapath.c rx_clock). */
+	sl_time_ns rx_now;
 	struct sl_peer_stats stats; /* drops and counts not attributable to a peer */
 	/* Workers > 1 only (workers.c). */
 	bool threaded; /* has its own loop, lock and eventfds */

@@ -67,6 +67,10 @@ struct sl_ovpn_server {
 	uint32_t pool_first, pool_last; /* host addresses, host order */
 	char options[256];
 	struct client clients[MAX_CLIENTS];
+	/* One past the highest slot in use: the per-packet scans stop there. A slot is 64 KiB, so
+	 * a scan of all 254 touched 254 pages for every control packet from an unknown address
+	 * (flood.sh: a fifth of the random kind). */
+	int clients_hi;
 	struct sl_timer t_check, t_session, t_reap;
 	int listen_fd; /* proto tcp-server, else -1 */
 	/* Control packets from unknown addresses: answered resets (no state kept), those that
@@ -142,7 +146,7 @@ static void cookie(const struct sl_ovpn_server *s, int offset, const struct sock
 
 static struct client *client_by_addr(struct sl_ovpn_server *s, const struct sockaddr_storage *a)
 {
-	for (int i = 0; i < MAX_CLIENTS; i++)
+	for (int i = 0; i < s->clients_hi; i++)
 		if (s->clients[i].used && s->clients[i].addr.ss_family == a->ss_family &&
 		    !memcmp(&s->clients[i].addr, a, ss_len(a)))
 			return &s->clients[i];
@@ -153,7 +157,7 @@ static void arm_session_timer(struct sl_ovpn_server *s)
 {
 	uint64_t d = UINT64_MAX;
 
-	for (int i = 0; i < MAX_CLIENTS; i++) {
+	for (int i = 0; i < s->clients_hi; i++) {
 		uint64_t x;
 
 		if (!s->clients[i].used)
@@ -168,8 +172,17 @@ static void arm_session_timer(struct sl_ovpn_server *s)
 		sl_timer_arm_at(s->loop, &s->t_session, d * SL_MSEC);
 }
 
+/* c now holds a client: the scans must reach its slot. */
+static void slot_taken(struct sl_ovpn_server *s, struct client *c)
+{
+	if (c - s->clients >= s->clients_hi)
+		s->clients_hi = (int)(c - s->clients) + 1;
+}
+
 static void drop_now(struct client *c)
 {
+	struct sl_ovpn_server *s = c->srv;
+
 	if (c->in_engine)
 		sl_peer_del(c->srv->e, c->peer_id);
 	if (c->tcp) {
@@ -178,6 +191,8 @@ static void drop_now(struct client *c)
 	}
 	sl_ovpn_session_free(&c->s);
 	memset(c, 0, sizeof(*c));
+	while (s->clients_hi > 0 && !s->clients[s->clients_hi - 1].used)
+		s->clients_hi--;
 }
 
 /* Said at once, done from t_reap: drops are often decided inside the session's callbacks. */
@@ -649,6 +664,7 @@ static struct client *new_client(struct sl_ovpn_server *s, const struct sl_ovpn_
 	c->used = true;
 	c->srv = s;
 	c->peer_id = (uint32_t)(c - s->clients);
+	slot_taken(s, c);
 	c->addr = *from;
 	c->created = c->last_rx = sl_loop_now(s->loop);
 	return c;
@@ -786,6 +802,7 @@ static void on_accept(struct sl_loop *loop, int fd, uint32_t events, void *arg)
 	c->used = true;
 	c->srv = s;
 	c->peer_id = (uint32_t)(c - s->clients);
+	slot_taken(s, c);
 	c->addr = from;
 	c->created = c->last_rx = sl_loop_now(loop);
 	/* hand-window from the accept: a connection that never sends its reset, or only part of
