@@ -87,6 +87,16 @@ classify() {
 	END { for (b in t) printf "%s %.6f\n", b, t[b]; for (g in k) printf "k_%s %.6f\n", g, k[g] }'
 }
 
+# counters FILE: a few absolute counters of both namespaces (nstat -az keeps no history
+# file then), "ns.Name value" per line.
+counters() {
+	local ns
+	for ns in "$SL_NS_S" "$SL_NS_C"; do
+		ip netns exec "$ns" nstat -az 2>/dev/null |
+			awk -v ns="${ns%%-*}" '$1 ~ /^(IpReasmReqds|IpFragCreates|UdpRcvbufErrors|UdpSndbufErrors|UdpInErrors|TcpRetransSegs|TcpExtTCPBacklogDrop)$/ { print ns "." $1, $2 }'
+	done >"$1"
+}
+
 # profile_round PEER ROUND ADDR: one T-second transfer to ADDR under perf; bucket seconds and
 # bytes into $OUT/PEER.ROUND.
 profile_round() {
@@ -99,6 +109,7 @@ profile_round() {
 		echo "  $peer: iperf3 server did not start"
 		return 1
 	}
+	counters "$d/nstat0"
 	perf stat -a -x, -e task-clock,context-switches,cpu-migrations -o "$d/stat" -- \
 		perf record -q -a -g -e cpu-clock -F "$FREQ" -o "$d/perf.data" -- \
 		ip netns exec "$SL_NS_C" iperf3 -c "$addr" -t "$T" -J >"$json" 2>"$d/perf.log" || {
@@ -107,6 +118,11 @@ profile_round() {
 		return 1
 	}
 	sl_stop "$srvpid"
+	counters "$d/nstat1"
+	# Reassembled fragments, drops at a full socket buffer, TCP retransmissions: per MB.
+	awk -v mb="$(jq -r '.end.sum_received.bytes / 1e6' "$json")" 'NR == FNR { a[$1] = $2; next }
+		{ d = $2 - a[$1]; if (d > 0) printf "%s=%.0f(%.2f/MB) ", $1, d, d / mb }
+		END { print "" }' "$d/nstat0" "$d/nstat1" >"$d/nstat"
 	jq -r '.end.sum_received.bytes' "$json" >"$d/bytes"
 	jq -r '.end.sum_received.bits_per_second / 1e6' "$json" >"$d/mbps"
 	# Each sample is a block: "COMM PID PERIOD", then its call chain, one "IP SYM (DSO)" per
@@ -144,7 +160,8 @@ profile_round() {
 		mkdir -p "$PROFILE_KEEP"
 		cp -r "$d" "$PROFILE_KEEP/"
 	fi
-	printf '  round %d: %.0f Mbit/s, %s context switches\n' "$round" "$(cat "$d/mbps")" "$(cat "$d/ctxsw")"
+	printf '  round %d: %.0f Mbit/s, %s context switches; %s\n' "$round" "$(cat "$d/mbps")" \
+		"$(cat "$d/ctxsw")" "$(cat "$d/nstat")"
 }
 
 # report PEER: medians over rounds of each bucket in cycles per byte, and the PROFILE line.

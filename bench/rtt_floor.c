@@ -122,7 +122,7 @@ static int fwd(char **argv)
 	struct sockaddr_in la, ra;
 	struct pollfd pfd[2];
 	struct rusage ru;
-	uint64_t packets = 0, wakeups = 0, spins_hit = 0, deadline, spin_ns;
+	uint64_t packets = 0, wakeups = 0, spins_hit = 0, deadline, spin_ns, t0, work_ns = 0;
 	static char buf[65536];
 	int tun, udp, m;
 
@@ -145,10 +145,14 @@ static int fwd(char **argv)
 	pfd[0] = (struct pollfd){.fd = tun, .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = udp, .events = POLLIN};
 	while (!stop && now_ns() < deadline) {
+		t0 = now_ns();
 		m = move_once(tun, udp, buf, sizeof(buf));
 		packets += (uint64_t)m;
-		if (m)
+		if (m) {
+			/* Time from the wake-up (or the last packet) to having passed this one on. */
+			work_ns += now_ns() - t0;
 			continue;
+		}
 		if (spin_ns) {
 			uint64_t until = now_ns() + spin_ns;
 
@@ -165,11 +169,13 @@ static int fwd(char **argv)
 			wakeups++;
 	}
 	getrusage(RUSAGE_SELF, &ru);
-	printf("fwd packets=%llu wakeups=%llu spins_hit=%llu user_s=%.3f sys_s=%.3f\n",
+	printf("fwd packets=%llu wakeups=%llu spins_hit=%llu user_s=%.3f sys_s=%.3f "
+	       "work_us_per_packet=%.1f\n",
 	       (unsigned long long)packets, (unsigned long long)wakeups,
 	       (unsigned long long)spins_hit,
 	       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
+	       packets ? (double)work_ns / (double)packets / 1e3 : 0.0);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 # bench/rtt_floor pingpong: the round trip of one byte between two processes over pipes,
 # on one CPU and on any CPU, the scheduler's wake-up cost with no network in it.
 # Prints per round the per-packet median and average, then
+# FWD_CPUS="0 1" pins the server's forwarder to CPU 0 and the client's to CPU 1.
 #   RTTFLOOR veth_us=.. forwarder_added_us=.. forwarder_spin_added_us=.. sluice_added_us=..
 # (medians over rounds of each round's median RTT; added = minus the veth's), an RTTFLOOR_AVG
 # line the same with averages, a WAKEUPS line and a PINGPONG line. About 40 s. Needs root.
@@ -25,6 +26,14 @@ ROUNDS=${ROUNDS:-3}
 N=${RTT_COUNT:-200}
 IV=${RTT_INTERVAL:-0.01}
 SPIN_US=${SPIN_US:-200}
+# FWD_CPUS="S C": pin the server's and the client's forwarder to those CPUs (taskset).
+PIN_S=(env)
+PIN_C=(env)
+if [ -n "${FWD_CPUS:-}" ]; then
+	read -r cs cc <<<"$FWD_CPUS"
+	PIN_S=(taskset -c "$cs")
+	PIN_C=(taskset -c "${cc:-$cs}")
+fi
 FLOOR=${FLOOR_BIN:-$SL_BUILD/bench/rtt_floor}
 sl_need_root
 sl_need_cmd ip ping awk
@@ -66,10 +75,10 @@ ping_to() {
 # NET.2 (client), UDP PORT between the veth addresses; pings through it; its wake-ups and CPU.
 fwd_pair() {
 	local name=$1 net=$2 port=$3 spin=$4 ifs=f${1:0:1}S$SL_TAG ifc=f${1:0:1}C$SL_TAG ps pc
-	sl_bg "$SL_NS_S" "$SL_WORK/$name-s.log" "$FLOOR" fwd "$ifs" "$SL_ADDR_S" "$port" \
+	sl_bg "$SL_NS_S" "$SL_WORK/$name-s.log" "${PIN_S[@]}" "$FLOOR" fwd "$ifs" "$SL_ADDR_S" "$port" \
 		"$SL_ADDR_C" "$port" "$spin" "$FWD_S"
 	ps=$SL_LAST_PID
-	sl_bg "$SL_NS_C" "$SL_WORK/$name-c.log" "$FLOOR" fwd "$ifc" "$SL_ADDR_C" "$port" \
+	sl_bg "$SL_NS_C" "$SL_WORK/$name-c.log" "${PIN_C[@]}" "$FLOOR" fwd "$ifc" "$SL_ADDR_C" "$port" \
 		"$SL_ADDR_S" "$port" "$spin" "$FWD_S"
 	pc=$SL_LAST_PID
 	if ! sl_wait_for 5 grep -q '^ready' "$SL_WORK/$name-s.log" ||
@@ -86,11 +95,11 @@ fwd_pair() {
 	ping_to "$name" "$net.1" || true
 	sl_stop "$ps"
 	sl_stop "$pc"
-	# "fwd packets=N wakeups=W spins_hit=H user_s=U sys_s=S", one line per end.
+	# "fwd packets=N wakeups=W spins_hit=H user_s=U sys_s=S work_us_per_packet=P", per end.
 	cat "$SL_WORK/$name-s.log" "$SL_WORK/$name-c.log" | awk -v n="$N" -v d="$(awk -v n="$N" -v i="$IV" 'BEGIN { print n * i }')" \
-		-v name="$name" -F'[ =]' '/^fwd/ { w += $5; h += $7; cpu += $9 + $11 }
-		END { printf "  %-12s %.1f wake-ups per ping (both ends), %.1f packets caught spinning per ping, CPU %.0f us per ping = %.0f%% of one core while pinging\n",
-			name, w / n, h / n, 1e6 * cpu / n, 100 * cpu / d
+		-v name="$name" -F'[ =]' '/^fwd/ { w += $5; h += $7; cpu += $9 + $11; wk += $13 / 2 }
+		END { printf "  %-12s %.1f wake-ups per ping (both ends), %.1f packets caught spinning per ping, %.1f us from wake-up to passed on per packet, CPU %.0f us per ping = %.0f%% of one core while pinging\n",
+			name, w / n, h / n, wk, 1e6 * cpu / n, 100 * cpu / d
 		      printf "%.1f %.0f\n", w / n, 100 * cpu / d > "/dev/stderr" }' 2>>"$R/$name.wake"
 }
 
@@ -103,7 +112,7 @@ sluice_round() {
 		printf "%.1f 0\n", (a - b) / (n + 1) > "/dev/stderr" }' 2>>"$R/sluice.wake"
 }
 
-echo "rtt floor: $ROUNDS rounds of $N pings ${IV}s apart; spin $SPIN_US us"
+echo "rtt floor: $ROUNDS rounds of $N pings ${IV}s apart; spin $SPIN_US us; forwarders on CPUs ${FWD_CPUS:-any}"
 echo "  machine: $(nproc) CPUs, kernel $(uname -r); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 sl_netns_pair
 have_sluice=0
