@@ -23,6 +23,15 @@ ROUNDS=${ROUNDS:-3}
 FREQ=${PERF_FREQ:-999}
 sl_need_root
 sl_need_cmd ip iperf3 jq perf awk
+# IPERF_CPUS="S C" / SLUICE_CPUS="S C": pin iperf3's server and client, sluice's server and
+# client (all their threads) to those CPUs, to try placements.
+PIN_IS=(env)
+PIN_IC=(env)
+if [ -n "${IPERF_CPUS:-}" ]; then
+	read -r is ic <<<"$IPERF_CPUS"
+	PIN_IS=(taskset -c "$is")
+	PIN_IC=(taskset -c "${ic:-$is}")
+fi
 MHZ=$(awk -F': *' '/^cpu MHz/ { print $2; exit }' /proc/cpuinfo)
 OUT=$(mktemp -d /tmp/sluice-profile.XXXXXX)
 trap '[ -n "${PROFILE_KEEP:-}" ] || rm -rf "$OUT"' EXIT
@@ -103,7 +112,7 @@ profile_round() {
 	local peer=$1 round=$2 addr=$3 d=$OUT/$1.$2 json srvpid
 	mkdir -p "$d"
 	json=$d/iperf3.json
-	sl_bg "$SL_NS_S" "$d/iperf3-server.log" iperf3 -s -1 -B "$addr"
+	sl_bg "$SL_NS_S" "$d/iperf3-server.log" "${PIN_IS[@]}" iperf3 -s -1 -B "$addr"
 	srvpid=$SL_LAST_PID
 	sl_wait_for 5 sl_listening "$SL_NS_S" tcp 5201 || {
 		echo "  $peer: iperf3 server did not start"
@@ -112,7 +121,7 @@ profile_round() {
 	counters "$d/nstat0"
 	perf stat -a -x, -e task-clock,context-switches,cpu-migrations -o "$d/stat" -- \
 		perf record -q -a -g -e cpu-clock -F "$FREQ" -o "$d/perf.data" -- \
-		ip netns exec "$SL_NS_C" iperf3 -c "$addr" -t "$T" -J >"$json" 2>"$d/perf.log" || {
+		ip netns exec "$SL_NS_C" "${PIN_IC[@]}" iperf3 -c "$addr" -t "$T" -J >"$json" 2>"$d/perf.log" || {
 		echo "  $peer: iperf3/perf failed: $(jq -r '.error // empty' "$json" 2>/dev/null) $(tail -n 2 "$d/perf.log")"
 		sl_stop "$srvpid"
 		return 1
@@ -230,6 +239,12 @@ profile_sluice() {
 		return 1
 	fi
 	SRV_PIDS=$SL_PID_S CLI_PIDS=$SL_PID_C
+	if [ -n "${SLUICE_CPUS:-}" ]; then
+		read -r cs cc <<<"$SLUICE_CPUS"
+		taskset -a -p -c "$cs" "$SL_PID_S" >/dev/null
+		taskset -a -p -c "${cc:-$cs}" "$SL_PID_C" >/dev/null
+		echo "  sluice server pinned to CPU $cs, client to CPU ${cc:-$cs}"
+	fi
 	for ((r = 1; r <= ROUNDS; r++)); do profile_round sluice "$r" "$SL_IN_S" || true; done
 }
 
@@ -265,6 +280,7 @@ profile_wireguard_go() {
 }
 
 echo "profile: $ROUNDS x ${T}s single-stream iperf3 TCP under perf record -a -g -e cpu-clock -F $FREQ"
+echo "  iperf3 on CPUs ${IPERF_CPUS:-any}, sluice on CPUs ${SLUICE_CPUS:-any}"
 echo "  machine: $(nproc) CPUs at $MHZ MHz, kernel $(uname -r), $(perf --version)"
 echo "  started $(date -u '+%Y-%m-%d %H:%M') UTC, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for peer in ${PROFILE_PEERS:-veth sluice wireguard_go}; do
