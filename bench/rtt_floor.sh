@@ -13,6 +13,8 @@
 # bench/rtt_floor pingpong: the round trip of one byte between two processes over pipes,
 # on one CPU and on any CPU, the scheduler's wake-up cost with no network in it.
 # Prints per round the per-packet median and average, then
+# RTT_SCHED=1 adds, for round 1, the scheduler's delays from wake-up to running of the
+# tunnel's threads and of ping (perf sched record -a; perf sched timehist).
 # FWD_CPUS="0 1" pins the server's forwarder to CPU 0 and the client's to CPU 1.
 #   RTTFLOOR veth_us=.. forwarder_added_us=.. forwarder_spin_added_us=.. sluice_added_us=..
 # (medians over rounds of each round's median RTT; added = minus the veth's), an RTTFLOOR_AVG
@@ -51,6 +53,45 @@ ctxsw() {
 	for pid in "$@"; do
 		cat /proc/"$pid"/task/*/status 2>/dev/null
 	done | awk '/^(non)?voluntary_ctxt_switches/ { s += $2 } END { print s + 0 }'
+}
+
+# sched_start NAME / sched_end NAME: with RTT_SCHED=1, in round 1, `perf sched record -a`
+# around NAME's pings, then per task the scheduler's delay from wake-up to running (perf sched
+# latency: average and maximum) for the tunnel's processes and ping.
+SCHED_PID=
+sched_start() {
+	SCHED_PID=
+	[ "${RTT_SCHED:-0}" = 1 ] && [ "$round" = 1 ] || return 0
+	perf sched record -a -o "$SL_WORK/$1.sched" -- sleep "$(awk -v n="$N" -v i="$IV" 'BEGIN { print n * i * 1.3 + 1.5 }')" \
+		>/dev/null 2>&1 &
+	SCHED_PID=$!
+	sleep 0.5
+}
+# sched_end NAME PID...: the delays from wake-up to running (perf sched timehist's "sch
+# delay") of the PIDs' threads and of ping: count, median and 90th percentile in µs.
+sched_end() {
+	local name=$1 pid tids=
+	shift
+	[ -n "$SCHED_PID" ] || return 0
+	wait "$SCHED_PID" 2>/dev/null || true
+	for pid in "$@"; do
+		tids="$tids $(ls /proc/"$pid"/task 2>/dev/null | tr '\n' ' ')"
+	done
+	perf sched timehist -i "$SL_WORK/$name.sched" 2>/dev/null | awk -v tids="$tids" -v name="$name" '
+		BEGIN { n = split(tids, t, " "); for (i = 1; i <= n; i++) T[t[i]] = 1 }
+		function show(what, v, n,    i, j, x, k) {
+			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
+			k = int(n * 0.9)
+			if (k < 1)
+				k = 1
+			if (n) printf "  %-12s wake-up to running, %s: %d times, median %.0f us, 90%% %.0f us\n", name, what, n, 1000 * v[int((n + 1) / 2)], 1000 * v[k]
+		}
+		$1 ~ /^[0-9]+\.[0-9]+$/ && match($3, /\[[0-9]+/) {
+			tid = substr($3, RSTART + 1, RLENGTH - 1)
+			if (tid in T) tun[++nt] = $5
+			else if ($3 ~ /^ping\[/) png[++np] = $5
+		}
+		END { show("tunnel threads", tun, nt); show("ping", png, np) }'
 }
 
 # ping_to NAME ADDR: N pings from the client namespace; appends this round's median and
@@ -92,7 +133,9 @@ fwd_pair() {
 	ip -n "$SL_NS_S" link set "$ifs" up
 	ip -n "$SL_NS_C" addr add "$net.2/24" dev "$ifc"
 	ip -n "$SL_NS_C" link set "$ifc" up
+	sched_start "$name"
 	ping_to "$name" "$net.1" || true
+	sched_end "$name" "$ps" "$pc"
 	sl_stop "$ps"
 	sl_stop "$pc"
 	# "fwd packets=N wakeups=W spins_hit=H user_s=U sys_s=S work_us_per_packet=P", per end.
@@ -106,7 +149,9 @@ fwd_pair() {
 sluice_round() {
 	local before after
 	before=$(ctxsw "$SL_PID_S" "$SL_PID_C")
+	sched_start sluice
 	ping_to sluice "$SL_IN_S" || return 0
+	sched_end sluice "$SL_PID_S" "$SL_PID_C"
 	after=$(ctxsw "$SL_PID_S" "$SL_PID_C")
 	awk -v a="$after" -v b="$before" -v n="$N" 'BEGIN { printf "  sluice       %.1f context switches of its threads per ping (both ends)\n", (a - b) / (n + 1)
 		printf "%.1f 0\n", (a - b) / (n + 1) > "/dev/stderr" }' 2>>"$R/sluice.wake"
