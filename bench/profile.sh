@@ -12,7 +12,8 @@
 #   PROFILE peer=NAME mbps=.. busy_cpb=.. ceiling_mbps=.. <bucket>_cpb=.. ...
 # where busy_cpb is every non-idle sample of the peer's own processes and kernel threads per
 # byte and ceiling_mbps = 2 CPUs x clock / busy_cpb, the rate if both CPUs did nothing else.
-# PROFILE_KEEP=DIR keeps the perf.data files. About 50 s per peer. Needs root and perf.
+# PROFILE_KEEP=DIR keeps the perf.data files; IPERF_CPUS/SLUICE_CPUS="S C" pin (below);
+# VETH_GRO=1 turns GRO on on the veth (ethtool). About 50 s per peer. Needs root and perf.
 # A benchmark, not a test: it never fails on speed.
 set -eu
 # shellcheck source=scripts/netns.sh
@@ -219,9 +220,20 @@ report() {
 		}'
 }
 
+# pair: sl_netns_pair, and with VETH_GRO=1 GRO switched on on both veth ends (ethtool; off by
+# default on a veth, and without it UDP GRO has nothing to coalesce on this path).
+pair() {
+	sl_netns_pair
+	if [ "${VETH_GRO:-0}" = 1 ]; then
+		ip netns exec "$SL_NS_S" ethtool -K veth0 gro on >/dev/null
+		ip netns exec "$SL_NS_C" ethtool -K veth0 gro on >/dev/null
+		echo "  veth GRO on: $(ip netns exec "$SL_NS_S" ethtool -k veth0 | grep -E '^generic-receive-offload')"
+	fi
+}
+
 profile_veth() {
 	sl_init profile-veth
-	sl_netns_pair
+	pair
 	SRV_PIDS="" CLI_PIDS=""
 	for ((r = 1; r <= ROUNDS; r++)); do profile_round veth "$r" "$SL_ADDR_S" || true; done
 }
@@ -232,7 +244,7 @@ profile_sluice() {
 		return 0
 	}
 	sl_init profile-sluice
-	sl_netns_pair
+	pair
 	if ! SL_LOGLEVEL=warn sl_tunnel_pair profile; then
 		echo "  sluice: tunnel did not come up"
 		sl_tail "$SL_LOG_S" "$SL_LOG_C"
@@ -246,6 +258,10 @@ profile_sluice() {
 		echo "  sluice server pinned to CPU $cs, client to CPU ${cc:-$cs}"
 	fi
 	for ((r = 1; r <= ROUNDS; r++)); do profile_round sluice "$r" "$SL_IN_S" || true; done
+	# The offload counters: how many datagrams came as UDP GRO batches, and so on.
+	echo "  sluice show, server: $(sl_show "$SL_IF_S" | jq -c '[paths(scalars) as $p
+		| select(($p | last | tostring) | test("gro|super|offload"))
+		| {($p | map(tostring) | join(".")): getpath($p)}] | add' 2>/dev/null)"
 }
 
 profile_wireguard_go() {
@@ -256,7 +272,7 @@ profile_wireguard_go() {
 	fi
 	sl_init profile-wg
 	k=$SL_WORK
-	sl_netns_pair
+	pair
 	(umask 077 && wg genkey >"$k/s.key" && wg genkey >"$k/c.key")
 	sl_bg "$SL_NS_S" "$k/wg-server.log" env WG_PROCESS_FOREGROUND=1 wireguard-go "$s"
 	SRV_PIDS=$SL_LAST_PID
@@ -280,7 +296,7 @@ profile_wireguard_go() {
 }
 
 echo "profile: $ROUNDS x ${T}s single-stream iperf3 TCP under perf record -a -g -e cpu-clock -F $FREQ"
-echo "  iperf3 on CPUs ${IPERF_CPUS:-any}, sluice on CPUs ${SLUICE_CPUS:-any}"
+echo "  iperf3 on CPUs ${IPERF_CPUS:-any}, sluice on CPUs ${SLUICE_CPUS:-any}, veth GRO ${VETH_GRO:-0}"
 echo "  machine: $(nproc) CPUs at $MHZ MHz, kernel $(uname -r), $(perf --version)"
 echo "  started $(date -u '+%Y-%m-%d %H:%M') UTC, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for peer in ${PROFILE_PEERS:-veth sluice wireguard_go}; do

@@ -11,7 +11,7 @@ BASE=(make meson ninja-build pkg-config gcc libc6-dev libssl-dev libmnl-dev libs
 	openvpn openconnect ocserv gnutls-bin libcrypt-dev liburing-dev
 	clang libclang-rt-14-dev) # clang: make test builds the fuzz targets and an ASan+UBSan build
 BENCH=(wireguard-go wireguard-tools openvpn valgrind gnuplot-nox fonts-dejavu-core
-	linux-perf) # linux-perf: bench/profile.sh
+	linux-perf ethtool) # linux-perf: bench/profile.sh; ethtool: its VETH_GRO=1
 FUZZ=(clang libclang-rt-14-dev)
 
 want=("${BASE[@]}")
