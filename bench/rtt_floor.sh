@@ -75,7 +75,7 @@ sched_end() {
 	[ -n "$SCHED_PID" ] || return 0
 	wait "$SCHED_PID" 2>/dev/null || true
 	for pid in "$@"; do
-		tids="$tids $(ls /proc/"$pid"/task 2>/dev/null | tr '\n' ' ')"
+		tids="$tids $(cd /proc/"$pid"/task 2>/dev/null && echo *)"
 	done
 	perf sched timehist -i "$SL_WORK/$name.sched" 2>/dev/null | awk -v tids="$tids" -v name="$name" '
 		BEGIN { n = split(tids, t, " "); for (i = 1; i <= n; i++) T[t[i]] = 1 }
