@@ -13,7 +13,7 @@
 # where busy_cpb is every non-idle sample of the peer's own processes and kernel threads per
 # byte and ceiling_mbps = 2 CPUs x clock / busy_cpb, the rate if both CPUs did nothing else.
 # PROFILE_KEEP=DIR keeps the perf.data files; IPERF_CPUS/SLUICE_CPUS="S C" pin (below);
-# VETH_GRO=1 turns GRO on on the veth (ethtool). About 50 s per peer. Needs root and perf.
+# VETH_GRO=1 turns GRO on on the veth (ethtool). About 45 s per peer. Needs root and perf.
 # A benchmark, not a test: it never fails on speed.
 set -eu
 # shellcheck source=scripts/netns.sh

@@ -18,7 +18,7 @@
 # FWD_CPUS="0 1" pins the server's forwarder to CPU 0 and the client's to CPU 1.
 #   RTTFLOOR veth_us=.. forwarder_added_us=.. forwarder_spin_added_us=.. sluice_added_us=..
 # (medians over rounds of each round's median RTT; added = minus the veth's), an RTTFLOOR_AVG
-# line the same with averages, a WAKEUPS line and a PINGPONG line. About 40 s. Needs root.
+# line the same with averages, a WAKEUPS line and a PINGPONG line. About 60 to 75 s. Needs root.
 # A benchmark, not a test: it never fails on speed.
 set -eu
 # shellcheck source=scripts/netns.sh
