@@ -35,7 +35,7 @@ if [ -n "${IPERF_CPUS:-}" ]; then
 fi
 MHZ=$(awk -F': *' '/^cpu MHz/ { print $2; exit }' /proc/cpuinfo)
 OUT=$(mktemp -d /tmp/sluice-profile.XXXXXX)
-trap '[ -n "${PROFILE_KEEP:-}" ] || rm -rf "$OUT"' EXIT
+trap 'rm -rf "$OUT"' EXIT
 if [ "$(cat /proc/sys/kernel/kptr_restrict)" != 0 ]; then
 	echo "profile: kernel.kptr_restrict is not 0, kernel symbols will be missing" \
 		"(sysctl -w kernel.kptr_restrict=0)" >&2
