@@ -10,7 +10,8 @@ BASE=(make meson ninja-build pkg-config gcc libc6-dev libssl-dev libmnl-dev libs
 	libcmocka-dev iproute2 iputils-ping iperf3 nftables jq netcat-openbsd openssl procps coreutils
 	openvpn openconnect ocserv gnutls-bin libcrypt-dev liburing-dev
 	clang libclang-rt-14-dev) # clang: make test builds the fuzz targets and an ASan+UBSan build
-BENCH=(wireguard-go wireguard-tools openvpn valgrind gnuplot-nox fonts-dejavu-core)
+BENCH=(wireguard-go wireguard-tools openvpn valgrind gnuplot-nox fonts-dejavu-core
+	linux-perf ethtool) # linux-perf: bench/profile.sh; ethtool: its VETH_GRO=1
 FUZZ=(clang libclang-rt-14-dev)
 
 want=("${BASE[@]}")
