@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <pthread.h>
 #include <string.h>
 
 #define WRAP_ID_LEN   4
@@ -223,24 +224,37 @@ size_t sl_ovpn_tls_auth_overhead(const struct sl_ovpn_tls_auth *a)
 	return a->md_len + WRAP_PID_LEN;
 }
 
+/*
+ * HMAC, fetched from the provider once for the process: a fetch per packet (every reset a
+ * server answers, every tls-auth packet) looked the method up by name each time, a cost an
+ * unauthenticated reset flood could make us pay at will.
+ */
+static EVP_MAC *hmac_method;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void fetch_hmac(void)
+{
+	hmac_method = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
 /* HMAC of up to three pieces; mac gets the digest's full length. */
 static int hmac3(const char *md, const uint8_t *key, size_t key_len, const uint8_t *p1, size_t n1,
 		 const uint8_t *p2, size_t n2, const uint8_t *p3, size_t n3, uint8_t *mac,
 		 size_t mac_len)
 {
-	EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MAC_CTX *h = m ? EVP_MAC_CTX_new(m) : NULL;
+	EVP_MAC_CTX *h;
 	OSSL_PARAM params[2];
 	size_t n = 0;
 	int ok;
 
+	pthread_once(&hmac_once, fetch_hmac);
+	h = hmac_method ? EVP_MAC_CTX_new(hmac_method) : NULL;
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)md, 0);
 	params[1] = OSSL_PARAM_construct_end();
 	ok = h && EVP_MAC_init(h, key, key_len, params) && EVP_MAC_update(h, p1, n1) &&
 	     EVP_MAC_update(h, p2, n2) && EVP_MAC_update(h, p3, n3) &&
 	     EVP_MAC_final(h, mac, &n, EVP_MAX_MD_SIZE);
 	EVP_MAC_CTX_free(h);
-	EVP_MAC_free(m);
 	return ok && n == mac_len ? 0 : -EIO;
 }
 
