@@ -13,8 +13,10 @@
 # is one worker's there in both directions (the TUN sends a flow's packets back to the queue
 # that wrote it), so a second client, in a third namespace, carries half of the flows: the
 # server gives the two peer-ids 0 and 1, and each of its workers must receive and send. Every
-# end: no replay or auth drops, and "nokey" only at a rekey (at most 2 per rekey: data under the
-# new key that overtakes its control message, as with --workers 1). Transfers run 8 s by default
+# end: no replay or auth drops, and on the OpenVPN wire at most one nokey drop (a renegotiated key
+# seals only once the peer acked our key-method 2 message, so data under it no longer overtakes
+# the message: that was up to 2 per rekey; one drop in all was still seen once in six ends' runs,
+# cause not found), none on the native wire. Transfers run 8 s by default
 # there (the run stays under 40 s).
 #
 #   WORKERS_TEST_SECONDS   how long each transfer runs (default 12)
@@ -169,15 +171,6 @@ sl_check "rekeyed during the transfers" "$rekeys rekeys in $SECONDS_RUN s" "$SL_
 MIN_PKTS=0
 [ "$SL_WIRE" = native ] || MIN_PKTS=1000
 
-# nokey_ok IFNAME N: N nokey drops are fine at IFNAME (native: none; OpenVPN: 2 per rekey).
-nokey_ok() {
-	if [ "$SL_WIRE" = native ]; then
-		[ "$2" -eq 0 ]
-	else
-		[ "$2" -le $((2 * rekeys)) ]
-	fi
-}
-
 for ifn in "${IFS_CHECK[@]}"; do
 	s=$(sl_show "$ifn")
 	echo "    $ifn:" "$(jq -r '[to_entries[] | select(.key | test("^worker[0-9]")) |
@@ -204,9 +197,10 @@ for ifn in "${IFS_CHECK[@]}"; do
 			[ "${n:-1}" -eq 0 ]
 	done
 	n=$(jq -r ".drops.nokey + ([.peers[].drops.nokey] | add // 0)" <<<"$s")
-	name="$ifn: no nokey drops"
-	[ "$SL_WIRE" = native ] || name="$name but at rekeys (at most $((2 * rekeys)))"
-	sl_check "$name" "nokey drops: ${n:-none}" "$SL_LOG_S $SL_LOG_C" nokey_ok "$ifn" "${n:-999999}"
+	max=0
+	[ "$SL_WIRE" = native ] || max=1
+	sl_check "$ifn: at most $max nokey drops ($rekeys rekeys)" "nokey drops: ${n:-none}" \
+		"$SL_LOG_S $SL_LOG_C" [ "${n:-999999}" -le "$max" ]
 done
 
 # Measurement only: iperf3 -P 2, Workers = 2 (this tunnel) and then Workers = 1.
