@@ -98,26 +98,38 @@ static void check_steering(struct sockaddr_storage *a, socklen_t alen)
 	close(c);
 }
 
-static void test_datagrams_reach_spi_socket(void **state)
+/* The loopback address of family (port 0) in ss; its length. */
+static socklen_t loopback(struct sockaddr_storage *ss, int family)
 {
-	struct sockaddr_storage ss = {0};
-	struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
 
-	(void)state;
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = in6addr_loopback;
+		return sizeof(*a);
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
 	a->sin_family = AF_INET;
 	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	check_steering(&ss, sizeof(*a));
+	return sizeof(*a);
+}
+
+static void test_datagrams_reach_spi_socket(void **state)
+{
+	struct sockaddr_storage ss;
+
+	(void)state;
+	check_steering(&ss, loopback(&ss, AF_INET));
 }
 
 static void test_datagrams_reach_spi_socket_v6(void **state)
 {
-	struct sockaddr_storage ss = {0};
-	struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_storage ss;
 
 	(void)state;
-	a->sin6_family = AF_INET6;
-	a->sin6_addr = in6addr_loopback;
-	check_steering(&ss, sizeof(*a));
+	check_steering(&ss, loopback(&ss, AF_INET6));
 }
 
 /* OpenVPN datagrams: the opcode byte (opcode << 3 | key id), then for P_DATA_V2 a 24-bit peer-id.
@@ -222,24 +234,18 @@ static void check_ovpn_steering(struct sockaddr_storage *a, socklen_t alen)
 
 static void test_ovpn_datagrams_reach_peer_socket(void **state)
 {
-	struct sockaddr_storage ss = {0};
-	struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+	struct sockaddr_storage ss;
 
 	(void)state;
-	a->sin_family = AF_INET;
-	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	check_ovpn_steering(&ss, sizeof(*a));
+	check_ovpn_steering(&ss, loopback(&ss, AF_INET));
 }
 
 static void test_ovpn_datagrams_reach_peer_socket_v6(void **state)
 {
-	struct sockaddr_storage ss = {0};
-	struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_storage ss;
 
 	(void)state;
-	a->sin6_family = AF_INET6;
-	a->sin6_addr = in6addr_loopback;
-	check_ovpn_steering(&ss, sizeof(*a));
+	check_ovpn_steering(&ss, loopback(&ss, AF_INET6));
 }
 
 static void test_bad_worker_count(void **state)
