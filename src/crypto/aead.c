@@ -12,13 +12,30 @@
  * context holds it, or on free). So the first packet of each key and
  * direction allocates once; if that fails, the call fails as an OpenSSL
  * error would, and the next packet tries again.
+ *
+ * Per packet OpenSSL 3.0 spends much of a short packet's time not on
+ * cryptography but on its parameter machinery: every EVP_CIPHER_CTX_ctrl
+ * is translated into an OSSL_PARAM array that the provider then searches by
+ * name (strcmp per known parameter). The tag is therefore passed as the
+ * OSSL_PARAM itself (EVP_CIPHER_CTX_get_params/set_params), which skips the
+ * ctrl translation; the provider's own search remains. The nonce still goes
+ * through EVP_CipherInit_ex2: OpenSSL 3.0 has no other public way to set a
+ * GCM or ChaCha20-Poly1305 nonce, and it asks the provider for the IV length
+ * each time (3.1 and later cache it). docs/performance.md has the figures.
+ *
+ * The EVP_CIPHERs are fetched once per process, not by each context: an
+ * implicit fetch through EVP_aes_256_gcm() looks the cipher up in the
+ * provider store (and the ENGINE table) every time a context is made.
  */
 #include "crypto/aead.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -32,17 +49,26 @@ struct sl_aead {
 };
 
 struct cipher_info {
-	const char *name;
+	const char *name; /* ours, and OpenSSL's for EVP_CIPHER_fetch */
 	size_t key_len;
-	const EVP_CIPHER *(*evp)(void);
 	bool short_tags; /* GCM allows 8- and 12-byte ICVs (RFC 4106 §6) */
 };
 
 static const struct cipher_info ciphers[SL_CIPHER__COUNT] = {
-	[SL_CIPHER_AES128GCM] = {"aes-128-gcm", 16, EVP_aes_128_gcm, true},
-	[SL_CIPHER_AES256GCM] = {"aes-256-gcm", 32, EVP_aes_256_gcm, true},
-	[SL_CIPHER_CHACHA20POLY1305] = {"chacha20-poly1305", 32, EVP_chacha20_poly1305, false},
+	[SL_CIPHER_AES128GCM] = {"aes-128-gcm", 16, true},
+	[SL_CIPHER_AES256GCM] = {"aes-256-gcm", 32, true},
+	[SL_CIPHER_CHACHA20POLY1305] = {"chacha20-poly1305", 32, false},
 };
+
+/* Fetched once, kept for the life of the process; NULL if the provider lacks one. */
+static EVP_CIPHER *fetched[SL_CIPHER__COUNT];
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_all(void)
+{
+	for (int c = 0; c < SL_CIPHER__COUNT; c++)
+		fetched[c] = EVP_CIPHER_fetch(NULL, ciphers[c].name, NULL);
+}
 
 static const struct cipher_info *cipher_info(enum sl_cipher c)
 {
@@ -106,10 +132,12 @@ static bool ready(struct sl_aead *a)
 
 	if (a->ctx)
 		return true;
+	pthread_once(&fetch_once, fetch_all);
+	if (!fetched[a->cipher])
+		return false;
 	ctx = EVP_CIPHER_CTX_new();
 	/* Both ciphers default to the 12-byte nonce ESP uses, so no SET_IVLEN is needed. */
-	if (!ctx ||
-	    !EVP_CipherInit_ex(ctx, ciphers[a->cipher].evp(), NULL, a->key, NULL, a->encrypt)) {
+	if (!ctx || !EVP_CipherInit_ex2(ctx, fetched[a->cipher], a->key, NULL, a->encrypt, NULL)) {
 		EVP_CIPHER_CTX_free(ctx);
 		return false;
 	}
@@ -145,7 +173,7 @@ static bool start(struct sl_aead *a, const uint8_t *nonce, const uint8_t *aad, s
 
 	if (aad_len > INT_MAX || !ready(a))
 		return false;
-	if (!EVP_CipherInit_ex(a->ctx, NULL, NULL, NULL, nonce, a->encrypt))
+	if (!EVP_CipherInit_ex2(a->ctx, NULL, NULL, nonce, a->encrypt, NULL))
 		return false;
 	if (aad_len && !EVP_CipherUpdate(a->ctx, NULL, &outl, aad, (int)aad_len))
 		return false;
@@ -161,14 +189,17 @@ int sl_aead_seal_parts(struct sl_aead *a, const uint8_t nonce[SL_AEAD_NONCE_LEN]
 		       const uint8_t *aad, size_t aad_len, const struct sl_aead_part *parts,
 		       size_t nparts, uint8_t *tag)
 {
+	OSSL_PARAM p[2] = {
+		OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, a->tag_len),
+		OSSL_PARAM_construct_end(),
+	};
 	uint8_t none[1];
 	int outl;
 
 	if (!a->encrypt || !start(a, nonce, aad, aad_len, parts, nparts))
 		return -EIO;
 	/* Stream-mode AEADs emit nothing at Final. */
-	if (!EVP_CipherFinal_ex(a->ctx, none, &outl) ||
-	    !EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_GET_TAG, a->tag_len, tag))
+	if (!EVP_CipherFinal_ex(a->ctx, none, &outl) || !EVP_CIPHER_CTX_get_params(a->ctx, p))
 		return -EIO;
 	return 0;
 }
@@ -176,13 +207,18 @@ int sl_aead_seal_parts(struct sl_aead *a, const uint8_t nonce[SL_AEAD_NONCE_LEN]
 int sl_aead_open(struct sl_aead *a, const uint8_t nonce[SL_AEAD_NONCE_LEN], const uint8_t *aad,
 		 size_t aad_len, uint8_t *buf, size_t len, const uint8_t *tag)
 {
+	/* OpenSSL copies the tag; the cast only satisfies the void * of OSSL_PARAM. */
+	OSSL_PARAM p[2] = {
+		OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, (void *)tag,
+						  a->tag_len),
+		OSSL_PARAM_construct_end(),
+	};
 	struct sl_aead_part whole = {buf, buf, len};
 	int outl;
 
 	if (a->encrypt || !start(a, nonce, aad, aad_len, &whole, 1))
 		return -EBADMSG;
-	/* OpenSSL copies the tag; the cast only satisfies the void * of the ctrl API. */
-	if (!EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG, a->tag_len, (void *)tag) ||
+	if (!EVP_CIPHER_CTX_set_params(a->ctx, p) ||
 	    EVP_CipherFinal_ex(a->ctx, buf + len, &outl) <= 0)
 		return -EBADMSG;
 	return 0;
