@@ -66,6 +66,7 @@ struct impair {
 	double drop, dup, corrupt, reorder; /* percent */
 	unsigned reorder_depth, delay_ms, jitter_ms;
 	long blackhole_after_ms, blackhole_for_ms; /* -1: never / forever */
+	long blackhole_after_c2s;		   /* -1: never; else from that c2s datagram on */
 	unsigned rate_kbit;			   /* 0: unlimited */
 };
 
@@ -112,6 +113,7 @@ struct relay {
 	uint64_t rebinds;
 	int udp_fd, tcp_fd;
 	uint64_t start_ms, rng[NDIR];
+	uint64_t hole_from_ms; /* when the blackhole began (monotonic); 0: not yet */
 	uint64_t count[NDIR][NCOUNTERS], tcp_conns, tcp_bytes[2];
 	struct flow flows[MAX_FLOWS];
 	struct pair *pairs[MAX_PAIRS];
@@ -330,13 +332,29 @@ static bool over_rate(struct relay *r, enum dir d, size_t len, uint64_t now)
 	return false;
 }
 
-static bool in_blackhole(const struct relay *r, uint64_t now)
+/* Whether the blackhole swallows a datagram now. It begins --blackhole-after-ms after the start,
+ * or at the --blackhole-after-c2s'th client datagram (a point in a transfer, however fast it
+ * runs); its wall-clock start goes to stdout at once, so a test can time what follows from it. */
+static bool in_blackhole(struct relay *r, uint64_t now)
 {
-	long t = (long)(now - r->start_ms), after = r->im.blackhole_after_ms;
+	const struct impair *im = &r->im;
 
-	if (after < 0 || t < after)
-		return false;
-	return r->im.blackhole_for_ms < 0 || t < after + r->im.blackhole_for_ms;
+	if (!r->hole_from_ms) {
+		bool begin = (im->blackhole_after_ms >= 0 &&
+			      (long)(now - r->start_ms) >= im->blackhole_after_ms) ||
+			     (im->blackhole_after_c2s >= 0 &&
+			      r->count[C2S][RECEIVED] > (uint64_t)im->blackhole_after_c2s);
+		struct timespec wall;
+
+		if (!begin)
+			return false;
+		r->hole_from_ms = now;
+		clock_gettime(CLOCK_REALTIME, &wall);
+		printf("blackhole_began_unix_ms=%llu\n",
+		       (unsigned long long)wall.tv_sec * 1000 + (unsigned long long)wall.tv_nsec / 1000000);
+		fflush(stdout);
+	}
+	return im->blackhole_for_ms < 0 || (long)(now - r->hole_from_ms) < im->blackhole_for_ms;
 }
 
 /* The pipeline: blackhole, rate limit, drop, corrupt, duplicate, reorder, delay. */
@@ -704,9 +722,12 @@ static const char usage_text[] =
 	"Usage: relay --listen ADDR:PORT --to ADDR:PORT [--tcp] [--both] [--seed N]\n"
 	"             [--drop PCT] [--dup PCT] [--corrupt PCT] [--reorder PCT --reorder-depth N]\n"
 	"             [--delay-ms N --jitter-ms N] [--rate-kbit N] [--stats-file PATH]\n"
-	"             [--blackhole-after-ms N [--blackhole-for-ms N]] [--rebind-from ADDR]\n"
+	"             [--blackhole-after-ms N | --blackhole-after-c2s N [--blackhole-for-ms N]]\n"
+	"             [--rebind-from ADDR]\n"
 	"ADDR is 198.18.0.1 or [2001:db8::1]. Client->server UDP datagrams are impaired (--both:\n"
-	"replies too); the blackhole swallows both ways. --tcp also proxies TCP, unimpaired.\n"
+	"replies too); the blackhole swallows both ways, from N ms after the start or from the Nth\n"
+	"client datagram on, and prints blackhole_began_unix_ms=T when it begins. --tcp also\n"
+	"proxies TCP, unimpaired.\n"
 	"SIGUSR1 prints the counters; SIGUSR2 moves the upstream UDP to a new source port\n"
 	"(and to --rebind-from's address).\n";
 
@@ -731,6 +752,7 @@ static int parse_args(struct relay *r, int argc, char **argv, uint64_t *seed)
 		{"--delay-ms", 'u', &r->im.delay_ms, NULL},
 		{"--jitter-ms", 'u', &r->im.jitter_ms, NULL},
 		{"--blackhole-after-ms", 'l', &r->im.blackhole_after_ms, NULL},
+		{"--blackhole-after-c2s", 'l', &r->im.blackhole_after_c2s, NULL},
 		{"--blackhole-for-ms", 'l', &r->im.blackhole_for_ms, NULL},
 		{"--stats-file", 's', &r->stats_file, NULL},
 		{"--rate-kbit", 'u', &r->im.rate_kbit, NULL},
@@ -797,7 +819,9 @@ static int parse_args(struct relay *r, int argc, char **argv, uint64_t *seed)
 
 int main(int argc, char **argv)
 {
-	static struct relay r = {.im = {.blackhole_after_ms = -1, .blackhole_for_ms = -1},
+	static struct relay r = {.im = {.blackhole_after_ms = -1,
+					.blackhole_for_ms = -1,
+					.blackhole_after_c2s = -1},
 				 .udp_fd = -1,
 				 .tcp_fd = -1};
 	struct sigaction sa = {.sa_handler = on_signal};
