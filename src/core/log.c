@@ -60,3 +60,26 @@ void sl_log(enum sl_log_level level, const char *fmt, ...)
 	line[len++] = '\n';
 	(void)!write(STDERR_FILENO, line, len);
 }
+
+void sl_log_limit_flush(struct sl_log_limit *l, uint64_t now_ns)
+{
+	if (now_ns - l->window_start_ns < (uint64_t)l->window_s * 1000000000u)
+		return;
+	if (l->suppressed)
+		sl_warn("%llu more %s in the last %u s (see sluice show)",
+			(unsigned long long)l->suppressed, l->what, l->window_s);
+	l->window_start_ns = now_ns;
+	l->n = 0;
+	l->suppressed = 0;
+}
+
+bool sl_log_limit_allow(struct sl_log_limit *l, uint64_t now_ns)
+{
+	sl_log_limit_flush(l, now_ns);
+	if (l->n < l->burst) {
+		l->n++;
+		return true;
+	}
+	l->suppressed++;
+	return false;
+}

@@ -23,11 +23,14 @@
 # flooder's CPU included) and the controlled ratio (real / control slices: what handling the
 # datagrams costs from the veth's ingress on: IP and UDP input, the socket queue, wake-ups and
 # sluice itself, with the flooder's CPU the same on both sides), as the median of the 40 cycles'
-# ratios and time-weighted. The >= FLOOD_MIN_KEPT % check is on the median controlled ratio: it is
-# the share of the flow that taking in and refusing hostile datagrams leaves it, which is what
-# the target is about; the cost of datagrams arriving at the host at all is the link-saturation
-# case, out of scope (docs/security.md). The raw ratio is printed, not checked. Under a sanitizer
-# build (ASan makes every datagram dearer; tests/sanitize.sh) the ratio is printed, not checked.
+# ratios and time-weighted. The target (the median controlled ratio >= 90 %) is the share of the
+# flow that taking in and refusing hostile datagrams leaves it; the cost of datagrams arriving at
+# the host at all is the link-saturation case, out of scope (docs/security.md). It is a speed
+# figure, so `make test` prints it against the target and does not fail on it (the project's
+# rule: a shared machine moves single cycles by +-30 %); FLOOD_MIN_KEPT=90 makes it a check that
+# fails when the 95 % interval of the median lies wholly below, as bench/flood.sh runs it.
+# Under a sanitizer build (ASan makes every datagram dearer; tests/sanitize.sh) it is printed
+# only. The raw ratio is printed, never checked.
 #
 # With WIRE=openvpn (tests/net/flood_openvpn.sh) both ends are `sluice openvpn --config FILE`
 # (scripts/netns_wire.sh) and the flooder speaks OpenVPN's shape (flood --wire openvpn): random
@@ -39,7 +42,8 @@
 #   FLOOD_CYCLES     real/control cycles per kind (default 10)
 #   FLOOD_PPS        pace of the flooder, datagrams per second (default 150000; 0: as fast as it
 #                    can, which lets the control's pace differ from the real flood's)
-#   FLOOD_MIN_KEPT   the controlled ratio's lower bound in % (default 90; 0: report only)
+#   FLOOD_MIN_KEPT   make the controlled ratio a check with this lower bound in % (default 0:
+#                    printed against the 90 % target, not checked)
 set -eu
 # shellcheck source=scripts/netns.sh
 . "$(dirname "$0")/../../scripts/netns.sh"
@@ -51,7 +55,8 @@ CONTROL=${FLOOD_CONTROL:-$((PER_KIND * 2 / 5))}
 CYCLES=${FLOOD_CYCLES:-10}
 QUIET_MS=300 # per kind, before its flood: the baseline
 PPS=${FLOOD_PPS:-150000}
-MIN_KEPT=${FLOOD_MIN_KEPT:-90}
+MIN_KEPT=${FLOOD_MIN_KEPT:-0}
+TARGET_KEPT=90
 PORT=5306
 FLOOD_ADDR=198.18.0.9
 FLOOD=${FLOOD:-$SL_BUILD/tests/tools/flood}
@@ -281,8 +286,12 @@ if [ "$MIN_KEPT" -gt 0 ] && [ -z "$SANITIZED" ]; then
 		echo "    NOTE: the median controlled ratio $kept.$((kept_pm % 10)) % is below" \
 			"$MIN_KEPT % in this run, though not beyond its noise"
 else
-	echo "    (throughput kept is reported, not checked:" \
-		"$([ -n "$SANITIZED" ] && echo sanitizer build || echo FLOOD_MIN_KEPT=0))"
+	verdict="met in this run"
+	[ "$kept" -ge "$TARGET_KEPT" ] || verdict="not met in this run"
+	[ "$ci_hi" -ge $((TARGET_KEPT * 10)) ] || verdict="$verdict, beyond its noise"
+	echo "    TARGET: the median controlled ratio >= $TARGET_KEPT %: $verdict (a speed figure:" \
+		"reported, not checked; $([ -n "$SANITIZED" ] && echo "sanitizer build" ||
+			echo "FLOOD_MIN_KEPT=$TARGET_KEPT checks it"))"
 fi
 
 sl_check "server survives the flood" "server process gone" "$SL_LOG_S" sl_alive "$SL_PID_S"

@@ -15,7 +15,9 @@
 #     idle expiry, twice ping-restart = 10 s here);
 #   - 4 connections that send nothing and 4 that trickle a packet that never completes
 #     (slowloris): each closed at hand-window, none before, none left, 8 timeouts counted
-#     and 8 lines logged; 8 that send 512 random bytes: closed, by hand-window at the latest.
+#     and 8 lines logged (or summed up: such lines are 10 per 10 s); 8 that send 512 random bytes: closed, by hand-window at the latest.
+#   - a stock openvpn in peer-to-peer mode, whose TLS handshake succeeds but which never sends
+#     PUSH_REQUEST: closed at hand-window after its handshake, counted.
 # Throughout: the existing client keeps its peer id, its endpoint and its pings, the server's
 # memory stays bounded, and every refusal and eviction is counted (ovpn_* in `sluice show`).
 #
@@ -178,6 +180,10 @@ closed_by_hand_window() {
 	[ "$(field "$1" closed)" = "$2" ] && [ "$(field "$1" closed_within_1s)" = 0 ] &&
 		[ "$(field "$1" max_close_ms)" -le $((HW * 1000 + 1500)) ]
 }
+# took_between T0 T1 LO HI: both set, and LO <= T1 - T0 <= HI (ms).
+took_between() {
+	[ -n "$1" ] && [ -n "$2" ] && [ $(($2 - $1)) -ge "$3" ] && [ $(($2 - $1)) -le "$4" ]
+}
 if up tcp; then
 	ABUSE_PIDS=()
 	abuse one 198.18.0.9 32
@@ -230,9 +236,15 @@ if up tcp; then
 		"$(cat "$SL_WORK/abuse-silent.log")" "$SL_LOG_S" closed_by_hand_window silent 4
 	sl_check "tcp: slowloris (a packet never completed) closed at hand-window" \
 		"$(cat "$SL_WORK/abuse-slow.log")" "$SL_LOG_S" closed_by_hand_window slow 4
-	sl_check "tcp: each counted once as a handshake timeout, and logged once" \
-		"ovpn_handshake_timeouts $timeouts -> $(ovpn handshake_timeouts), $logged lines" \
-		"$SL_LOG_S" [ "$(ovpn handshake_timeouts)" = $((timeouts + 8)) -a "$logged" = 8 ]
+	# The log lines of clients gone before their keys were in are rate-limited (10 per 10 s,
+	# the rest summed up in one line when the window is over): the earlier abuse may have
+	# spent this window's lines.
+	summed=$(sl_wait_for 12 grep -q "more clients gone before their handshake was done" \
+		"$SL_LOG_S" && echo yes || echo no)
+	sl_check "tcp: each counted once as a handshake timeout, logged once or summed up" \
+		"ovpn_handshake_timeouts $timeouts -> $(ovpn handshake_timeouts), $logged lines, summary $summed" \
+		"$SL_LOG_S" [ "$(ovpn handshake_timeouts)" = $((timeouts + 8)) -a "$logged" -le 8 \
+		-a \( "$logged" = 8 -o "$summed" = yes \) ]
 	# 512 random bytes: a bad length closes at once, packets that do not parse are dropped,
 	# and whatever is left is closed by hand-window.
 	ABUSE_PIDS=()
@@ -242,6 +254,35 @@ if up tcp; then
 	sl_check "tcp: garbage connections closed, by hand-window at the latest" \
 		"$(cat "$SL_WORK/abuse-junk.log")" "$SL_LOG_S" [ "$(field junk closed)" = 8 \
 		-a "$(field junk max_close_ms)" -le $((HW * 1000 + 1500)) ]
+	# A stock openvpn in peer-to-peer mode (tls-client without pull): its TLS handshake
+	# succeeds, but it never sends PUSH_REQUEST. Closed at hand-window after the handshake
+	# (not at the idle expiry: it pings every second), counted and logged.
+	timeouts=$(ovpn handshake_timeouts)
+	sl_bg "$SL_NS_C" "$SL_WORK/p2p.log" openvpn --tls-client --dev null --proto tcp-client \
+		--remote "$SL_ADDR_S" 4500 --ca "$SL_WORK/pki/ca.pem" --cert "$SL_WORK/pki/client.pem" \
+		--key "$SL_WORK/pki/client.key" --data-ciphers AES-256-GCM \
+		--data-ciphers-fallback AES-256-GCM --ping 1 --connect-retry-max 1 --verb 3
+	P2P_PID=$SL_LAST_PID
+	t_init="" t_gone=""
+	for ((i = 0; i < 150; i++)); do
+		[ -n "$t_init" ] || ! grep -qs 'Initialization Sequence Completed' "$SL_WORK/p2p.log" ||
+			t_init=$(sl_now_ms)
+		if grep -qs 'no PUSH_REQUEST within hand-window' "$SL_LOG_S"; then
+			t_gone=$(sl_now_ms)
+			break
+		fi
+		sleep 0.1
+	done
+	sl_stop "$P2P_PID"
+	took=never
+	[ -z "$t_init" ] || [ -z "$t_gone" ] || took="$((t_gone - t_init)) ms after its handshake"
+	echo "    tcp: client without PUSH_REQUEST: closed: $took"
+	sl_check "tcp: a client that never sends PUSH_REQUEST is closed at hand-window ($HW s)" \
+		"handshake done ${t_init:-never}, closed ${t_gone:-never}" "$SL_LOG_S $SL_WORK/p2p.log" \
+		took_between "$t_init" "$t_gone" $((HW * 1000 - 1000)) $((HW * 1000 + 1500))
+	sl_check "tcp: ... and counted as a handshake timeout" \
+		"ovpn_handshake_timeouts $timeouts -> $(ovpn handshake_timeouts)" "$SL_LOG_S" \
+		[ "$(ovpn handshake_timeouts)" -gt "$timeouts" ]
 	existing_peer_unharmed tcp "$rss_peak"
 fi
 sl_finish

@@ -35,8 +35,6 @@
  * lock real clients out: a client that completes its handshake within MaxPending accepts gets in.
  * The limits are config keys ([Server] MaxPending, MaxPendingPerSource, HandshakeTimeout).
  */
-#define LOG_BURST    5 /* abuse-driven messages per LOG_WINDOW_S, then a summary */
-#define LOG_WINDOW_S 10
 #define SPI_TRIES    16
 #define REKEY_ACK_S  30
 
@@ -79,38 +77,15 @@ struct native_server {
 		uint64_t handshake_timeouts, handshake_failures, refused_per_source, refused_full,
 			evicted_pending;
 	} tls; /* shown by `sluice show` (stats_hook) */
-	struct {
-		sl_time_ns window_start;
-		uint32_t n;
-		uint64_t suppressed;
-	} abuse_log;
+	struct sl_log_limit abuse_log;
 };
 
 static const struct sl_tlsconn_ops session_ops;
 
-/*
- * Messages an attacker can cause (refused and failed handshakes): LOG_BURST per LOG_WINDOW_S, then
- * one line saying how many were left out; the counters keep the full story.
- */
+/* Messages an attacker can cause (refused and failed handshakes) are rate-limited. */
 static bool abuse_log_allowed(struct native_server *srv)
 {
-	sl_time_ns now = sl_loop_now(srv->n->loop);
-
-	if (now - srv->abuse_log.window_start >= (sl_time_ns)LOG_WINDOW_S * SL_SEC) {
-		if (srv->abuse_log.suppressed)
-			sl_warn("%llu more refused or failed TLS connections in the last %d s "
-				"(see sluice show)",
-				(unsigned long long)srv->abuse_log.suppressed, LOG_WINDOW_S);
-		srv->abuse_log.window_start = now;
-		srv->abuse_log.n = 0;
-		srv->abuse_log.suppressed = 0;
-	}
-	if (srv->abuse_log.n < LOG_BURST) {
-		srv->abuse_log.n++;
-		return true;
-	}
-	srv->abuse_log.suppressed++;
-	return false;
+	return sl_log_limit_allow(&srv->abuse_log, sl_loop_now(srv->n->loop));
 }
 
 /* One source: the IPv4 address, or the IPv6 /64 (one host usually holds a whole /64). */
@@ -817,6 +792,8 @@ int native_server_start(struct sl_native *n, char *err, size_t err_len)
 	}
 	srv->n = n;
 	srv->next_id = 1;
+	srv->abuse_log = (struct sl_log_limit){
+		.what = "refused or failed TLS connections", .burst = 5, .window_s = 10};
 	sl_idmap_init(&srv->by_peer);
 	n->server = srv;
 	r = init_pools(srv, err, err_len);

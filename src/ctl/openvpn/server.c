@@ -48,6 +48,7 @@ struct client {
 	uint8_t inner[4];
 	bool have_inner;
 	sl_time_ns last_rx, key_since, created;
+	sl_time_ns ready_at; /* its first key's TLS handshake done (0: not yet) */
 	uint64_t key_bytes, key_pkts;
 	char name[64]; /* certificate CN, for logs */
 	struct sl_ovpn_server *srv;
@@ -72,6 +73,8 @@ struct sl_ovpn_server {
 	 * (flood.sh: a fifth of the random kind). */
 	int clients_hi;
 	struct sl_timer t_check, t_session, t_reap;
+	/* The lines of clients gone before their keys were in (an attacker's doing, often). */
+	struct sl_log_limit pending_log;
 	int listen_fd; /* proto tcp-server, else -1 */
 	/* Control packets from unknown addresses: answered resets (no state kept), those that
 	 * failed to unwrap or parse, and those whose cookie did not check out. */
@@ -202,10 +205,13 @@ static void drop_client(struct client *c, const char *why)
 
 	if (c->doomed)
 		return;
+	c->doomed = true;
+	if (!c->keys_in && !sl_log_limit_allow(&c->srv->pending_log, sl_loop_now(c->srv->loop)))
+		goto reap;
 	addr_str(&c->addr, a, sizeof(a));
 	sl_info("openvpn: client %s (%s, peer-id %u) gone: %s", a, c->name[0] ? c->name : "?",
 		c->peer_id, why);
-	c->doomed = true;
+reap:
 	sl_timer_arm(c->srv->loop, &c->srv->t_reap, 0);
 }
 
@@ -470,6 +476,7 @@ static void on_session_event(void *arg, const struct sl_ovpn_ev *ev)
 			struct sl_ovpn_key_state *ks = sl_ovpn_session_ks(&c->s, 0);
 			char proto[16];
 
+			c->ready_at = sl_loop_now(c->srv->loop);
 			peer_name(c);
 			/* A client that announced IV_PROTO_REQUEST_PUSH gets the reply unasked. */
 			if (ks &&
@@ -854,6 +861,7 @@ static void on_check_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 	int restart = s->conf->ping_restart > 0 ? s->conf->ping_restart : 120;
 
 	sl_timer_arm(loop, &s->t_check, CHECK_MS * SL_MSEC);
+	sl_log_limit_flush(&s->pending_log, now);
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct client *c = &s->clients[i];
 		struct sl_peer_stats st;
@@ -866,6 +874,14 @@ static void on_check_due(struct sl_loop *loop, struct sl_timer *t, void *arg)
 			heard = st.last_rx_ns;
 		if (now - heard >= (sl_time_ns)restart * 2 * SL_SEC) {
 			drop_client(c, "idle (no packet for twice ping-restart)");
+			continue;
+		}
+		/* A client that finished its handshake asks for its settings at once, and again
+		 * every second until answered; one that does not holds a slot for nothing. */
+		if (!c->pushed && c->ready_at &&
+		    now - c->ready_at >= (sl_time_ns)s->conf->hand_window * SL_SEC) {
+			s->handshake_timeouts++;
+			drop_client(c, "no PUSH_REQUEST within hand-window of its handshake");
 			continue;
 		}
 		if (c->pushed && sl_ovpn_reneg_due(s->conf, now - c->key_since, s->e, c->peer_id,
@@ -998,6 +1014,8 @@ int sl_ovpn_server_new(struct sl_ovpn_server **out, struct sl_loop *loop, struct
 	s->loop = loop;
 	s->e = e;
 	s->conf = conf;
+	s->pending_log = (struct sl_log_limit){
+		.what = "clients gone before their handshake was done", .burst = 10, .window_s = 10};
 	sl_timer_init(&s->t_check, on_check_due, s);
 	sl_timer_init(&s->t_session, on_session_due, s);
 	sl_timer_init(&s->t_reap, on_reap_due, s);
