@@ -29,10 +29,11 @@
 # transfer an nft rule in the client namespace drops (and counts) the relay's datagrams; 1 s later
 # the client exits, then the relay (which prints its counters at exit).
 # Blackhole: the relay swallows UDP both ways for 15 s during an upload of 2 x ACIMPAIR_MIB, from
-# 3/5 of the way through it (counted in client datagrams, so a fast tunnel cannot finish
-# before it begins): the client falls back to CSTP (measured from the relay's logged start of the
-# blackhole to the log line, polled every 0.1 s), the transfer completes, part of it over CSTP, and when the relay lets UDP through again the client
-# says "DTLS answers again" (measured), and the same accounting holds.
+# 3/5 of the way through it (counted in client datagrams, so a fast tunnel cannot finish before
+# it begins): the client falls back to CSTP (measured from the relay's logged start of the
+# blackhole to the log line, polled every 0.1 s), the transfer completes, part of it over CSTP,
+# and when the relay lets UDP through again the client says "DTLS answers again" (measured), and
+# the same accounting holds.
 # Whether a case fell back to CSTP is printed, not checked: the engine's DPD decides, and under
 # load the kernel drops DPD datagrams at full receive queues (ocserv's, the relay's).
 #

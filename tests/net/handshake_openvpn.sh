@@ -15,7 +15,8 @@
 #     idle expiry, twice ping-restart = 10 s here);
 #   - 4 connections that send nothing and 4 that trickle a packet that never completes
 #     (slowloris): each closed at hand-window, none before, none left, 8 timeouts counted
-#     and 8 lines logged (or summed up: such lines are 10 per 10 s); 8 that send 512 random bytes: closed, by hand-window at the latest.
+#     and 8 lines logged (or summed up: such lines are 10 per 10 s); 8 that send 512 random
+#     bytes: closed, by hand-window at the latest.
 #   - a stock openvpn in peer-to-peer mode, whose TLS handshake succeeds but which never sends
 #     PUSH_REQUEST: closed at hand-window after its handshake, counted.
 # Throughout: the existing client keeps its peer id, its endpoint and its pings, the server's

@@ -351,7 +351,8 @@ static bool in_blackhole(struct relay *r, uint64_t now)
 		r->hole_from_ms = now;
 		clock_gettime(CLOCK_REALTIME, &wall);
 		printf("blackhole_began_unix_ms=%llu\n",
-		       (unsigned long long)wall.tv_sec * 1000 + (unsigned long long)wall.tv_nsec / 1000000);
+		       (unsigned long long)wall.tv_sec * 1000 +
+			       (unsigned long long)wall.tv_nsec / 1000000);
 		fflush(stdout);
 	}
 	return im->blackhole_for_ms < 0 || (long)(now - r->hole_from_ms) < im->blackhole_for_ms;
@@ -725,9 +726,9 @@ static const char usage_text[] =
 	"             [--blackhole-after-ms N | --blackhole-after-c2s N [--blackhole-for-ms N]]\n"
 	"             [--rebind-from ADDR]\n"
 	"ADDR is 198.18.0.1 or [2001:db8::1]. Client->server UDP datagrams are impaired (--both:\n"
-	"replies too); the blackhole swallows both ways, from N ms after the start or from the Nth\n"
-	"client datagram on, and prints blackhole_began_unix_ms=T when it begins. --tcp also\n"
-	"proxies TCP, unimpaired.\n"
+	"replies too); the blackhole swallows both ways, from N ms after the start or from\n"
+	"the Nth client datagram on, and prints blackhole_began_unix_ms=T when it begins.\n"
+	"--tcp also proxies TCP, unimpaired.\n"
 	"SIGUSR1 prints the counters; SIGUSR2 moves the upstream UDP to a new source port\n"
 	"(and to --rebind-from's address).\n";
 
@@ -819,11 +820,10 @@ static int parse_args(struct relay *r, int argc, char **argv, uint64_t *seed)
 
 int main(int argc, char **argv)
 {
-	static struct relay r = {.im = {.blackhole_after_ms = -1,
-					.blackhole_for_ms = -1,
-					.blackhole_after_c2s = -1},
-				 .udp_fd = -1,
-				 .tcp_fd = -1};
+	static struct relay r = {
+		.im = {.blackhole_after_ms = -1, .blackhole_for_ms = -1, .blackhole_after_c2s = -1},
+		.udp_fd = -1,
+		.tcp_fd = -1};
 	struct sigaction sa = {.sa_handler = on_signal};
 	uint64_t seed = 1;
 	int rc;

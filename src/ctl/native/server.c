@@ -35,8 +35,8 @@
  * lock real clients out: a client that completes its handshake within MaxPending accepts gets in.
  * The limits are config keys ([Server] MaxPending, MaxPendingPerSource, HandshakeTimeout).
  */
-#define SPI_TRIES    16
-#define REKEY_ACK_S  30
+#define SPI_TRIES   16
+#define REKEY_ACK_S 30
 
 struct listener {
 	int fd;

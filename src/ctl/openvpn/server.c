@@ -206,12 +206,11 @@ static void drop_client(struct client *c, const char *why)
 	if (c->doomed)
 		return;
 	c->doomed = true;
-	if (!c->keys_in && !sl_log_limit_allow(&c->srv->pending_log, sl_loop_now(c->srv->loop)))
-		goto reap;
-	addr_str(&c->addr, a, sizeof(a));
-	sl_info("openvpn: client %s (%s, peer-id %u) gone: %s", a, c->name[0] ? c->name : "?",
-		c->peer_id, why);
-reap:
+	if (c->keys_in || sl_log_limit_allow(&c->srv->pending_log, sl_loop_now(c->srv->loop))) {
+		addr_str(&c->addr, a, sizeof(a));
+		sl_info("openvpn: client %s (%s, peer-id %u) gone: %s", a,
+			c->name[0] ? c->name : "?", c->peer_id, why);
+	}
 	sl_timer_arm(c->srv->loop, &c->srv->t_reap, 0);
 }
 
@@ -1014,8 +1013,10 @@ int sl_ovpn_server_new(struct sl_ovpn_server **out, struct sl_loop *loop, struct
 	s->loop = loop;
 	s->e = e;
 	s->conf = conf;
-	s->pending_log = (struct sl_log_limit){
-		.what = "clients gone before their handshake was done", .burst = 10, .window_s = 10};
+	s->pending_log =
+		(struct sl_log_limit){.what = "clients gone before their handshake was done",
+				      .burst = 10,
+				      .window_s = 10};
 	sl_timer_init(&s->t_check, on_check_due, s);
 	sl_timer_init(&s->t_session, on_session_due, s);
 	sl_timer_init(&s->t_reap, on_reap_due, s);
